@@ -1,0 +1,325 @@
+//! The data lake: one root URL over object storage, shared by delivery, transform and serve.
+//!
+//! `./lake` or `file:///abs/path` is a local folder, `s3://bucket/prefix` is S3 or any
+//! S3-compatible store (endpoint, region and credentials from the environment), and
+//! `memory://` is an in-memory store for unit tests. Every write is a single
+//! `object_store` put, which is atomic: an object is whole or absent.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// Where the lake lives. The `[lake]` section of the config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeConfig {
+    /// Root URL of the lake: a folder path (`./lake`), `file:///abs/path`,
+    /// `s3://bucket/prefix`, or `memory://` (tests only).
+    pub url: String,
+    /// S3 endpoint for S3-compatible stores (`http://127.0.0.1:9000`); also read from
+    /// `AWS_ENDPOINT_URL`. Empty means AWS itself.
+    pub s3_endpoint: Option<String>,
+    /// S3 region; also read from `AWS_REGION`. Defaults to `us-east-1`.
+    pub s3_region: Option<String>,
+    /// Allow plain-HTTP endpoints (local S3-compatible servers).
+    pub s3_allow_http: bool,
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        Self {
+            url: "./lake".to_string(),
+            s3_endpoint: None,
+            s3_region: None,
+            s3_allow_http: false,
+        }
+    }
+}
+
+/// What can go wrong with the lake.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    /// The URL names a scheme or form pricelake does not support.
+    #[error("lake url {url:?} is not supported: {why}")]
+    BadUrl {
+        /// The URL as configured.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The store failed (not found is not an error: reads return `None`).
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// A local folder could not be created.
+    #[error("cannot create lake folder {path}: {source}")]
+    Io {
+        /// The folder.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A JSON document in the lake could not be read or written.
+    #[error("json document {path}: {source}")]
+    Json {
+        /// Its lake path.
+        path: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+/// One object in the lake, with its path relative to the lake root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LakeObject {
+    /// Path relative to the lake root (`raw/walmart/trends/2026/...`).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// When the store last wrote it.
+    pub last_modified: DateTime<Utc>,
+}
+
+/// An open lake: a store, the root inside it, and the URL engines use to reach it.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    store_url: String,
+    display_url: String,
+}
+
+impl Lake {
+    /// Opens the lake the config names, creating a local folder if needed.
+    pub fn open(config: &LakeConfig) -> Result<Lake, LakeError> {
+        let url = config.url.trim();
+        if url.starts_with("memory://") {
+            return Ok(Lake::in_memory());
+        }
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(LakeError::BadUrl {
+                    url: url.to_string(),
+                    why: "no bucket after s3://".to_string(),
+                });
+            }
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            let endpoint = config
+                .s3_endpoint
+                .clone()
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+            if let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) {
+                builder = builder
+                    .with_endpoint(endpoint)
+                    .with_virtual_hosted_style_request(false);
+            }
+            let region = config
+                .s3_region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .unwrap_or_else(|| "us-east-1".to_string());
+            builder = builder
+                .with_region(region)
+                .with_allow_http(config.s3_allow_http);
+            let store = builder.build()?;
+            return Ok(Lake {
+                store: Arc::new(store),
+                root: Path::from(prefix.trim_matches('/')),
+                store_url: format!("s3://{bucket}/"),
+                display_url: url.to_string(),
+            });
+        }
+        let folder = match url.strip_prefix("file://") {
+            Some(path) => path.to_string(),
+            None if url.contains("://") => {
+                return Err(LakeError::BadUrl {
+                    url: url.to_string(),
+                    why: "use a folder path, file://, s3:// or memory://".to_string(),
+                })
+            }
+            None => url.to_string(),
+        };
+        std::fs::create_dir_all(&folder).map_err(|source| LakeError::Io {
+            path: folder.clone(),
+            source,
+        })?;
+        let absolute = std::fs::canonicalize(&folder).map_err(|source| LakeError::Io {
+            path: folder.clone(),
+            source,
+        })?;
+        let absolute = absolute.to_string_lossy().to_string();
+        Ok(Lake {
+            store: Arc::new(LocalFileSystem::new()),
+            root: Path::from(absolute.trim_start_matches('/')),
+            store_url: "file:///".to_string(),
+            display_url: format!("file://{absolute}"),
+        })
+    }
+
+    /// A fresh, empty in-memory lake for unit tests.
+    pub fn in_memory() -> Lake {
+        Lake {
+            store: Arc::new(InMemory::new()),
+            root: Path::from("lake"),
+            store_url: "memory:///".to_string(),
+            display_url: "memory://".to_string(),
+        }
+    }
+
+    /// The underlying store, for engines (DataFusion) that read through `object_store`.
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
+
+    /// The URL under which [`Lake::store`] must be registered with an engine
+    /// (`file:///`, `s3://bucket/`, `memory:///`).
+    pub fn store_url(&self) -> &str {
+        &self.store_url
+    }
+
+    /// The lake's root as the user would write it, for messages.
+    pub fn display_url(&self) -> &str {
+        &self.display_url
+    }
+
+    /// The store path of a lake-relative path.
+    pub fn path(&self, relative: &str) -> Path {
+        let relative = relative.trim_matches('/');
+        if self.root.as_ref().is_empty() {
+            Path::from(relative)
+        } else if relative.is_empty() {
+            self.root.clone()
+        } else {
+            Path::from(format!("{}/{}", self.root, relative))
+        }
+    }
+
+    /// A URL an engine can read a lake-relative prefix from, ending in `/`
+    /// (`file:///abs/lake/clean/fx_rates/`).
+    pub fn table_url(&self, relative: &str) -> String {
+        format!("{}{}/", self.store_url, self.path(relative))
+    }
+
+    /// Writes a whole object atomically.
+    pub async fn put(&self, relative: &str, bytes: Bytes) -> Result<(), LakeError> {
+        self.store
+            .put(&self.path(relative), PutPayload::from_bytes(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a whole object; `None` when it does not exist.
+    pub async fn get(&self, relative: &str) -> Result<Option<Bytes>, LakeError> {
+        match self.store.get(&self.path(relative)).await {
+            Ok(result) => Ok(Some(result.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes an object; deleting what is absent is not an error.
+    pub async fn delete(&self, relative: &str) -> Result<(), LakeError> {
+        match self.store.delete(&self.path(relative)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every object under a lake-relative prefix, sorted by path.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<LakeObject>, LakeError> {
+        let root_len = if self.root.as_ref().is_empty() {
+            0
+        } else {
+            self.root.as_ref().len() + 1
+        };
+        let base = self.path(prefix);
+        let mut objects: Vec<LakeObject> = self
+            .store
+            .list(Some(&base))
+            .map_ok(|meta| LakeObject {
+                path: meta.location.as_ref()[root_len..].to_string(),
+                size: meta.size,
+                last_modified: meta.last_modified,
+            })
+            .try_collect()
+            .await?;
+        objects.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(objects)
+    }
+
+    /// Writes a JSON document (state, manifests) atomically.
+    pub async fn put_json<T: Serialize>(&self, relative: &str, value: &T) -> Result<(), LakeError> {
+        let bytes = serde_json::to_vec_pretty(value).map_err(|source| LakeError::Json {
+            path: relative.to_string(),
+            source,
+        })?;
+        self.put(relative, Bytes::from(bytes)).await
+    }
+
+    /// Reads a JSON document; `None` when it does not exist.
+    pub async fn get_json<T: DeserializeOwned>(&self, relative: &str) -> Result<Option<T>, LakeError> {
+        match self.get(relative).await? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| LakeError::Json {
+                    path: relative.to_string(),
+                    source,
+                }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_lake_round_trips_and_lists_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&LakeConfig {
+            url: dir.path().join("lake").to_string_lossy().to_string(),
+            ..LakeConfig::default()
+        })
+        .unwrap();
+        lake.put("raw/a/1.txt", Bytes::from_static(b"one")).await.unwrap();
+        lake.put("raw/b/2.txt", Bytes::from_static(b"two")).await.unwrap();
+        assert_eq!(lake.get("raw/a/1.txt").await.unwrap().unwrap(), "one");
+        assert!(lake.get("raw/missing").await.unwrap().is_none());
+        let listed: Vec<String> = lake.list("raw").await.unwrap().into_iter().map(|o| o.path).collect();
+        assert_eq!(listed, vec!["raw/a/1.txt", "raw/b/2.txt"]);
+        assert!(lake.table_url("clean/t").starts_with("file:///"));
+        assert!(lake.table_url("clean/t").ends_with("/lake/clean/t/"));
+        lake.delete("raw/a/1.txt").await.unwrap();
+        lake.delete("raw/a/1.txt").await.unwrap();
+        assert_eq!(lake.list("raw").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn json_documents_and_memory_lake() {
+        let lake = Lake::in_memory();
+        lake.put_json("_state/x.json", &serde_json::json!({"a": 1})).await.unwrap();
+        let back: serde_json::Value = lake.get_json("_state/x.json").await.unwrap().unwrap();
+        assert_eq!(back["a"], 1);
+        let none: Option<serde_json::Value> = lake.get_json("_state/y.json").await.unwrap();
+        assert!(none.is_none());
+    }
+
+    #[test]
+    fn unsupported_urls_are_rejected_with_the_reason() {
+        let err = Lake::open(&LakeConfig {
+            url: "ftp://x".into(),
+            ..LakeConfig::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("ftp://x"));
+    }
+}
