@@ -1,0 +1,216 @@
+//! The write-ahead spool: records are framed (length + CRC32), appended to segment files
+//! and fsync'd before they are acknowledged. A segment is deleted only when every record in
+//! it is confirmed in the lake. A torn or corrupt tail (a crash mid-write) is detected by
+//! its checksum, moved to `quarantine/` and reported, never replayed as garbage.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::DeliveryError;
+
+/// Segments roll over at this size.
+const SEGMENT_BYTES: u64 = 16 << 20;
+/// A frame larger than this is corruption, not a record.
+const MAX_FRAME: u32 = 256 << 20;
+
+/// One record read back from the spool.
+pub(crate) struct Replayed {
+    pub segment: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// What replay found wrong.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReplayReport {
+    /// Records replayed.
+    pub records: u64,
+    /// Segments whose tail was corrupt and quarantined.
+    pub quarantined_segments: u64,
+    /// Bytes moved to quarantine.
+    pub quarantined_bytes: u64,
+}
+
+pub(crate) struct Spool {
+    dir: PathBuf,
+    fsync: bool,
+    active: u64,
+    file: File,
+    active_len: u64,
+    /// Records not yet confirmed in the lake, per segment.
+    pending: BTreeMap<u64, u64>,
+    /// Bytes per segment on disk.
+    sizes: BTreeMap<u64, u64>,
+}
+
+fn segment_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("seg-{id:012}.wal"))
+}
+
+fn io(path: &Path, e: std::io::Error) -> DeliveryError {
+    DeliveryError::Spool(format!("{}: {e}", path.display()))
+}
+
+impl Spool {
+    /// Opens the spool, streaming every record of existing segments to `on_record`, and
+    /// starts a fresh active segment.
+    pub(crate) fn open(
+        dir: &Path,
+        fsync: bool,
+        mut on_record: impl FnMut(Replayed) -> Result<(), DeliveryError>,
+    ) -> Result<(Spool, ReplayReport), DeliveryError> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let mut ids: Vec<u64> = std::fs::read_dir(dir)
+            .map_err(|e| io(dir, e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.strip_prefix("seg-")?.strip_suffix(".wal")?.parse().ok()
+            })
+            .collect();
+        ids.sort_unstable();
+        let mut report = ReplayReport::default();
+        let mut pending = BTreeMap::new();
+        let mut sizes = BTreeMap::new();
+        for id in &ids {
+            let path = segment_path(dir, *id);
+            let (count, valid_len, total_len) = replay_segment(&path, *id, &mut on_record)?;
+            report.records += count;
+            if valid_len < total_len {
+                quarantine(dir, &path, valid_len)?;
+                report.quarantined_segments += 1;
+                report.quarantined_bytes += total_len - valid_len;
+            }
+            if count == 0 {
+                std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+            } else {
+                pending.insert(*id, count);
+                sizes.insert(*id, valid_len);
+            }
+        }
+        let active = ids.last().map_or(1, |last| last + 1);
+        let path = segment_path(dir, active);
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io(&path, e))?;
+        Ok((Spool { dir: dir.to_path_buf(), fsync, active, file, active_len: 0, pending, sizes }, report))
+    }
+
+    /// Appends records durably; returns the segment they went to.
+    pub(crate) fn append(&mut self, records: &[Vec<u8>]) -> Result<u64, DeliveryError> {
+        if self.active_len >= SEGMENT_BYTES {
+            self.roll()?;
+        }
+        let mut frame = Vec::with_capacity(records.iter().map(|r| r.len() + 8).sum());
+        for record in records {
+            frame.extend_from_slice(&(record.len() as u32).to_le_bytes());
+            frame.extend_from_slice(&crc32fast::hash(record).to_le_bytes());
+            frame.extend_from_slice(record);
+        }
+        let path = segment_path(&self.dir, self.active);
+        self.file.write_all(&frame).map_err(|e| io(&path, e))?;
+        if self.fsync {
+            self.file.sync_data().map_err(|e| io(&path, e))?;
+        }
+        self.active_len += frame.len() as u64;
+        *self.sizes.entry(self.active).or_default() += frame.len() as u64;
+        *self.pending.entry(self.active).or_default() += records.len() as u64;
+        Ok(self.active)
+    }
+
+    fn roll(&mut self) -> Result<(), DeliveryError> {
+        self.active += 1;
+        self.active_len = 0;
+        let path = segment_path(&self.dir, self.active);
+        self.file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io(&path, e))?;
+        Ok(())
+    }
+
+    /// Marks `n` records of `segment` as confirmed in the lake; deletes finished segments.
+    pub(crate) fn confirm(&mut self, segment: u64, n: u64) -> Result<(), DeliveryError> {
+        if let Some(left) = self.pending.get_mut(&segment) {
+            *left = left.saturating_sub(n);
+            if *left == 0 {
+                self.pending.remove(&segment);
+                if segment == self.active {
+                    // Reuse nothing: start a new segment so the old file can go.
+                    self.roll()?;
+                }
+                let path = segment_path(&self.dir, segment);
+                self.sizes.remove(&segment);
+                std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes of segments holding unconfirmed records.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.sizes.values().sum()
+    }
+}
+
+/// Streams the valid frames of one segment; returns (records, valid bytes, file bytes).
+fn replay_segment(
+    path: &Path,
+    id: u64,
+    on_record: &mut impl FnMut(Replayed) -> Result<(), DeliveryError>,
+) -> Result<(u64, u64, u64), DeliveryError> {
+    let file = File::open(path).map_err(|e| io(path, e))?;
+    let total = file.metadata().map_err(|e| io(path, e))?.len();
+    let mut reader = BufReader::new(file);
+    let mut valid = 0u64;
+    let mut count = 0u64;
+    loop {
+        let mut header = [0u8; 8];
+        match read_full(&mut reader, &mut header) {
+            Ok(0) => break,
+            Ok(8) => {}
+            Ok(_) => break, // torn header
+            Err(e) => return Err(io(path, e)),
+        }
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
+        let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
+        if len > MAX_FRAME {
+            break;
+        }
+        let mut bytes = vec![0u8; len as usize];
+        match read_full(&mut reader, &mut bytes) {
+            Ok(n) if n == len as usize => {}
+            Ok(_) => break, // torn body
+            Err(e) => return Err(io(path, e)),
+        }
+        if crc32fast::hash(&bytes) != crc {
+            break;
+        }
+        valid += 8 + u64::from(len);
+        count += 1;
+        on_record(Replayed { segment: id, bytes })?;
+    }
+    Ok((count, valid, total))
+}
+
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Copies the corrupt tail to `quarantine/` and truncates the segment to its valid part.
+fn quarantine(dir: &Path, path: &Path, valid_len: u64) -> Result<(), DeliveryError> {
+    let qdir = dir.join("quarantine");
+    std::fs::create_dir_all(&qdir).map_err(|e| io(&qdir, e))?;
+    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let target = qdir.join(format!("{name}.{}.bad", chrono::Utc::now().timestamp_millis()));
+    std::fs::write(&target, &bytes[valid_len as usize..]).map_err(|e| io(&target, e))?;
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| io(path, e))?;
+    file.set_len(valid_len).map_err(|e| io(path, e))?;
+    file.sync_all().map_err(|e| io(path, e))?;
+    tracing::warn!(segment = %path.display(), bytes = bytes.len() as u64 - valid_len, quarantined = %target.display(), "corrupt spool tail quarantined");
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Clients of the Walmart product API and apilayer's currency API.
+//!
+//! A [`Source`] polls its endpoints on schedules, turns each response into
+//! [`RecordEnvelope`](pricelake_core::RecordEnvelope)s (one per item of a list, one per whole
+//! body otherwise) or dead letters with their reason, hands them to the delivery stream, and
+//! moves its checkpoint only after the stream acknowledged them: at-least-once, resumable,
+//! nothing dropped silently.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pricelake_core::{Metrics, RecordSink, Secret, SharedClock};
+use serde::Serialize;
+
+mod checkpoint;
+mod config;
+mod envelopes;
+mod error;
+mod fx;
+pub mod http;
+mod schedule;
+mod walmart;
+
+pub use checkpoint::{CheckpointStore, LakeCheckpoints, MemoryCheckpoints};
+pub use config::{
+    CatalogConfig, CurrencylayerConfig, FxVariant, RetryConfig, SearchConfig, SourcesConfig, WalmartApi, WalmartConfig,
+};
+pub use error::SourceError;
+pub use fx::{backfill_fx, FxSource};
+pub use walmart::WalmartSource;
+
+/// How a source is doing, for `status`, `/readyz` and the dashboard's health panel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SourceHealth {
+    /// Polls succeed.
+    Healthy,
+    /// Recent polls failed; it keeps trying.
+    Unhealthy {
+        /// The last failure.
+        reason: String,
+        /// Failed polls in a row.
+        consecutive_failures: u32,
+    },
+    /// It stopped polling (rejected credentials): a person must act.
+    Stopped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PollReport {
+    /// HTTP requests made (retries included).
+    pub requests: u32,
+    /// Raw records accepted by delivery.
+    pub records: u64,
+    /// Dead letters accepted by delivery.
+    pub dead_letters: u64,
+}
+
+/// A polled API.
+#[async_trait]
+pub trait Source: Send {
+    /// A stable name (`walmart`, `currencylayer`), also its checkpoint key.
+    fn name(&self) -> &str;
+    /// When it next wants to poll; the present when pages are pending.
+    fn next_due(&self) -> DateTime<Utc>;
+    /// One unit of work: one request (one page), its records delivered, its checkpoint saved.
+    async fn poll(&mut self, sink: &dyn RecordSink) -> Result<PollReport, SourceError>;
+    /// Its health.
+    fn health(&self) -> SourceHealth;
+}
+
+/// Secrets of both sources, read only from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct SourceSecrets {
+    /// `PRICELAKE_WALMART_API_KEY`: the v1 `apiKey`.
+    pub walmart_api_key: Option<Secret>,
+    /// `PRICELAKE_CURRENCYLAYER_ACCESS_KEY`: currencylayer's `access_key`.
+    pub currencylayer_access_key: Option<Secret>,
+    /// `PRICELAKE_APILAYER_APIKEY`: the marketplace `apikey` header.
+    pub apilayer_apikey: Option<Secret>,
+}
+
+impl SourceSecrets {
+    /// Reads the secrets from the process environment; empty values count as unset.
+    pub fn from_env() -> Result<Self, SourceError> {
+        let read = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty()).map(Secret::new);
+        Ok(Self {
+            walmart_api_key: read("PRICELAKE_WALMART_API_KEY"),
+            currencylayer_access_key: read("PRICELAKE_CURRENCYLAYER_ACCESS_KEY"),
+            apilayer_apikey: read("PRICELAKE_APILAYER_APIKEY"),
+        })
+    }
+}
+
+/// Builds every enabled source; an enabled source without its secret is a config error
+/// that names the variable to set.
+pub fn build_sources(
+    config: &SourcesConfig,
+    secrets: &SourceSecrets,
+    clock: SharedClock,
+    metrics: Metrics,
+    checkpoints: Arc<dyn CheckpointStore>,
+) -> Result<Vec<Box<dyn Source>>, SourceError> {
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    if config.walmart.enabled {
+        let key = secrets.walmart_api_key.clone().ok_or(SourceError::MissingSecret {
+            source_name: "sources.walmart",
+            var: "PRICELAKE_WALMART_API_KEY",
+        })?;
+        sources.push(Box::new(WalmartSource::new(
+            config.walmart.clone(),
+            key,
+            clock.clone(),
+            metrics.clone(),
+            checkpoints.clone(),
+        )?));
+    }
+    if config.currencylayer.enabled {
+        let secret = fx::secret_for(&config.currencylayer, secrets)?;
+        sources.push(Box::new(FxSource::new(config.currencylayer.clone(), secret, clock, metrics, checkpoints)?));
+    }
+    if sources.is_empty() {
+        return Err(SourceError::Config {
+            field: "sources".into(),
+            message: "no source is enabled: set sources.walmart.enabled or sources.currencylayer.enabled".into(),
+        });
+    }
+    Ok(sources)
+}

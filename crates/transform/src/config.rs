@@ -1,0 +1,34 @@
+//! The `[transform]` section.
+
+use serde::{Deserialize, Serialize};
+
+/// `[transform]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransformConfig {
+    /// Currencies of the FX marts (the base currency is always included, at rate 1).
+    pub currencies: Vec<String>,
+    /// The currency prices are observed in (Walmart: USD).
+    pub base_currency: String,
+    /// How many items per week `trending_popularity` keeps.
+    pub trending_top_n: usize,
+    /// A rate older than this at an observation is flagged `stale` in `prices_fx`.
+    pub stale_rate_after_hours: u64,
+    /// Item ids of the basket; empty means the 10 items observed most often.
+    pub basket_item_ids: Vec<u64>,
+    /// DataFusion's parallelism; 0 means the number of cores.
+    pub target_partitions: usize,
+}
+
+impl Default for TransformConfig {
+    fn default() -> Self {
+        Self {
+            currencies: ["AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD"].iter().map(|s| s.to_string()).collect(),
+            base_currency: "USD".into(),
+            trending_top_n: 20,
+            stale_rate_after_hours: 48,
+            basket_item_ids: Vec::new(),
+            target_partitions: 0,
+        }
+    }
+}

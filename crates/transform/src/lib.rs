@@ -1,0 +1,456 @@
+//! Incremental processing on Apache DataFusion: raw zone -> clean tables -> marts.
+//!
+//! A run parses only raw objects no committed run consumed (in Rust, streaming object by
+//! object), writes them as Parquet parts of the clean tables, recomputes every mart from the
+//! clean tables with the SQL files in `sql/` (readable and extensible), and commits by
+//! writing its manifest last. Files of a run that never committed are deleted by the next
+//! run, so a crashed run followed by a clean one equals one clean run. Duplicates (same
+//! record id; same item and time) are removed in SQL, so replays never double-count.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SessionContext;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig};
+use pricelake_core::{layout, Metrics, SharedClock};
+use pricelake_lake::Lake;
+use serde::Serialize;
+
+mod config;
+mod manifest;
+pub mod parse;
+
+pub use config::TransformConfig;
+pub use manifest::{all_manifests, latest_manifest, Manifest};
+
+/// Every mart, in the order they are built (later ones read earlier ones).
+pub const MARTS: &[&str] = &[
+    "prices_fx",
+    "discounts",
+    "vod_fx",
+    "trending_popularity",
+    "price_daily",
+    "fx_daily",
+    "category_daily",
+    "price_moves",
+    "basket",
+];
+
+/// The SQL of each mart, with `{placeholders}` filled from the config.
+fn mart_sql(name: &str) -> &'static str {
+    match name {
+        "prices_fx" => include_str!("../sql/prices_fx.sql"),
+        "discounts" => include_str!("../sql/discounts.sql"),
+        "vod_fx" => include_str!("../sql/vod_fx.sql"),
+        "trending_popularity" => include_str!("../sql/trending_popularity.sql"),
+        "price_daily" => include_str!("../sql/price_daily.sql"),
+        "fx_daily" => include_str!("../sql/fx_daily.sql"),
+        "category_daily" => include_str!("../sql/category_daily.sql"),
+        "price_moves" => include_str!("../sql/price_moves.sql"),
+        "basket" => include_str!("../sql/basket.sql"),
+        other => unreachable!("unknown mart {other}"),
+    }
+}
+
+/// The clean tables.
+pub const CLEAN_TABLES: &[&str] = &["price_observations", "fx_rates", "trending_appearances"];
+
+/// Where the plans run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Engine {
+    /// Embedded DataFusion.
+    Local,
+    /// An Apache Ballista scheduler at this URL (`ballista://host:port`).
+    Ballista(String),
+}
+
+impl FromStr for Engine {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "local" {
+            Ok(Engine::Local)
+        } else if let Some(rest) = s.strip_prefix("ballista://") {
+            if rest.is_empty() {
+                return Err("ballista:// needs host:port".into());
+            }
+            Ok(Engine::Ballista(s.to_string()))
+        } else {
+            Err("expected `local` or `ballista://host:port`".into())
+        }
+    }
+}
+
+/// What can go wrong while processing.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    /// The lake failed.
+    #[error("lake: {0}")]
+    Lake(#[from] pricelake_lake::LakeError),
+    /// A query failed.
+    #[error("query {mart}: {source}")]
+    Query {
+        /// Which mart or table.
+        mart: String,
+        /// DataFusion's error.
+        source: datafusion::error::DataFusionError,
+    },
+    /// Parquet could not be written.
+    #[error("parquet: {0}")]
+    Parquet(String),
+    /// The engine is not available in this build.
+    #[error("engine {0} is not available in this build; use --engine local")]
+    EngineUnavailable(String),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProcessReport {
+    /// The run's id (empty when skipped).
+    pub run_id: String,
+    /// Raw objects consumed.
+    pub consumed_objects: usize,
+    /// Rows per clean table and per mart.
+    pub rows: BTreeMap<String, u64>,
+    /// Rows rejected, by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Duplicate observations removed.
+    pub duplicates_removed: u64,
+    /// Marts written.
+    pub marts: Vec<String>,
+    /// Nothing new: nothing was written.
+    pub skipped: bool,
+}
+
+/// Processes new raw objects (all of them with `full_refresh`) into clean tables and marts.
+pub async fn process(
+    lake: &Lake,
+    config: &TransformConfig,
+    engine: &Engine,
+    clock: SharedClock,
+    metrics: Metrics,
+    full_refresh: bool,
+) -> Result<ProcessReport, TransformError> {
+    if let Engine::Ballista(url) = engine {
+        return Err(TransformError::EngineUnavailable(url.clone()));
+    }
+    if full_refresh {
+        for prefix in ["clean", "marts", "errors/transform", layout::PROCESS_MANIFESTS] {
+            for object in lake.list(prefix).await? {
+                lake.delete(&object.path).await?;
+            }
+        }
+    }
+    let manifests = all_manifests(lake).await?;
+    remove_uncommitted(lake, &manifests).await?;
+    let consumed = manifest::consumed(&manifests);
+    let new_objects: Vec<String> =
+        lake.list("raw").await?.into_iter().map(|o| o.path).filter(|p| !consumed.contains(p)).collect();
+    if new_objects.is_empty() && !manifests.is_empty() {
+        return Ok(ProcessReport { skipped: true, ..ProcessReport::default() });
+    }
+    let started_at = clock.now();
+    let run_id = next_run_id(manifests.last().map(|m| m.run_id.as_str()), started_at);
+
+    // Parse stage.
+    let mut parsed = parse::Parsed::default();
+    for path in &new_objects {
+        if let Some(bytes) = lake.get(path).await? {
+            parsed.add_object(path, &bytes);
+        }
+    }
+    let mut produced = Vec::new();
+    let mut rows = BTreeMap::new();
+    let obs: Vec<&parse::PriceObservation> = parsed.observations.iter().collect();
+    write_partitioned(lake, "price_observations", &run_id, &obs, |r| r.observed_at, parse::observations_batch, &mut produced).await?;
+    let fx: Vec<&parse::FxRate> = parsed.fx.iter().collect();
+    write_partitioned(lake, "fx_rates", &run_id, &fx, |r| r.rate_time, parse::fx_batch, &mut produced).await?;
+    let trending: Vec<&parse::TrendingAppearance> = parsed.trending.iter().collect();
+    write_partitioned(lake, "trending_appearances", &run_id, &trending, |r| r.trend_time, parse::trending_batch, &mut produced).await?;
+    rows.insert("price_observations".to_string(), obs.len() as u64);
+    rows.insert("fx_rates".to_string(), fx.len() as u64);
+    rows.insert("trending_appearances".to_string(), trending.len() as u64);
+    let rejected = parsed.rejected_by_reason();
+    write_rejections(lake, &run_id, &parsed.rejected, &mut produced).await?;
+    for (reason, n) in &rejected {
+        metrics.add(pricelake_core::metrics::names::DEAD_LETTERS, &[("stage", "transform"), ("reason", reason)], *n);
+    }
+
+    // Marts.
+    let ctx = session(lake, config).await?;
+    let duplicates_removed = duplicates(&ctx).await?;
+    let mut marts = Vec::new();
+    for mart in MARTS {
+        let sql = fill(mart_sql(mart), config, &ctx).await?;
+        let df = ctx.sql(&sql).await.map_err(|source| TransformError::Query { mart: mart.to_string(), source })?;
+        let logical: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(|source| TransformError::Query { mart: mart.to_string(), source })?;
+        let schema = batches.first().map(RecordBatch::schema).unwrap_or(logical);
+        let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
+        lake.put(&path, parquet_bytes(schema.clone(), &batches)?).await?;
+        // Later marts read earlier ones from memory rather than re-running them.
+        ctx.deregister_table(*mart).ok();
+        ctx.register_table(*mart, Arc::new(MemTable::try_new(schema, vec![batches]).map_err(|source| TransformError::Query { mart: mart.to_string(), source })?))
+            .map_err(|source| TransformError::Query { mart: mart.to_string(), source })?;
+        rows.insert(format!("mart.{mart}"), count as u64);
+        produced.push(path);
+        marts.push(mart.to_string());
+    }
+
+    let manifest = Manifest {
+        run_id: run_id.clone(),
+        started_at,
+        finished_at: clock.now(),
+        consumed: new_objects.clone(),
+        produced,
+        rows: rows.clone(),
+        rejected: rejected.clone(),
+        duplicates_removed,
+    };
+    manifest::commit(lake, &manifest).await?;
+    remove_old_mart_runs(lake, &run_id).await?;
+    metrics.add(pricelake_core::metrics::names::RECORDS_DELIVERED, &[("component", "transform")], obs.len() as u64 + fx.len() as u64);
+    tracing::info!(run_id, objects = new_objects.len(), "process run committed");
+    Ok(ProcessReport {
+        run_id,
+        consumed_objects: new_objects.len(),
+        rows,
+        rejected,
+        duplicates_removed,
+        marts,
+        skipped: false,
+    })
+}
+
+fn q(mart: &str) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + '_ {
+    move |source| TransformError::Query { mart: mart.to_string(), source }
+}
+
+/// `YYYYMMDDTHHMMSSZ-<8-digit sequence>`: never earlier than the last run's, so ids sort
+/// in commit order even when two runs share a second or the clock moves backwards (a
+/// simulated demo followed by a real run).
+fn next_run_id(last: Option<&str>, now: DateTime<Utc>) -> String {
+    let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
+    let (last_stamp, last_seq) = last
+        .and_then(|l| l.split_once('-'))
+        .map(|(s, n)| (s.to_string(), n.parse::<u64>().unwrap_or(0)))
+        .unwrap_or_default();
+    format!("{}-{:08}", stamp.max(last_stamp), last_seq + 1)
+}
+
+/// A session with the clean tables, the deduplicated views and the currency list.
+async fn session(lake: &Lake, config: &TransformConfig) -> Result<SessionContext, TransformError> {
+    let mut session_config = SessionConfig::new()
+        .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
+        .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
+    if config.target_partitions > 0 {
+        session_config = session_config.with_target_partitions(config.target_partitions);
+    }
+    let ctx = SessionContext::new_with_config(session_config);
+    let url = url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
+    ctx.register_object_store(&url, lake.store());
+    for (table, schema) in [
+        ("price_observations", parse::observations_schema()),
+        ("fx_rates", parse::fx_schema()),
+        ("trending_appearances", parse::trending_schema()),
+    ] {
+        let has_files = !lake.list(&layout::clean_table(table)).await?.is_empty();
+        if has_files {
+            let options = ParquetReadOptions::default().schema(&schema);
+            ctx.register_parquet(table, lake.table_url(&layout::clean_table(table)), options).await.map_err(q(table))?;
+        } else {
+            ctx.register_table(table, Arc::new(MemTable::try_new(schema, vec![vec![]]).map_err(q(table))?)).map_err(q(table))?;
+        }
+    }
+    let views = [
+        "CREATE VIEW obs_unique AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY observed_at) AS rn FROM price_observations) WHERE rn = 1",
+        "CREATE VIEW obs AS SELECT record_id, item_id, observed_at, endpoint, name, brand, category_path, category, sale_price, msrp, stock, rollback, clearance FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY item_id, observed_at ORDER BY record_id) AS rn2 FROM obs_unique) WHERE rn2 = 1",
+        "CREATE VIEW fx AS SELECT record_id, base, quote, rate, rate_time, fetched_at, endpoint FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY base, quote, rate_time ORDER BY fetched_at, record_id) AS rn FROM fx_rates) WHERE rn = 1",
+    ];
+    for view in views {
+        ctx.sql(view).await.map_err(q("views"))?;
+    }
+    let mut currencies: Vec<String> = vec![config.base_currency.clone()];
+    for c in &config.currencies {
+        if !currencies.contains(c) {
+            currencies.push(c.clone());
+        }
+    }
+    let values: Vec<String> = currencies.iter().map(|c| format!("('{}')", sql_text(c))).collect();
+    ctx.sql(&format!("CREATE VIEW currencies AS SELECT column1 AS currency FROM (VALUES {})", values.join(", ")))
+        .await
+        .map_err(q("currencies"))?;
+    Ok(ctx)
+}
+
+/// Observations removed by deduplication.
+async fn duplicates(ctx: &SessionContext) -> Result<u64, TransformError> {
+    let q = |source| TransformError::Query { mart: "duplicates".into(), source };
+    let batches = ctx
+        .sql("SELECT (SELECT COUNT(*) FROM price_observations) - (SELECT COUNT(*) FROM obs) AS d")
+        .await
+        .map_err(q)?
+        .collect()
+        .await
+        .map_err(q)?;
+    let value = batches
+        .first()
+        .and_then(|b| b.column(0).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>().map(|a| a.value(0)))
+        .unwrap_or(0);
+    Ok(value.max(0) as u64)
+}
+
+/// Fills a mart's placeholders.
+async fn fill(sql: &str, config: &TransformConfig, ctx: &SessionContext) -> Result<String, TransformError> {
+    let mut sql = sql
+        .replace("{base}", &sql_text(&config.base_currency))
+        .replace("{top_n}", &config.trending_top_n.max(1).to_string())
+        .replace("{stale_seconds}", &(config.stale_rate_after_hours * 3600).to_string());
+    if sql.contains("{basket_ids}") {
+        sql = sql.replace("{basket_ids}", &basket_ids(config, ctx).await?);
+    }
+    Ok(sql)
+}
+
+/// The configured basket, or the 10 items observed most often.
+async fn basket_ids(config: &TransformConfig, ctx: &SessionContext) -> Result<String, TransformError> {
+    let ids: Vec<String> = if config.basket_item_ids.is_empty() {
+        let q = |source| TransformError::Query { mart: "basket".into(), source };
+        let batches = ctx
+            .sql("SELECT item_id FROM obs GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10")
+            .await
+            .map_err(q)?
+            .collect()
+            .await
+            .map_err(q)?;
+        batches
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>().cloned();
+                a.into_iter().flat_map(|a| a.values().iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            })
+            .collect()
+    } else {
+        config.basket_item_ids.iter().map(u64::to_string).collect()
+    };
+    Ok(if ids.is_empty() { "NULL".to_string() } else { ids.join(", ") })
+}
+
+fn sql_text(s: &str) -> String {
+    s.replace('\'', "''")
+}
+
+fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, TransformError> {
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let mut buffer = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(props)).map_err(|e| TransformError::Parquet(e.to_string()))?;
+    for batch in batches {
+        writer.write(batch).map_err(|e| TransformError::Parquet(e.to_string()))?;
+    }
+    writer.close().map_err(|e| TransformError::Parquet(e.to_string()))?;
+    Ok(Bytes::from(buffer))
+}
+
+/// Writes rows as one Parquet part per date partition.
+async fn write_partitioned<T>(
+    lake: &Lake,
+    table: &str,
+    run_id: &str,
+    rows: &[&T],
+    time: impl Fn(&T) -> DateTime<Utc>,
+    batch: impl Fn(&[&T]) -> RecordBatch,
+    produced: &mut Vec<String>,
+) -> Result<(), TransformError> {
+    let mut by_date: BTreeMap<String, Vec<&T>> = BTreeMap::new();
+    for row in rows {
+        by_date.entry(time(row).format("%Y-%m-%d").to_string()).or_default().push(row);
+    }
+    for (date, rows) in by_date {
+        let batch = batch(&rows);
+        let path = format!("{}/date={date}/part-{run_id}.parquet", layout::clean_table(table));
+        lake.put(&path, parquet_bytes(batch.schema(), &[batch])?).await?;
+        produced.push(path);
+    }
+    Ok(())
+}
+
+async fn write_rejections(
+    lake: &Lake,
+    run_id: &str,
+    rejected: &[pricelake_core::DeadLetter],
+    produced: &mut Vec<String>,
+) -> Result<(), TransformError> {
+    let mut by_reason: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for r in rejected {
+        let line = serde_json::to_vec(&pricelake_core::LakeRecord::DeadLetter(r.clone())).unwrap_or_default();
+        let buf = by_reason.entry(r.reason.as_str()).or_default();
+        buf.extend_from_slice(&line);
+        buf.push(b'\n');
+    }
+    for (reason, lines) in by_reason {
+        let path = format!("{}/{run_id}.ndjson", layout::errors_prefix("transform", reason));
+        lake.put(&path, Bytes::from(lines)).await?;
+        produced.push(path);
+    }
+    Ok(())
+}
+
+/// Deletes files of runs that never committed (a crash before the manifest).
+async fn remove_uncommitted(lake: &Lake, manifests: &[Manifest]) -> Result<(), TransformError> {
+    let committed: BTreeSet<&str> = manifests.iter().map(|m| m.run_id.as_str()).collect();
+    for prefix in ["clean", "marts", "errors/transform"] {
+        for object in lake.list(prefix).await? {
+            if let Some(run) = manifest::run_of(&object.path) {
+                if !committed.contains(run.as_str()) {
+                    tracing::info!(path = object.path, "removing output of an uncommitted run");
+                    lake.delete(&object.path).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the current and the previous run's marts (a reader may still be loading those).
+async fn remove_old_mart_runs(lake: &Lake, current: &str) -> Result<(), TransformError> {
+    let objects = lake.list("marts").await?;
+    let mut runs: Vec<String> = objects.iter().filter_map(|o| manifest::run_of(&o.path)).collect::<BTreeSet<_>>().into_iter().collect();
+    runs.retain(|r| r.as_str() < current);
+    if let Some(previous) = runs.pop() {
+        for object in objects {
+            if manifest::run_of(&object.path).is_some_and(|r| r != current && r != previous && runs.contains(&r)) {
+                lake.delete(&object.path).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod run_id_tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_in_commit_order() {
+        let t: DateTime<Utc> = "2026-01-06T00:00:00Z".parse().unwrap();
+        let a = next_run_id(None, t);
+        let b = next_run_id(Some(&a), t);
+        let c = next_run_id(Some(&b), t - chrono::Duration::days(30));
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(a, "20260106T000000Z-00000001");
+        assert!(manifest::run_of(&format!("marts/x/run={c}/part-0.parquet")).as_deref() == Some(c.as_str()));
+    }
+}

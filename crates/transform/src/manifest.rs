@@ -1,0 +1,93 @@
+//! Run manifests: what each process run consumed and produced, written last (the commit).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use pricelake_core::layout;
+use pricelake_lake::Lake;
+use serde::{Deserialize, Serialize};
+
+use crate::TransformError;
+
+/// One committed process run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// `YYYYMMDDTHHMMSSZ-<8-digit sequence>`: sorts in commit order.
+    pub run_id: String,
+    /// When it started, by the pipeline clock.
+    pub started_at: DateTime<Utc>,
+    /// When it committed.
+    pub finished_at: DateTime<Utc>,
+    /// Raw objects it consumed (lake-relative).
+    pub consumed: Vec<String>,
+    /// Clean and mart files it wrote.
+    pub produced: Vec<String>,
+    /// Rows written per clean table, and rows per mart.
+    pub rows: BTreeMap<String, u64>,
+    /// Rows rejected, by reason (kept under `errors/transform/`).
+    pub rejected: BTreeMap<String, u64>,
+    /// Duplicate observations removed in the marts.
+    #[serde(default)]
+    pub duplicates_removed: u64,
+}
+
+fn manifest_path(run_id: &str) -> String {
+    format!("{}/{run_id}.json", layout::PROCESS_MANIFESTS)
+}
+
+/// Every committed manifest, oldest first.
+pub async fn all_manifests(lake: &Lake) -> Result<Vec<Manifest>, TransformError> {
+    let mut out = Vec::new();
+    for object in lake.list(layout::PROCESS_MANIFESTS).await? {
+        if let Some(m) = lake.get_json::<Manifest>(&object.path).await? {
+            out.push(m);
+        }
+    }
+    out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    Ok(out)
+}
+
+/// The newest committed run: its marts are the current ones.
+pub async fn latest_manifest(lake: &Lake) -> Result<Option<Manifest>, TransformError> {
+    let objects = lake.list(layout::PROCESS_MANIFESTS).await?;
+    match objects.last() {
+        Some(o) => Ok(lake.get_json::<Manifest>(&o.path).await?),
+        None => Ok(None),
+    }
+}
+
+/// Commits a run.
+pub(crate) async fn commit(lake: &Lake, manifest: &Manifest) -> Result<(), TransformError> {
+    lake.put_json(&manifest_path(&manifest.run_id), manifest).await?;
+    Ok(())
+}
+
+/// Raw objects some committed run already consumed.
+pub(crate) fn consumed(manifests: &[Manifest]) -> BTreeSet<String> {
+    manifests.iter().flat_map(|m| m.consumed.iter().cloned()).collect()
+}
+
+/// The run id a produced file belongs to: `part-<run>.parquet`, `run=<run>/`, `<run>.ndjson`.
+pub(crate) fn run_of(path: &str) -> Option<String> {
+    if let Some(i) = path.find("run=") {
+        return path[i + 4..].split('/').next().map(str::to_string);
+    }
+    let file = path.rsplit('/').next()?;
+    let stem = file.strip_prefix("part-").unwrap_or(file);
+    let stem = stem.split('.').next()?;
+    (stem.len() > 17 && stem.as_bytes()[8] == b'T').then(|| stem.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_found_in_every_kind_of_output_path() {
+        let run = "20260101T000000Z-00000012";
+        assert_eq!(run_of(&format!("clean/fx_rates/date=2026-01-01/part-{run}.parquet")).as_deref(), Some(run));
+        assert_eq!(run_of(&format!("marts/discounts/run={run}/part-0.parquet")).as_deref(), Some(run));
+        assert_eq!(run_of(&format!("errors/transform/bad_price/{run}.ndjson")).as_deref(), Some(run));
+        assert_eq!(run_of("clean/x/date=2026-01-01/other.parquet"), None);
+    }
+}

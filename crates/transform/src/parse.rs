@@ -1,0 +1,378 @@
+//! The parse stage: raw NDJSON records into typed rows of the clean tables, and every row
+//! that cannot be kept into a rejection with its reason.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use pricelake_core::models::currencylayer::{parse_quotes, RatesBody, TimeframeBody};
+use pricelake_core::models::walmart::Item;
+use pricelake_core::{DeadLetter, LakeRecord, RecordEnvelope};
+
+/// Endpoints whose payloads are Walmart items.
+const ITEM_ENDPOINTS: &[&str] = &["trends", "vod", "paginated_items", "search", "items"];
+
+/// One row of `clean/price_observations`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceObservation {
+    pub record_id: String,
+    pub item_id: i64,
+    pub observed_at: DateTime<Utc>,
+    pub endpoint: String,
+    pub name: String,
+    pub brand: Option<String>,
+    pub category_path: Option<String>,
+    pub category: Option<String>,
+    pub sale_price: Option<f64>,
+    pub msrp: Option<f64>,
+    pub stock: Option<String>,
+    pub rollback: bool,
+    pub clearance: bool,
+}
+
+/// One row of `clean/fx_rates`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FxRate {
+    pub record_id: String,
+    pub base: String,
+    pub quote: String,
+    pub rate: f64,
+    pub rate_time: DateTime<Utc>,
+    pub fetched_at: DateTime<Utc>,
+    pub endpoint: String,
+}
+
+/// One row of `clean/trending_appearances`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendingAppearance {
+    pub record_id: String,
+    pub item_id: i64,
+    pub name: String,
+    pub trend_time: DateTime<Utc>,
+    pub position: i32,
+}
+
+/// Rows parsed from a set of raw objects.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub observations: Vec<PriceObservation>,
+    pub fx: Vec<FxRate>,
+    pub trending: Vec<TrendingAppearance>,
+    pub rejected: Vec<DeadLetter>,
+}
+
+impl Parsed {
+    /// Decompresses one raw object and parses its lines.
+    pub fn add_object(&mut self, path: &str, bytes: &[u8]) {
+        let text = match decompress(path, bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                self.rejected.push(object_rejection(path, "unreadable_object", &e));
+                return;
+            }
+        };
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            match serde_json::from_str::<LakeRecord>(line) {
+                Ok(LakeRecord::Raw(envelope)) => self.add_envelope(envelope),
+                Ok(LakeRecord::DeadLetter(_)) => {} // already a dead letter, under errors/
+                Err(e) => {
+                    let mut d = object_rejection(path, "malformed_raw_line", &format!("line {}: {e}", n + 1));
+                    d.raw = line.to_string();
+                    self.rejected.push(d);
+                }
+            }
+        }
+    }
+
+    fn add_envelope(&mut self, envelope: RecordEnvelope) {
+        match (envelope.source.as_str(), envelope.endpoint.as_str()) {
+            ("walmart", endpoint) if ITEM_ENDPOINTS.contains(&endpoint) => self.add_item(envelope),
+            ("currencylayer", "live" | "historical") => self.add_rates(envelope),
+            ("currencylayer", "timeframe") => self.add_timeframe(envelope),
+            _ => {} // taxonomy, list: reference data, not rows
+        }
+    }
+
+    fn add_item(&mut self, envelope: RecordEnvelope) {
+        let item = match Item::from_json(&envelope.payload) {
+            Ok(item) => item,
+            Err(e) => {
+                self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", e.code(), e.to_string()));
+                return;
+            }
+        };
+        if item.sale_price.is_none() {
+            self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "missing_sale_price", "item has no salePrice"));
+            return;
+        }
+        let category = item.category_path.as_deref().and_then(|p| p.split('/').next()).filter(|c| !c.is_empty()).map(str::to_string);
+        let item_id = item.item_id as i64;
+        if envelope.endpoint == "trends" {
+            let trend_time = envelope
+                .context
+                .as_ref()
+                .and_then(|c| c.get("time"))
+                .and_then(|t| t.as_i64())
+                .and_then(DateTime::from_timestamp_millis)
+                .unwrap_or(envelope.fetched_at);
+            self.trending.push(TrendingAppearance {
+                record_id: envelope.record_id.clone(),
+                item_id,
+                name: item.name.clone(),
+                trend_time,
+                position: envelope.position.unwrap_or(0) as i32,
+            });
+        }
+        self.observations.push(PriceObservation {
+            record_id: envelope.record_id,
+            item_id,
+            observed_at: envelope.fetched_at,
+            endpoint: envelope.endpoint,
+            name: item.name,
+            brand: item.brand_name,
+            category_path: item.category_path,
+            category,
+            sale_price: item.sale_price,
+            msrp: item.msrp,
+            stock: item.stock,
+            rollback: item.roll_back.unwrap_or(false),
+            clearance: item.clearance.unwrap_or(false),
+        });
+    }
+
+    fn push_quotes(&mut self, envelope: &RecordEnvelope, source: &str, quotes: &serde_json::Value, rate_time: DateTime<Utc>, key: &str) {
+        match parse_quotes(source, quotes) {
+            Ok(quotes) => {
+                for q in quotes {
+                    self.fx.push(FxRate {
+                        record_id: format!("{}:{key}{}", envelope.record_id, q.quote),
+                        base: q.base,
+                        quote: q.quote,
+                        rate: q.rate,
+                        rate_time,
+                        fetched_at: envelope.fetched_at,
+                        endpoint: envelope.endpoint.clone(),
+                    });
+                }
+            }
+            Err(e) => self.rejected.push(DeadLetter::from_envelope(envelope, "transform", "bad_quotes", e.to_string())),
+        }
+    }
+
+    fn add_rates(&mut self, envelope: RecordEnvelope) {
+        let body: RatesBody = match serde_json::from_value(envelope.payload.clone()) {
+            Ok(b) => b,
+            Err(e) => {
+                self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "bad_rates_body", e.to_string()));
+                return;
+            }
+        };
+        let rate_time = body
+            .timestamp
+            .and_then(|t| DateTime::from_timestamp(t as i64, 0))
+            .or_else(|| body.date.as_deref().and_then(end_of_day))
+            .unwrap_or(envelope.fetched_at);
+        self.push_quotes(&envelope, &body.source, &body.quotes, rate_time, "");
+    }
+
+    fn add_timeframe(&mut self, envelope: RecordEnvelope) {
+        let body: TimeframeBody = match serde_json::from_value(envelope.payload.clone()) {
+            Ok(b) => b,
+            Err(e) => {
+                self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "bad_timeframe_body", e.to_string()));
+                return;
+            }
+        };
+        for (date, quotes) in &body.quotes {
+            match end_of_day(date) {
+                Some(t) => self.push_quotes(&envelope, &body.source, quotes, t, &format!("{date}:")),
+                None => self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "bad_date", format!("timeframe date {date:?}"))),
+            }
+        }
+    }
+
+    /// Rejections counted by reason.
+    pub fn rejected_by_reason(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for r in &self.rejected {
+            *out.entry(r.reason.clone()).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// A day's closing instant: rates of a historical date are those at its end.
+fn end_of_day(date: &str) -> Option<DateTime<Utc>> {
+    Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?.and_hms_opt(23, 59, 59)?.and_utc())
+}
+
+fn object_rejection(path: &str, reason: &str, detail: &str) -> DeadLetter {
+    DeadLetter {
+        stage: "transform".into(),
+        reason: reason.into(),
+        detail: detail.into(),
+        record_id: RecordEnvelope::derive_id("lake", "object", path, None),
+        source: "lake".into(),
+        endpoint: path.into(),
+        fetched_at: DateTime::<Utc>::UNIX_EPOCH,
+        request_url: String::new(),
+        http_status: None,
+        raw: String::new(),
+    }
+}
+
+fn decompress(path: &str, bytes: &[u8]) -> Result<String, String> {
+    let mut text = String::new();
+    if path.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(bytes).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    } else {
+        text = String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())?;
+    }
+    Ok(text)
+}
+
+fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// Schema of `clean/price_observations` (the `date` partition lives in the path).
+pub fn observations_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("record_id", DataType::Utf8, false),
+        Field::new("item_id", DataType::Int64, false),
+        Field::new("observed_at", ts(), false),
+        Field::new("endpoint", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("brand", DataType::Utf8, true),
+        Field::new("category_path", DataType::Utf8, true),
+        Field::new("category", DataType::Utf8, true),
+        Field::new("sale_price", DataType::Float64, true),
+        Field::new("msrp", DataType::Float64, true),
+        Field::new("stock", DataType::Utf8, true),
+        Field::new("rollback", DataType::Boolean, false),
+        Field::new("clearance", DataType::Boolean, false),
+    ]))
+}
+
+/// Schema of `clean/fx_rates`.
+pub fn fx_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("record_id", DataType::Utf8, false),
+        Field::new("base", DataType::Utf8, false),
+        Field::new("quote", DataType::Utf8, false),
+        Field::new("rate", DataType::Float64, false),
+        Field::new("rate_time", ts(), false),
+        Field::new("fetched_at", ts(), false),
+        Field::new("endpoint", DataType::Utf8, false),
+    ]))
+}
+
+/// Schema of `clean/trending_appearances`.
+pub fn trending_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("record_id", DataType::Utf8, false),
+        Field::new("item_id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("trend_time", ts(), false),
+        Field::new("position", DataType::Int32, false),
+    ]))
+}
+
+fn tsb(len: usize) -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::with_capacity(len).with_timezone("UTC")
+}
+
+/// Arrow batch of observations.
+pub fn observations_batch(rows: &[&PriceObservation]) -> RecordBatch {
+    let n = rows.len();
+    let (mut rid, mut iid, mut at, mut ep, mut name) = (StringBuilder::new(), Int64Builder::with_capacity(n), tsb(n), StringBuilder::new(), StringBuilder::new());
+    let (mut brand, mut cpath, mut cat, mut sale, mut msrp, mut stock, mut rb, mut cl) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        Float64Builder::with_capacity(n),
+        Float64Builder::with_capacity(n),
+        StringBuilder::new(),
+        BooleanBuilder::with_capacity(n),
+        BooleanBuilder::with_capacity(n),
+    );
+    for r in rows {
+        rid.append_value(&r.record_id);
+        iid.append_value(r.item_id);
+        at.append_value(r.observed_at.timestamp_micros());
+        ep.append_value(&r.endpoint);
+        name.append_value(&r.name);
+        brand.append_option(r.brand.as_deref());
+        cpath.append_option(r.category_path.as_deref());
+        cat.append_option(r.category.as_deref());
+        sale.append_option(r.sale_price);
+        msrp.append_option(r.msrp);
+        stock.append_option(r.stock.as_deref());
+        rb.append_value(r.rollback);
+        cl.append_value(r.clearance);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(rid.finish()),
+        Arc::new(iid.finish()),
+        Arc::new(at.finish()),
+        Arc::new(ep.finish()),
+        Arc::new(name.finish()),
+        Arc::new(brand.finish()),
+        Arc::new(cpath.finish()),
+        Arc::new(cat.finish()),
+        Arc::new(sale.finish()),
+        Arc::new(msrp.finish()),
+        Arc::new(stock.finish()),
+        Arc::new(rb.finish()),
+        Arc::new(cl.finish()),
+    ];
+    RecordBatch::try_new(observations_schema(), columns).expect("columns match the schema")
+}
+
+/// Arrow batch of FX rates.
+pub fn fx_batch(rows: &[&FxRate]) -> RecordBatch {
+    let n = rows.len();
+    let (mut rid, mut base, mut quote, mut rate, mut rt, mut fa, mut ep) =
+        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), Float64Builder::with_capacity(n), tsb(n), tsb(n), StringBuilder::new());
+    for r in rows {
+        rid.append_value(&r.record_id);
+        base.append_value(&r.base);
+        quote.append_value(&r.quote);
+        rate.append_value(r.rate);
+        rt.append_value(r.rate_time.timestamp_micros());
+        fa.append_value(r.fetched_at.timestamp_micros());
+        ep.append_value(&r.endpoint);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(rid.finish()),
+        Arc::new(base.finish()),
+        Arc::new(quote.finish()),
+        Arc::new(rate.finish()),
+        Arc::new(rt.finish()),
+        Arc::new(fa.finish()),
+        Arc::new(ep.finish()),
+    ];
+    RecordBatch::try_new(fx_schema(), columns).expect("columns match the schema")
+}
+
+/// Arrow batch of trending appearances.
+pub fn trending_batch(rows: &[&TrendingAppearance]) -> RecordBatch {
+    let n = rows.len();
+    let (mut rid, mut iid, mut name, mut tt, mut pos) =
+        (StringBuilder::new(), Int64Builder::with_capacity(n), StringBuilder::new(), tsb(n), Int32Builder::with_capacity(n));
+    for r in rows {
+        rid.append_value(&r.record_id);
+        iid.append_value(r.item_id);
+        name.append_value(&r.name);
+        tt.append_value(r.trend_time.timestamp_micros());
+        pos.append_value(r.position);
+    }
+    let columns: Vec<ArrayRef> =
+        vec![Arc::new(rid.finish()), Arc::new(iid.finish()), Arc::new(name.finish()), Arc::new(tt.finish()), Arc::new(pos.finish())];
+    RecordBatch::try_new(trending_schema(), columns).expect("columns match the schema")
+}
