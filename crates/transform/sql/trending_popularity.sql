@@ -13,6 +13,6 @@ counts AS (
 ranked AS (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY period_start ORDER BY appearances DESC, item_id) AS rank FROM counts
 )
-SELECT period_start, item_id, name, appearances, rank FROM ranked
+SELECT period_start, item_id, name, appearances, CAST(rank AS BIGINT) AS rank FROM ranked
 WHERE rank <= {top_n}
 ORDER BY period_start, rank

@@ -1,0 +1,148 @@
+//! Command-line surface: one subcommand per way of running the pipeline.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// pricelake: Walmart prices and apilayer FX rates, from API to lake to dashboard, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "pricelake", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Config file (TOML). Default: ./pricelake.toml if present, else built-in defaults.
+    #[arg(long, short, global = true, env = "PRICELAKE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// More logging (-v debug, -vv trace). PRICELAKE_LOG takes a tracing filter too.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve both APIs (Walmart v1/v2, currencylayer, apilayer currency_data) from a
+    /// deterministic catalog on 127.0.0.1.
+    #[command(after_help = "Example:\n  pricelake emulate --bind 127.0.0.1:8100 --seed 7\n  curl 'http://127.0.0.1:8100/v1/trends?apiKey=demo-walmart-key'")]
+    Emulate(EmulateArgs),
+
+    /// Poll the configured endpoints and land every response in the lake.
+    #[command(after_help = "Example:\n  PRICELAKE_WALMART_API_KEY=... PRICELAKE_CURRENCYLAYER_ACCESS_KEY=... pricelake ingest --once\n  pricelake ingest --backfill 2026-01-01..2026-03-31")]
+    Ingest(IngestArgs),
+
+    /// Turn new raw objects into clean tables and marts (incremental, idempotent).
+    #[command(after_help = "Example:\n  pricelake process\n  pricelake process --full-refresh --engine local")]
+    Process(ProcessArgs),
+
+    /// Serve the JSON API and the dashboard from the lake.
+    #[command(after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/")]
+    Serve(ServeArgs),
+
+    /// Production mode: ingest continuously, process on a schedule, serve.
+    #[command(after_help = "Example:\n  pricelake run --config pricelake.toml")]
+    Run(RunArgs),
+
+    /// Everything offline: emulator, a simulated month of ingestion, processing, dashboard.
+    #[command(after_help = "Example:\n  pricelake demo            # then open the printed URL\n  pricelake demo --days 7 --no-serve")]
+    Demo(DemoArgs),
+
+    /// What is in the lake, what ran last, and how healthy each component was.
+    #[command(after_help = "Example:\n  pricelake status\n  pricelake status --json")]
+    Status(StatusArgs),
+}
+
+/// `pricelake emulate`.
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8100")]
+    pub bind: SocketAddr,
+    /// Catalog seed (same seed, same data).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of products in the generated catalog.
+    #[arg(long)]
+    pub items: Option<usize>,
+    /// A small fixed catalog (JSON) instead of the generated one.
+    #[arg(long)]
+    pub fixture: Option<PathBuf>,
+}
+
+/// `pricelake ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Poll every endpoint once (all pages), flush, and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Fill FX history for a date range, `FROM..TO` (YYYY-MM-DD..YYYY-MM-DD), then exit.
+    #[arg(long, value_name = "FROM..TO")]
+    pub backfill: Option<String>,
+}
+
+/// `pricelake process`.
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Rebuild clean tables and marts from the whole raw zone.
+    #[arg(long)]
+    pub full_refresh: bool,
+    /// `local` (embedded DataFusion) or `ballista://host:port`.
+    #[arg(long, default_value = "local")]
+    pub engine: String,
+}
+
+/// `pricelake serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides `[serve] bind`).
+    #[arg(long)]
+    pub bind: Option<String>,
+}
+
+/// `pricelake run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Address to serve on (overrides `[serve] bind`).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Do not serve; only ingest and process.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// `pricelake demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Days of history to simulate.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Catalog seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Products in the emulated catalog.
+    #[arg(long)]
+    pub items: Option<usize>,
+    /// Lake for the demo (default ./demo-lake; wiped at start).
+    #[arg(long)]
+    pub lake: Option<String>,
+    /// Address of the dashboard (overrides `[serve] bind`).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Stop after processing instead of serving the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Keep the existing demo lake instead of wiping it.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// `pricelake status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,103 @@
+//! `pricelake ingest`: poll the configured endpoints into the lake.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use pricelake_delivery::DeliveryStream;
+use pricelake_sources::{build_sources, LakeCheckpoints, SourceSecrets};
+
+use super::UsageError;
+use crate::cli::IngestArgs;
+use crate::config::PricelakeConfig;
+use crate::pipeline::{Ingest, StopAt};
+
+pub(super) async fn run(config: PricelakeConfig, args: IngestArgs) -> anyhow::Result<()> {
+    let (lake, metrics, clock) = super::open_lake(&config)?;
+    let secrets = SourceSecrets::from_env()?;
+    let delivery = DeliveryStream::open(
+        config.delivery.clone(),
+        lake.clone(),
+        clock.clone(),
+        metrics.clone(),
+    )
+    .await
+    .context("opening the delivery stream")?;
+    let checkpoints = Arc::new(LakeCheckpoints(lake.clone()));
+    if let Some(range) = args.backfill {
+        let (from, to) = parse_range(&range)?;
+        let report = pricelake_sources::backfill_fx(
+            &config.sources.currencylayer,
+            &secrets,
+            from,
+            to,
+            clock.clone(),
+            metrics.clone(),
+            &delivery,
+            checkpoints,
+        )
+        .await?;
+        delivery.close().await?;
+        println!(
+            "backfill {from}..{to}: {} requests, {} records, {} dead letters",
+            report.requests, report.records, report.dead_letters
+        );
+        return Ok(());
+    }
+    let mut sources = build_sources(
+        &config.sources,
+        &secrets,
+        clock.clone(),
+        metrics.clone(),
+        checkpoints,
+    )?;
+    let shutdown = crate::shutdown::install();
+    let stop = if args.once { StopAt::OneRound } else { StopAt::Never };
+    let summary = Ingest {
+        sources: &mut sources,
+        delivery: &delivery,
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        lake: lake.clone(),
+        status_interval: chrono::Duration::seconds(config.schedule.status_interval_secs as i64),
+    }
+    .run(stop, shutdown, |_, _| {})
+    .await?;
+    delivery.close().await?;
+    println!(
+        "ingest: {} polls, {} records, {} dead letters, {} failed polls -> {}",
+        summary.polls,
+        summary.records,
+        summary.dead_letters,
+        summary.failed_polls,
+        lake.display_url()
+    );
+    Ok(())
+}
+
+/// Parses `YYYY-MM-DD..YYYY-MM-DD`.
+pub(crate) fn parse_range(range: &str) -> Result<(NaiveDate, NaiveDate), UsageError> {
+    let bad = || UsageError(format!("--backfill {range:?}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD"));
+    let (from, to) = range.split_once("..").ok_or_else(bad)?;
+    let from = NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d").map_err(|_| bad())?;
+    let to = NaiveDate::parse_from_str(to.trim(), "%Y-%m-%d").map_err(|_| bad())?;
+    if to < from {
+        return Err(UsageError(format!("--backfill {range:?}: FROM is after TO")));
+    }
+    Ok((from, to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backfill_ranges_are_checked() {
+        let (from, to) = parse_range("2026-01-01..2026-02-01").unwrap();
+        assert_eq!(from.to_string(), "2026-01-01");
+        assert_eq!(to.to_string(), "2026-02-01");
+        assert!(parse_range("2026-01-01").is_err());
+        assert!(parse_range("2026-02-01..2026-01-01").is_err());
+        assert!(parse_range("yesterday..today").is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! `pricelake process`: new raw objects into clean tables and marts.
+
+use anyhow::Context;
+use pricelake_transform::Engine;
+
+use super::UsageError;
+use crate::cli::ProcessArgs;
+use crate::config::PricelakeConfig;
+
+pub(super) async fn run(config: PricelakeConfig, args: ProcessArgs) -> anyhow::Result<()> {
+    let (lake, metrics, clock) = super::open_lake(&config)?;
+    let engine: Engine = args
+        .engine
+        .parse()
+        .map_err(|e| UsageError(format!("--engine {:?}: {e}", args.engine)))?;
+    let report = pricelake_transform::process(
+        &lake,
+        &config.transform,
+        &engine,
+        clock,
+        metrics,
+        args.full_refresh,
+    )
+    .await
+    .context("processing")?;
+    print_report(&report);
+    Ok(())
+}
+
+/// Prints a process report the same way in `process`, `run` and `demo`.
+pub fn print_report(report: &pricelake_transform::ProcessReport) {
+    if report.skipped {
+        println!("process: nothing new since the last run");
+        return;
+    }
+    let rows: Vec<String> = report.rows.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!(
+        "process run {}: {} raw objects -> {} ({} duplicates removed)",
+        report.run_id,
+        report.consumed_objects,
+        rows.join(", "),
+        report.duplicates_removed
+    );
+    if !report.rejected.is_empty() {
+        let rejected: Vec<String> = report.rejected.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  rejected (kept under errors/transform/): {}", rejected.join(", "));
+    }
+}

@@ -1,0 +1,90 @@
+//! `pricelake status`: what is in the lake and how the last runs went, read from the lake
+//! itself (the status document ingest writes, the process manifests, the objects).
+
+use serde::Serialize;
+
+use crate::cli::StatusArgs;
+use crate::config::PricelakeConfig;
+
+/// Everything `status` shows; also what the end-to-end tests check.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// The lake, as the user wrote it.
+    pub lake: String,
+    /// Objects and bytes in the raw zone.
+    pub raw_objects: usize,
+    /// Bytes in the raw zone.
+    pub raw_bytes: u64,
+    /// Objects in the errors zone, by `<stage>/<reason>`.
+    pub error_objects: std::collections::BTreeMap<String, usize>,
+    /// The last process run's manifest, if any.
+    pub last_process_run: Option<serde_json::Value>,
+    /// The last ingest status document, if any.
+    pub ingest: Option<serde_json::Value>,
+}
+
+impl StatusReport {
+    /// Reads the report from a lake.
+    pub async fn read(lake: &pricelake_lake::Lake) -> anyhow::Result<StatusReport> {
+        let raw = lake.list("raw").await?;
+        let mut error_objects = std::collections::BTreeMap::new();
+        for object in lake.list("errors").await? {
+            let mut parts = object.path.split('/').skip(1);
+            let key = format!("{}/{}", parts.next().unwrap_or("?"), parts.next().unwrap_or("?"));
+            *error_objects.entry(key).or_insert(0) += 1;
+        }
+        let last_process_run = pricelake_transform::latest_manifest(lake)
+            .await?
+            .map(|m| serde_json::to_value(m).unwrap_or_default());
+        let ingest = lake
+            .get_json::<serde_json::Value>(&pricelake_core::layout::state("ingest_status"))
+            .await?;
+        Ok(StatusReport {
+            lake: lake.display_url().to_string(),
+            raw_objects: raw.len(),
+            raw_bytes: raw.iter().map(|o| o.size).sum(),
+            error_objects,
+            last_process_run,
+            ingest,
+        })
+    }
+}
+
+pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Result<()> {
+    let (lake, _, _) = super::open_lake(&config)?;
+    let report = StatusReport::read(&lake).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("lake: {}", report.lake);
+    println!("raw zone: {} objects, {} bytes", report.raw_objects, report.raw_bytes);
+    if report.error_objects.is_empty() {
+        println!("errors zone: empty");
+    } else {
+        println!("errors zone (dead letters, kept with their reason):");
+        for (reason, count) in &report.error_objects {
+            println!("  {reason}: {count} objects");
+        }
+    }
+    match &report.last_process_run {
+        Some(run) => println!(
+            "last process run: {} (finished {})",
+            run["run_id"].as_str().unwrap_or("?"),
+            run["finished_at"].as_str().unwrap_or("?")
+        ),
+        None => println!("last process run: none yet (run `pricelake process`)"),
+    }
+    match &report.ingest {
+        Some(ingest) => {
+            println!("ingest status written {}", ingest["written_at"].as_str().unwrap_or("?"));
+            if let Some(sources) = ingest["sources"].as_array() {
+                for source in sources {
+                    println!("  source {}: {}", source["name"].as_str().unwrap_or("?"), source["health"]);
+                }
+            }
+        }
+        None => println!("ingest: no status yet (run `pricelake ingest`)"),
+    }
+    Ok(())
+}

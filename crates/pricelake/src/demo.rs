@@ -1,0 +1,237 @@
+//! `pricelake demo`: the whole pipeline, offline, on a simulated clock.
+//!
+//! The emulator and the pipeline share one [`SimulatedClock`]: the ingest loop jumps from
+//! one due poll to the next, the emulator serves the catalog as it is at that simulated
+//! instant, and a month of hourly FX quotes and daily catalogs lands in seconds.
+//! Processing runs every simulated week, so the demo exercises incremental runs too.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use pricelake_core::{Metrics, Secret, SimulatedClock};
+use pricelake_delivery::DeliveryStream;
+use pricelake_emulator::ServedLog;
+use pricelake_lake::{Lake, LakeConfig};
+use pricelake_sources::{build_sources, LakeCheckpoints, SourceSecrets};
+use pricelake_transform::{Engine, ProcessReport};
+
+use crate::cli::DemoArgs;
+use crate::config::PricelakeConfig;
+use crate::pipeline::{Ingest, IngestSummary, StopAt};
+
+/// Everything a demo run needs; the CLI fills it from flags and config, tests directly.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Sections for the emulator, sources, delivery, transform and serve.
+    pub config: PricelakeConfig,
+    /// First simulated instant.
+    pub start: DateTime<Utc>,
+    /// Simulated days to ingest.
+    pub days: u32,
+    /// Where the demo's lake goes.
+    pub lake_url: String,
+    /// Where the demo's spool goes.
+    pub spool_dir: PathBuf,
+    /// Delete the lake and spool first, so the demo starts from nothing.
+    pub wipe: bool,
+    /// Print progress lines to stderr.
+    pub progress: bool,
+    /// Simulated days between process runs.
+    pub process_every_days: u32,
+}
+
+/// What a demo run produced, for the CLI's summary and for tests.
+pub struct DemoOutcome {
+    /// The demo's lake.
+    pub lake: Lake,
+    /// Totals of the ingest loop.
+    pub ingest: IngestSummary,
+    /// Every process run, in order.
+    pub process_runs: Vec<ProcessReport>,
+    /// What the emulator served, to balance against the lake.
+    pub served: ServedLog,
+    /// The run's counters.
+    pub metrics: Metrics,
+    /// The clock, at the end of the simulated period.
+    pub clock: Arc<SimulatedClock>,
+}
+
+/// Today's midnight (UTC) minus `days`: the default start of the simulated period.
+pub fn default_start(days: u32) -> DateTime<Utc> {
+    let today = Utc::now().date_naive().and_hms_opt(0, 0, 0).expect("midnight exists");
+    DateTime::from_naive_utc_and_offset(today, Utc) - Duration::days(i64::from(days))
+}
+
+/// Runs emulator -> sources -> delivery -> lake -> transform over the simulated period.
+pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
+    let DemoOptions { mut config, start, days, lake_url, spool_dir, wipe, progress, process_every_days } = options;
+    if wipe {
+        wipe_local(&lake_url)?;
+        if spool_dir.exists() {
+            std::fs::remove_dir_all(&spool_dir)
+                .with_context(|| format!("wiping the demo spool {}", spool_dir.display()))?;
+        }
+    }
+    let clock = SimulatedClock::shared(start);
+    let end = start + Duration::days(i64::from(days));
+    let metrics = Metrics::new();
+
+    let emulator = pricelake_emulator::start(
+        config.emulator.clone(),
+        clock.clone(),
+        "127.0.0.1:0".parse().expect("valid address"),
+    )
+    .await
+    .context("starting the emulator")?;
+    let base = emulator.base_url();
+    config.sources.walmart.base_url = base.clone();
+    config.sources.currencylayer.base_url = base.clone();
+    let secrets = SourceSecrets {
+        walmart_api_key: Some(Secret::new(config.emulator.walmart_api_key.clone())),
+        currencylayer_access_key: Some(Secret::new(config.emulator.currencylayer_access_key.clone())),
+        apilayer_apikey: Some(Secret::new(config.emulator.apilayer_apikey.clone())),
+        ..SourceSecrets::default()
+    };
+
+    let lake = Lake::open(&LakeConfig { url: lake_url.clone(), ..config.lake.clone() })
+        .with_context(|| format!("opening the demo lake {lake_url}"))?;
+    let mut delivery_config = config.delivery.clone();
+    delivery_config.spool_dir = spool_dir;
+    let delivery = DeliveryStream::open(delivery_config, lake.clone(), clock.clone(), metrics.clone())
+        .await
+        .context("opening the delivery stream")?;
+    let mut sources = build_sources(
+        &config.sources,
+        &secrets,
+        clock.clone(),
+        metrics.clone(),
+        Arc::new(LakeCheckpoints(lake.clone())),
+    )?;
+
+    if progress {
+        eprintln!(
+            "demo: emulator at {base}; simulating {days} days from {} into {}",
+            start.format("%Y-%m-%d"),
+            lake.display_url()
+        );
+    }
+    let (_never, shutdown) = tokio::sync::watch::channel(false);
+    let mut total = IngestSummary::default();
+    let mut process_runs = Vec::new();
+    let step = Duration::days(i64::from(process_every_days.max(1)));
+    let mut chunk_end = start;
+    while chunk_end < end {
+        chunk_end = (chunk_end + step).min(end);
+        let mut last_day = None;
+        let done_before = total.clone();
+        let summary = Ingest {
+            sources: &mut sources,
+            delivery: &delivery,
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            lake: lake.clone(),
+            status_interval: Duration::hours(6),
+        }
+        .run(StopAt::Instant(chunk_end), shutdown.clone(), |now, s| {
+            let day = (now - start).num_days();
+            if progress && last_day != Some(day) {
+                last_day = Some(day);
+                eprintln!(
+                    "  day {:>2}/{days} {}: {} records, {} dead letters so far",
+                    day + 1,
+                    now.format("%Y-%m-%d"),
+                    done_before.records + s.records,
+                    done_before.dead_letters + s.dead_letters
+                );
+            }
+        })
+        .await?;
+        total.polls += summary.polls;
+        total.records += summary.records;
+        total.dead_letters += summary.dead_letters;
+        total.failed_polls += summary.failed_polls;
+        let report = pricelake_transform::process(
+            &lake,
+            &config.transform,
+            &Engine::Local,
+            clock.clone(),
+            metrics.clone(),
+            false,
+        )
+        .await
+        .context("processing")?;
+        if progress {
+            crate::commands::print_process_report(&report);
+        }
+        process_runs.push(report);
+    }
+    delivery.close().await.context("closing the delivery stream")?;
+    let served = emulator.served();
+    emulator.shutdown().await;
+    Ok(DemoOutcome { lake, ingest: total, process_runs, served, metrics, clock })
+}
+
+/// Deletes a local demo lake folder; refuses anything that is not a plain local path.
+fn wipe_local(lake_url: &str) -> anyhow::Result<()> {
+    if lake_url.contains("://") && !lake_url.starts_with("file://") {
+        return Ok(());
+    }
+    let path = PathBuf::from(lake_url.trim_start_matches("file://"));
+    if path.exists() {
+        std::fs::remove_dir_all(&path).with_context(|| format!("wiping the demo lake {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `pricelake demo`: run the pipeline, then serve the dashboard until Ctrl-C.
+pub async fn run_cli(mut config: PricelakeConfig, args: DemoArgs) -> anyhow::Result<()> {
+    let days = args.days.unwrap_or(config.demo.days).max(1);
+    if let Some(seed) = args.seed {
+        config.emulator.seed = seed;
+    }
+    if let Some(items) = args.items {
+        config.emulator.items = items;
+    }
+    if let Some(bind) = args.bind {
+        config.serve.bind = bind;
+    }
+    let start = match &config.demo.start {
+        Some(text) if !text.is_empty() => text
+            .parse::<DateTime<Utc>>()
+            .map_err(|e| crate::config::ConfigError::Field {
+                field: "demo.start".to_string(),
+                message: e.to_string(),
+                fix: "an RFC 3339 instant such as 2026-10-01T00:00:00Z".to_string(),
+            })?,
+        _ => default_start(days),
+    };
+    let lake_url = args.lake.clone().unwrap_or_else(|| config.demo.lake_url.clone());
+    let began = std::time::Instant::now();
+    let outcome = run_pipeline(DemoOptions {
+        config: config.clone(),
+        start,
+        days,
+        lake_url: lake_url.clone(),
+        spool_dir: config.demo.spool_dir.clone(),
+        wipe: !args.keep,
+        progress: true,
+        process_every_days: 7,
+    })
+    .await?;
+    eprintln!(
+        "demo: data phase done in {:.1} s: {} polls, {} records, {} dead letters, {} process runs",
+        began.elapsed().as_secs_f64(),
+        outcome.ingest.polls,
+        outcome.ingest.records,
+        outcome.ingest.dead_letters,
+        outcome.process_runs.len()
+    );
+    if args.no_serve {
+        println!("demo lake: {}", outcome.lake.display_url());
+        return Ok(());
+    }
+    let shutdown = crate::shutdown::install();
+    crate::commands::serve_until(outcome.lake, config.serve, outcome.metrics, shutdown).await
+}

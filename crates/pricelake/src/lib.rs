@@ -1,0 +1,9 @@
+//! The wiring of pricelake's stages into commands, as a library so that end-to-end tests
+//! drive exactly what the binary runs.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod pipeline;
+pub mod shutdown;

@@ -1,0 +1,202 @@
+//! The ingest driver shared by `ingest`, `run` and `demo`.
+//!
+//! One loop owns the schedule: it finds the next instant something is due (a source's
+//! next poll or a delivery buffer's interval), sleeps on the clock until then, and does
+//! it. With a real clock this paces production; with a simulated clock the same code
+//! replays a month in seconds, deterministically.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pricelake_core::{Metrics, SharedClock};
+use pricelake_delivery::DeliveryStream;
+use pricelake_lake::Lake;
+use pricelake_sources::{Source, SourceHealth};
+use serde::Serialize;
+
+use crate::shutdown::ShutdownSignal;
+
+/// When the loop stops on its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StopAt {
+    /// Never (until shutdown): `run` and `ingest`.
+    Never,
+    /// Once every source has polled once and finished its pages: `ingest --once`.
+    OneRound,
+    /// Before the first work due at or after this instant: the demo's simulated month
+    /// (exclusive, so `days = 3` polls three days, not the first poll of a fourth).
+    Instant(DateTime<Utc>),
+}
+
+/// What one ingest pass did, for progress and tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IngestSummary {
+    /// Polls performed (requests or pages).
+    pub polls: u64,
+    /// Records handed to delivery.
+    pub records: u64,
+    /// Dead letters handed to delivery.
+    pub dead_letters: u64,
+    /// Poll attempts that failed (counted, logged, retried on schedule).
+    pub failed_polls: u64,
+}
+
+/// The status document ingest writes to `_state/ingest_status.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestStatus {
+    /// When it was written, by the pipeline clock.
+    pub written_at: DateTime<Utc>,
+    /// Each source's health.
+    pub sources: Vec<SourceStatus>,
+    /// Counters and gauges of this process.
+    pub metrics: pricelake_core::metrics::MetricsSnapshot,
+    /// Totals of this process so far.
+    pub summary: IngestSummary,
+}
+
+/// One source in the status document.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    /// The source's name.
+    pub name: String,
+    /// Its health, as the source reports it.
+    pub health: SourceHealth,
+    /// When it next polls.
+    pub next_due: DateTime<Utc>,
+}
+
+/// Everything the loop drives.
+pub struct Ingest<'a> {
+    /// The sources to poll.
+    pub sources: &'a mut [Box<dyn Source>],
+    /// Where records go.
+    pub delivery: &'a DeliveryStream,
+    /// The one clock.
+    pub clock: SharedClock,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Where the status document goes.
+    pub lake: Lake,
+    /// Seconds (of clock time) between status documents.
+    pub status_interval: chrono::Duration,
+}
+
+impl Ingest<'_> {
+    /// Runs until `stop` or shutdown; flushes everything before returning.
+    ///
+    /// `on_progress` is called after each poll with the clock's time and the totals, so
+    /// the demo can show progress without the loop knowing about terminals.
+    pub async fn run(
+        &mut self,
+        stop: StopAt,
+        shutdown: ShutdownSignal,
+        mut on_progress: impl FnMut(DateTime<Utc>, &IngestSummary),
+    ) -> anyhow::Result<IngestSummary> {
+        let mut summary = IngestSummary::default();
+        let mut next_status = self.clock.now();
+        loop {
+            if *shutdown.borrow() {
+                tracing::info!("ingest: stopping on request");
+                break;
+            }
+            let now = self.clock.now();
+            if now >= next_status {
+                self.write_status(&summary).await;
+                next_status = now + self.status_interval;
+            }
+            // Sources that are due now, in order. In `--once` mode a source with pages
+            // pending stays due; one that is done has its next poll in the future.
+            let due: Vec<usize> = (0..self.sources.len())
+                .filter(|&i| self.sources[i].next_due() <= now && is_active(&self.sources[i]))
+                .collect();
+            if stop == StopAt::OneRound && due.is_empty() {
+                break;
+            }
+            for i in due {
+                let source = &mut self.sources[i];
+                match source.poll(self.delivery).await {
+                    Ok(report) => {
+                        summary.polls += u64::from(report.requests.max(1));
+                        summary.records += report.records;
+                        summary.dead_letters += report.dead_letters;
+                    }
+                    Err(e) => {
+                        summary.failed_polls += 1;
+                        tracing::warn!(source = source.name(), error = %e, "poll failed; will retry on schedule");
+                    }
+                }
+                on_progress(self.clock.now(), &summary);
+            }
+            if let Err(e) = self.delivery.flush_due().await {
+                tracing::warn!(error = %e, "delivery flush failed; records stay in the spool and are retried");
+            }
+            if stop == StopAt::OneRound {
+                continue;
+            }
+            let next = self.next_wakeup(next_status);
+            if let StopAt::Instant(until) = stop {
+                if next >= until {
+                    self.clock.sleep_until(until).await;
+                    break;
+                }
+            }
+            self.sleep_until(next, shutdown.clone()).await;
+        }
+        self.delivery.flush_all().await?;
+        self.write_status(&summary).await;
+        Ok(summary)
+    }
+
+    fn next_wakeup(&self, next_status: DateTime<Utc>) -> DateTime<Utc> {
+        let mut next = next_status;
+        for source in self.sources.iter().filter(|s| is_active(s)) {
+            next = next.min(source.next_due());
+        }
+        if let Some(flush) = self.delivery.next_flush_due() {
+            next = next.min(flush);
+        }
+        // Never spin: a source that is due in the past is polled on the next pass anyway.
+        next.max(self.clock.now())
+    }
+
+    async fn sleep_until(&self, deadline: DateTime<Utc>, shutdown: ShutdownSignal) {
+        if self.clock.is_simulated() {
+            self.clock.sleep_until(deadline).await;
+            return;
+        }
+        tokio::select! {
+            _ = self.clock.sleep_until(deadline) => {},
+            _ = crate::shutdown::requested(shutdown) => {},
+            // Wake up regularly so that a newly due flush is never late by much.
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {},
+        }
+    }
+
+    async fn write_status(&self, summary: &IngestSummary) {
+        let status = IngestStatus {
+            written_at: self.clock.now(),
+            sources: self
+                .sources
+                .iter()
+                .map(|s| SourceStatus {
+                    name: s.name().to_string(),
+                    health: s.health(),
+                    next_due: s.next_due(),
+                })
+                .collect(),
+            metrics: self.metrics.snapshot(),
+            summary: summary.clone(),
+        };
+        if let Err(e) = self
+            .lake
+            .put_json(&pricelake_core::layout::state("ingest_status"), &status)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot write the ingest status document");
+        }
+    }
+}
+
+fn is_active(source: &Box<dyn Source>) -> bool {
+    !matches!(source.health(), SourceHealth::Stopped { .. })
+}

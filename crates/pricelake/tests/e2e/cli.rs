@@ -1,0 +1,56 @@
+//! The binary's surface: help with examples, exit codes, config errors that name the field.
+
+use std::process::Command;
+
+fn pricelake() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pricelake"));
+    cmd.env_remove("PRICELAKE_CONFIG").current_dir(std::env::temp_dir());
+    cmd
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in ["emulate", "ingest", "process", "serve", "run", "demo", "status"] {
+        let out = pricelake().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub} --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Example"), "{sub} --help shows an example:\n{text}");
+    }
+}
+
+#[test]
+fn bad_usage_and_bad_config_exit_with_2() {
+    let out = pricelake().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[delivery]\nbuffer_size_mib = \"lots\"\n").unwrap();
+    let out = pricelake().args(["--config", config.to_str().unwrap(), "status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("delivery.buffer_size_mib"), "names the field: {err}");
+
+    std::fs::write(&config, "[delivery]\nbuffer_size_mib = 500\n").unwrap();
+    let out = pricelake().args(["--config", config.to_str().unwrap(), "status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "out of range");
+
+    // An enabled source without its key: exit 2, naming the variable, never a secret.
+    let lake = dir.path().join("lake");
+    let out = pricelake()
+        .args(["ingest", "--once"])
+        .env("PRICELAKE_LAKE__URL", lake.to_str().unwrap())
+        .env_remove("PRICELAKE_WALMART_API_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PRICELAKE_WALMART_API_KEY"));
+}
+
+#[test]
+fn status_of_an_empty_lake_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pricelake().arg("status").env("PRICELAKE_LAKE__URL", dir.path().join("lake").to_str().unwrap()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("last process run: none yet"));
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: the whole pipeline in-process, and the binary's surface.
+//! One test binary for all of them (each test binary links the whole stack).
+
+mod cli;
+mod demo_flow;

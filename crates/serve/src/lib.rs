@@ -1,0 +1,540 @@
+//! Serving: the marts as a versioned JSON API, SVG charts, and a dashboard at `/`.
+//!
+//! The API reads an in-memory copy of the current marts ([`MartStore`]) that a background
+//! task replaces whenever a newer process run commits, so requests never touch storage.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use pricelake_core::{Metrics, Secret};
+use pricelake_lake::Lake;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub mod charts;
+mod store;
+
+pub use store::{MartStore, Row, MARTS};
+
+/// `[serve]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address to listen on; 127.0.0.1 by default, so binding elsewhere is a choice.
+    pub bind: String,
+    /// Seconds between checks for a newer process run.
+    pub refresh_secs: u64,
+    /// Currency the dashboard opens with.
+    pub default_currency: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self { bind: "127.0.0.1:8080".into(), refresh_secs: 5, default_currency: "EUR".into() }
+    }
+}
+
+/// What can go wrong while serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The lake failed.
+    #[error("lake: {0}")]
+    Lake(#[from] pricelake_lake::LakeError),
+    /// A mart file could not be read.
+    #[error("mart: {0}")]
+    Mart(String),
+    /// The server failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct ServeState {
+    lake: Lake,
+    config: Arc<ServeConfig>,
+    metrics: Metrics,
+    token: Option<Arc<Secret>>,
+    store: Arc<RwLock<Arc<MartStore>>>,
+}
+
+impl ServeState {
+    /// Loads the current marts.
+    pub async fn new(lake: Lake, config: ServeConfig, metrics: Metrics, token: Option<Secret>) -> Result<Self, ServeError> {
+        let store = MartStore::load(&lake).await?;
+        Ok(Self {
+            lake,
+            config: Arc::new(config),
+            metrics,
+            token: token.map(Arc::new),
+            store: Arc::new(RwLock::new(Arc::new(store))),
+        })
+    }
+
+    /// The marts requests see now.
+    pub fn store(&self) -> Arc<MartStore> {
+        self.store.read().expect("store lock poisoned").clone()
+    }
+
+    /// Loads a newer run if one committed; true when the store changed.
+    pub async fn refresh(&self) -> Result<bool, ServeError> {
+        let newest = store::newest_run_id(&self.lake).await?;
+        if newest.as_deref() == self.store().run_id() {
+            return Ok(false);
+        }
+        let fresh = MartStore::load(&self.lake).await?;
+        tracing::info!(run_id = fresh.run_id().unwrap_or("-"), "serving marts of a new run");
+        *self.store.write().expect("store lock poisoned") = Arc::new(fresh);
+        Ok(true)
+    }
+}
+
+/// Every API route with its summary and parameters: registered and documented from here.
+pub const ROUTES: &[(&str, &str, &[&str])] = &[
+    ("/healthz", "Liveness: the process answers.", &[]),
+    ("/readyz", "Readiness: marts are loaded.", &[]),
+    ("/metrics", "Prometheus text metrics.", &[]),
+    ("/openapi.json", "This API, as OpenAPI 3.", &[]),
+    ("/api/v1/status", "Current run, freshness, row counts, ingest health.", &[]),
+    ("/api/v1/currencies", "Currencies available in the FX marts.", &[]),
+    ("/api/v1/items", "Items with their latest price; filter, search, sort, page.", &["category", "q", "sort", "limit", "cursor"]),
+    ("/api/v1/items/{id}", "One item's latest state.", &["id"]),
+    ("/api/v1/items/{id}/history", "One item's daily prices in a currency, sorted by date.", &["id", "currency", "from", "to"]),
+    ("/api/v1/categories", "Category statistics per day.", &["date"]),
+    ("/api/v1/trending", "Trending popularity per week, top N.", &["period"]),
+    ("/api/v1/discounts", "Discounts per item and day.", &["date", "category", "limit"]),
+    ("/api/v1/vod", "The value of the day in a currency, sorted by date.", &["currency"]),
+    ("/api/v1/moves", "Largest price moves over 1, 7 or 30 days.", &["window", "limit"]),
+    ("/api/v1/fx", "Daily FX open/high/low/close for one quote currency.", &["quote", "from", "to"]),
+    ("/api/v1/basket", "The basket's cost per day in a currency.", &["currency"]),
+    ("/api/v1/charts/{panel}", "A panel's chart as SVG (vod, discounts, trending, history, fx, basket, moves).", &["panel", "currency", "item", "from", "to"]),
+];
+
+/// The router: API, charts and dashboard.
+pub fn router(state: ServeState) -> Router {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/currencies", get(currencies))
+        .route("/api/v1/items", get(items))
+        .route("/api/v1/items/{id}", get(item))
+        .route("/api/v1/items/{id}/history", get(history))
+        .route("/api/v1/categories", get(categories))
+        .route("/api/v1/trending", get(trending))
+        .route("/api/v1/discounts", get(discounts))
+        .route("/api/v1/vod", get(vod))
+        .route("/api/v1/moves", get(moves))
+        .route("/api/v1/fx", get(fx))
+        .route("/api/v1/basket", get(basket))
+        .route("/api/v1/charts/{panel}", get(chart))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, refreshing the marts in the background; in-flight
+/// requests are drained before it returns.
+pub async fn serve(
+    state: ServeState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let refresher = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let period = Duration::from_secs(state.config.refresh_secs.max(1));
+            loop {
+                tokio::time::sleep(period).await;
+                if let Err(e) = state.refresh().await {
+                    tracing::warn!(error = %e, "mart refresh failed; serving the previous run");
+                }
+            }
+        })
+    };
+    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    refresher.abort();
+    result.map_err(ServeError::from)
+}
+
+/// Counts requests and enforces the optional bearer token (health routes stay open).
+async fn guard(State(state): State<ServeState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if let Some(token) = &state.token {
+        let open = path == "/healthz" || path == "/readyz";
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !open && presented != Some(token.expose()) {
+            return error(StatusCode::UNAUTHORIZED, "authorization", "a bearer token is required");
+        }
+    }
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let route = if path.starts_with("/api/v1/") { path.split('/').take(4).collect::<Vec<_>>().join("/") } else { path };
+    let status = response.status().as_u16().to_string();
+    state.metrics.incr("pricelake_http_requests_total", &[("route", &route), ("status", &status)]);
+    state.metrics.add("pricelake_http_request_micros_total", &[("route", &route)], started.elapsed().as_micros() as u64);
+    response
+}
+
+fn error(status: StatusCode, param: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"param": param, "message": message}}))).into_response()
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn parse_date(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, Response> {
+    match params.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<NaiveDate>()
+            .map(Some)
+            .map_err(|_| error(StatusCode::BAD_REQUEST, name, "expected a date as YYYY-MM-DD")),
+    }
+}
+
+fn parse_limit(params: &HashMap<String, String>, default: usize) -> Result<usize, Response> {
+    match params.get("limit") {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=500).contains(&n) => Ok(n),
+            _ => Err(error(StatusCode::BAD_REQUEST, "limit", "expected a whole number from 1 to 500")),
+        },
+    }
+}
+
+fn currency(state: &ServeState, store: &MartStore, params: &HashMap<String, String>, name: &str) -> Result<String, Response> {
+    let wanted = params.get(name).cloned().unwrap_or_else(|| state.config.default_currency.clone()).to_uppercase();
+    let known = store.currencies();
+    if known.is_empty() || known.contains(&wanted) {
+        Ok(wanted)
+    } else {
+        Err(error(StatusCode::BAD_REQUEST, name, &format!("unknown currency {wanted:?}; known: {}", known.join(", "))))
+    }
+}
+
+fn date_of(row: &Row) -> Option<NaiveDate> {
+    row.get("date").and_then(Value::as_str).and_then(|d| d.parse().ok())
+}
+
+fn in_range(row: &Row, from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
+    let Some(d) = date_of(row) else { return true };
+    from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t)
+}
+
+fn str_of<'a>(row: &'a Row, key: &str) -> &'a str {
+    row.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn f64_of(row: &Row, key: &str) -> Option<f64> {
+    row.get(key).and_then(Value::as_f64)
+}
+
+async fn dashboard() -> Html<&'static str> {
+    Html(include_str!("../assets/dashboard.html"))
+}
+
+async fn readyz(State(state): State<ServeState>) -> Response {
+    let store = state.store();
+    match store.run_id() {
+        Some(run) => Json(json!({"ready": true, "run_id": run})).into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "reason": "no process run has committed yet"}))).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<ServeState>) -> Response {
+    let mut text = state.metrics.render_prometheus();
+    let store = state.store();
+    text.push_str("# TYPE pricelake_mart_rows gauge\n");
+    for (mart, n) in store.counts() {
+        text.push_str(&format!("pricelake_mart_rows{{mart=\"{mart}\"}} {n}\n"));
+    }
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))], text).into_response()
+}
+
+async fn openapi() -> Json<Value> {
+    let mut paths = serde_json::Map::new();
+    for (path, summary, params) in ROUTES {
+        let parameters: Vec<Value> = params
+            .iter()
+            .map(|p| {
+                let in_path = path.contains(&format!("{{{p}}}"));
+                json!({"name": p, "in": if in_path { "path" } else { "query" }, "required": in_path, "schema": {"type": "string"}})
+            })
+            .collect();
+        paths.insert(
+            path.to_string(),
+            json!({"get": {"summary": summary, "parameters": parameters, "responses": {
+                "200": {"description": "OK"}, "400": {"description": "Invalid parameter"}, "404": {"description": "Unknown id"}}}}),
+        );
+    }
+    Json(json!({"openapi": "3.0.3", "info": {"title": "pricelake", "version": env!("CARGO_PKG_VERSION")}, "paths": paths}))
+}
+
+async fn status(State(state): State<ServeState>) -> Response {
+    let store = state.store();
+    let ingest: Option<Value> = state.lake.get_json(&pricelake_core::layout::state("ingest_status")).await.ok().flatten();
+    Json(json!({
+        "run_id": store.run_id(),
+        "finished_at": store.finished_at(),
+        "rows": store.counts(),
+        "ingest": ingest,
+    }))
+    .into_response()
+}
+
+async fn currencies(State(state): State<ServeState>) -> Json<Value> {
+    Json(json!({"currencies": state.store().currencies(), "default": state.config.default_currency}))
+}
+
+async fn items(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let limit = match parse_limit(&params, 50) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let cursor = match params.get("cursor").map(|c| c.parse::<usize>()) {
+        None => 0,
+        Some(Ok(c)) => c,
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "cursor", "expected the cursor of a previous page"),
+    };
+    let sort = params.get("sort").map(String::as_str).unwrap_or("name");
+    if !["name", "price", "discount"].contains(&sort) {
+        return error(StatusCode::BAD_REQUEST, "sort", "expected name, price or discount");
+    }
+    let q = params.get("q").map(|q| q.to_lowercase());
+    let mut rows: Vec<&Row> = store
+        .items()
+        .values()
+        .filter(|r| params.get("category").is_none_or(|c| str_of(r, "category") == c))
+        .filter(|r| q.as_ref().is_none_or(|q| str_of(r, "name").to_lowercase().contains(q)))
+        .collect();
+    match sort {
+        "price" => rows.sort_by(|a, b| f64_of(a, "sale_price").partial_cmp(&f64_of(b, "sale_price")).unwrap_or(std::cmp::Ordering::Equal)),
+        "discount" => rows.sort_by(|a, b| f64_of(b, "discount_pct").partial_cmp(&f64_of(a, "discount_pct")).unwrap_or(std::cmp::Ordering::Equal)),
+        _ => rows.sort_by(|a, b| str_of(a, "name").cmp(str_of(b, "name"))),
+    }
+    let total = rows.len();
+    let page: Vec<&Row> = rows.into_iter().skip(cursor).take(limit).collect();
+    let next = (cursor + page.len() < total).then(|| (cursor + page.len()).to_string());
+    Json(json!({"items": page, "total": total, "next_cursor": next})).into_response()
+}
+
+fn item_id(id: &str) -> Result<i64, Response> {
+    id.parse::<i64>().map_err(|_| error(StatusCode::BAD_REQUEST, "id", "expected a numeric item id"))
+}
+
+async fn item(State(state): State<ServeState>, Path(id): Path<String>) -> Response {
+    let id = match item_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match state.store().items().get(&id) {
+        Some(row) => Json(row).into_response(),
+        None => error(StatusCode::NOT_FOUND, "id", "no such item"),
+    }
+}
+
+async fn history(State(state): State<ServeState>, Path(id): Path<String>, Query(params): Params) -> Response {
+    let store = state.store();
+    let id = match item_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    if !store.items().contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, "id", "no such item");
+    }
+    let (ccy, from, to) = match (currency(&state, &store, &params, "currency"), parse_date(&params, "from"), parse_date(&params, "to")) {
+        (Ok(c), Ok(f), Ok(t)) => (c, f, t),
+        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+    };
+    let mut rows: Vec<&Row> = store.daily_of(id).into_iter().filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to)).collect();
+    rows.sort_by_key(|r| date_of(r));
+    Json(json!({"item_id": id, "currency": ccy, "days": rows})).into_response()
+}
+
+async fn categories(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let date = match parse_date(&params, "date") {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let rows = store.rows("category_daily");
+    let latest = date.or_else(|| rows.iter().filter_map(date_of).max());
+    let out: Vec<&Row> = rows.iter().filter(|r| date_of(r) == latest).collect();
+    Json(json!({"date": latest, "categories": out})).into_response()
+}
+
+async fn trending(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let rows = store.rows("trending_popularity");
+    let period = match params.get("period") {
+        Some(p) => match p.parse::<NaiveDate>() {
+            Ok(d) => Some(d),
+            Err(_) => return error(StatusCode::BAD_REQUEST, "period", "expected the Monday of a week as YYYY-MM-DD"),
+        },
+        None => rows.iter().filter_map(|r| r.get("period_start").and_then(Value::as_str)?.parse().ok()).max(),
+    };
+    let period_text = period.map(|p| p.to_string());
+    let out: Vec<&Row> = rows.iter().filter(|r| r.get("period_start").and_then(Value::as_str) == period_text.as_deref()).collect();
+    let periods: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r.get("period_start").and_then(Value::as_str)).collect();
+    Json(json!({"period_start": period_text, "periods": periods, "items": out})).into_response()
+}
+
+async fn discounts(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let (date, limit) = match (parse_date(&params, "date"), parse_limit(&params, 50)) {
+        (Ok(d), Ok(l)) => (d, l),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let rows = store.rows("discounts");
+    let day = date.or_else(|| rows.iter().filter_map(date_of).max());
+    let mut out: Vec<&Row> = rows
+        .iter()
+        .filter(|r| date_of(r) == day)
+        .filter(|r| params.get("category").is_none_or(|c| str_of(r, "category") == c))
+        .collect();
+    out.sort_by(|a, b| f64_of(b, "discount_pct").unwrap_or(f64::MIN).partial_cmp(&f64_of(a, "discount_pct").unwrap_or(f64::MIN)).unwrap_or(std::cmp::Ordering::Equal));
+    out.truncate(limit);
+    Json(json!({"date": day, "items": out})).into_response()
+}
+
+async fn vod(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let ccy = match currency(&state, &store, &params, "currency") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut rows: Vec<&Row> = store.rows("vod_fx").iter().filter(|r| str_of(r, "currency") == ccy).collect();
+    rows.sort_by_key(|r| date_of(r));
+    Json(json!({"currency": ccy, "days": rows})).into_response()
+}
+
+async fn moves(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let window = params.get("window").map(String::as_str).unwrap_or("7");
+    let Some(window) = ["1", "7", "30"].iter().position(|w| *w == window).map(|i| [1, 7, 30][i]) else {
+        return error(StatusCode::BAD_REQUEST, "window", "expected 1, 7 or 30");
+    };
+    let limit = match parse_limit(&params, 10) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let rows: Vec<&Row> = store.rows("price_moves").iter().filter(|r| r.get("window_days").and_then(Value::as_i64) == Some(window)).collect();
+    let mut drops: Vec<&Row> = rows.iter().copied().filter(|r| f64_of(r, "change_pct").unwrap_or(0.0) < 0.0).collect();
+    let mut rises: Vec<&Row> = rows.iter().copied().filter(|r| f64_of(r, "change_pct").unwrap_or(0.0) > 0.0).collect();
+    drops.sort_by(|a, b| f64_of(a, "change_pct").partial_cmp(&f64_of(b, "change_pct")).unwrap_or(std::cmp::Ordering::Equal));
+    rises.sort_by(|a, b| f64_of(b, "change_pct").partial_cmp(&f64_of(a, "change_pct")).unwrap_or(std::cmp::Ordering::Equal));
+    drops.truncate(limit);
+    rises.truncate(limit);
+    Json(json!({"window_days": window, "drops": drops, "rises": rises})).into_response()
+}
+
+async fn fx(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let (ccy, from, to) = match (currency(&state, &store, &params, "quote"), parse_date(&params, "from"), parse_date(&params, "to")) {
+        (Ok(c), Ok(f), Ok(t)) => (c, f, t),
+        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+    };
+    let mut rows: Vec<&Row> = store.rows("fx_daily").iter().filter(|r| str_of(r, "quote") == ccy && in_range(r, from, to)).collect();
+    rows.sort_by_key(|r| date_of(r));
+    Json(json!({"base": "USD", "quote": ccy, "days": rows})).into_response()
+}
+
+async fn basket(State(state): State<ServeState>, Query(params): Params) -> Response {
+    let store = state.store();
+    let ccy = match currency(&state, &store, &params, "currency") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut rows: Vec<&Row> = store.rows("basket").iter().filter(|r| str_of(r, "currency") == ccy).collect();
+    rows.sort_by_key(|r| date_of(r));
+    Json(json!({"currency": ccy, "days": rows})).into_response()
+}
+
+fn series_of(rows: &[&Row], name: &str, value: &str) -> charts::Series {
+    charts::Series { name: name.to_string(), points: rows.iter().filter_map(|r| Some((date_of(r)?, f64_of(r, value)?))).collect() }
+}
+
+async fn chart(State(state): State<ServeState>, Path(panel): Path<String>, Query(params): Params) -> Response {
+    let store = state.store();
+    let panel = panel.trim_end_matches(".svg");
+    let ccy = match currency(&state, &store, &params, "currency") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let (from, to) = match (parse_date(&params, "from"), parse_date(&params, "to")) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let pick = |mart: &str, key: &str, value: &str| -> Vec<&Row> {
+        store.rows(mart).iter().filter(|r| str_of(r, key) == value && in_range(r, from, to)).collect()
+    };
+    let svg = match panel {
+        "vod" => {
+            let rows = pick("vod_fx", "currency", &ccy);
+            charts::line_chart(&format!("Value of the day in {ccy}"), &ccy, vec![series_of(&rows, "value of the day", "price")])
+        }
+        "fx" => {
+            let rows = pick("fx_daily", "quote", &ccy);
+            charts::line_chart(&format!("USD/{ccy} daily close"), &format!("{ccy} per USD"), vec![series_of(&rows, &format!("USD/{ccy}"), "close")])
+        }
+        "basket" => {
+            let rows = pick("basket", "currency", &ccy);
+            charts::line_chart(&format!("Basket cost in {ccy}"), &ccy, vec![series_of(&rows, "basket", "cost")])
+        }
+        "history" => {
+            let Some(id) = params.get("item").and_then(|i| i.parse::<i64>().ok()) else {
+                return error(StatusCode::BAD_REQUEST, "item", "expected a numeric item id");
+            };
+            let rows: Vec<&Row> = store.daily_of(id).into_iter().filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to)).collect();
+            let name = store.items().get(&id).map(|r| str_of(r, "name").to_string()).unwrap_or_else(|| id.to_string());
+            charts::line_chart(&format!("{name}: daily close in {ccy}"), &ccy, vec![series_of(&rows, "close", "close"), series_of(&rows, "min", "min"), series_of(&rows, "max", "max")])
+        }
+        "discounts" => {
+            // The average discount of items with an msrp, per day.
+            let mut by_day: std::collections::BTreeMap<NaiveDate, (f64, usize)> = Default::default();
+            for r in store.rows("discounts").iter().filter(|r| in_range(r, from, to)) {
+                if let (Some(d), Some(v)) = (date_of(r), f64_of(r, "discount_pct")) {
+                    let e = by_day.entry(d).or_default();
+                    e.0 += v;
+                    e.1 += 1;
+                }
+            }
+            let points = by_day.into_iter().map(|(d, (sum, n))| (d, sum / n as f64)).collect();
+            charts::line_chart("Average discount off msrp", "percent", vec![charts::Series { name: "average discount".into(), points }])
+        }
+        "trending" => {
+            let rows = store.rows("trending_popularity");
+            let latest = rows.iter().filter_map(|r| r.get("period_start").and_then(Value::as_str)).max();
+            let bars: Vec<(String, f64)> = rows
+                .iter()
+                .filter(|r| r.get("period_start").and_then(Value::as_str) == latest)
+                .map(|r| (str_of(r, "name").to_string(), f64_of(r, "appearances").unwrap_or(0.0)))
+                .collect();
+            charts::bar_chart(&format!("Trending, week of {}", latest.unwrap_or("-")), "appearances", &bars)
+        }
+        "moves" => {
+            let mut rows: Vec<&Row> = store.rows("price_moves").iter().filter(|r| r.get("window_days").and_then(Value::as_i64) == Some(7)).collect();
+            rows.sort_by(|a, b| f64_of(a, "change_pct").partial_cmp(&f64_of(b, "change_pct")).unwrap_or(std::cmp::Ordering::Equal));
+            let bars: Vec<(String, f64)> = rows.iter().take(10).map(|r| (str_of(r, "name").to_string(), f64_of(r, "change_pct").unwrap_or(0.0))).collect();
+            charts::bar_chart("Largest 7-day price drops", "percent", &bars)
+        }
+        _ => return error(StatusCode::NOT_FOUND, "panel", "expected vod, fx, basket, history, discounts, trending or moves"),
+    };
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], svg).into_response()
+}

@@ -1,0 +1,183 @@
+//! The current marts in memory, loaded from the run the newest manifest names and swapped
+//! whole when a newer run commits, so every request is an in-memory lookup.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::scalar::ScalarValue;
+use pricelake_core::layout;
+use pricelake_lake::Lake;
+use serde_json::{json, Map, Value};
+
+use crate::ServeError;
+
+/// Marts the API serves.
+pub const MARTS: &[&str] = &[
+    "prices_fx",
+    "discounts",
+    "vod_fx",
+    "trending_popularity",
+    "price_daily",
+    "fx_daily",
+    "category_daily",
+    "price_moves",
+    "basket",
+];
+
+/// One row: column name to JSON value (dates `YYYY-MM-DD`, times RFC 3339).
+pub type Row = Map<String, Value>;
+
+/// The marts of one committed run.
+#[derive(Debug, Default)]
+pub struct MartStore {
+    run_id: Option<String>,
+    finished_at: Option<String>,
+    marts: HashMap<String, Vec<Row>>,
+    /// `price_daily` rows by item id, for item histories.
+    daily_by_item: HashMap<i64, Vec<usize>>,
+    /// Latest attributes per item (from `discounts`): the item list.
+    items: BTreeMap<i64, Row>,
+}
+
+impl MartStore {
+    /// Loads the marts of the newest committed run; an empty store when none exists yet.
+    pub async fn load(lake: &Lake) -> Result<MartStore, ServeError> {
+        let Some((run_id, manifest)) = newest_manifest(lake).await? else {
+            return Ok(MartStore::default());
+        };
+        let mut marts = HashMap::new();
+        for mart in MARTS {
+            let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
+            let rows = match lake.get(&path).await? {
+                Some(bytes) => read_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
+                None => Vec::new(),
+            };
+            marts.insert(mart.to_string(), rows);
+        }
+        let mut store = MartStore {
+            run_id: Some(run_id),
+            finished_at: manifest.get("finished_at").and_then(Value::as_str).map(str::to_string),
+            marts,
+            ..MartStore::default()
+        };
+        store.index();
+        Ok(store)
+    }
+
+    fn index(&mut self) {
+        if let Some(rows) = self.marts.get("price_daily") {
+            for (i, row) in rows.iter().enumerate() {
+                if let Some(id) = row.get("item_id").and_then(Value::as_i64) {
+                    self.daily_by_item.entry(id).or_default().push(i);
+                }
+            }
+        }
+        if let Some(rows) = self.marts.get("discounts") {
+            // Rows are sorted by date: the last one per item is its latest state.
+            for row in rows {
+                if let Some(id) = row.get("item_id").and_then(Value::as_i64) {
+                    self.items.insert(id, row.clone());
+                }
+            }
+        }
+    }
+
+    /// The run whose marts these are.
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
+    }
+
+    /// When that run committed.
+    pub fn finished_at(&self) -> Option<&str> {
+        self.finished_at.as_deref()
+    }
+
+    /// A mart's rows (empty if unknown).
+    pub fn rows(&self, mart: &str) -> &[Row] {
+        self.marts.get(mart).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Row counts per mart.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        MARTS.iter().map(|m| (m.to_string(), self.rows(m).len())).collect()
+    }
+
+    /// The latest state of every item, by id.
+    pub fn items(&self) -> &BTreeMap<i64, Row> {
+        &self.items
+    }
+
+    /// An item's daily prices in every currency, sorted by date.
+    pub fn daily_of(&self, item_id: i64) -> Vec<&Row> {
+        let rows = self.rows("price_daily");
+        self.daily_by_item.get(&item_id).map(|ix| ix.iter().map(|i| &rows[*i]).collect()).unwrap_or_default()
+    }
+
+    /// Currencies present in the FX marts, base first.
+    pub fn currencies(&self) -> Vec<String> {
+        let mut set: Vec<String> = Vec::new();
+        for row in self.rows("vod_fx").iter().chain(self.rows("basket")) {
+            if let Some(c) = row.get("currency").and_then(Value::as_str) {
+                if !set.iter().any(|s| s == c) {
+                    set.push(c.to_string());
+                }
+            }
+        }
+        set.sort_by_key(|c| (c != "USD", c.clone()));
+        set
+    }
+}
+
+async fn newest_manifest(lake: &Lake) -> Result<Option<(String, Value)>, ServeError> {
+    let objects = lake.list(layout::PROCESS_MANIFESTS).await?;
+    let Some(last) = objects.last() else { return Ok(None) };
+    let manifest: Value = lake.get_json(&last.path).await?.unwrap_or(Value::Null);
+    let run_id = manifest
+        .get("run_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ServeError::Mart(format!("{}: no run_id", last.path)))?
+        .to_string();
+    Ok(Some((run_id, manifest)))
+}
+
+/// The newest committed run id, cheaply (for the refresher).
+pub async fn newest_run_id(lake: &Lake) -> Result<Option<String>, ServeError> {
+    Ok(newest_manifest(lake).await?.map(|(id, _)| id))
+}
+
+fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?.build().map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        let schema = batch.schema();
+        for i in 0..batch.num_rows() {
+            let mut row = Map::with_capacity(schema.fields().len());
+            for (c, field) in schema.fields().iter().enumerate() {
+                let value = ScalarValue::try_from_array(batch.column(c), i).map_err(|e| e.to_string())?;
+                row.insert(field.name().clone(), to_json(value));
+            }
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+fn to_json(value: ScalarValue) -> Value {
+    match value {
+        v if v.is_null() => Value::Null,
+        ScalarValue::Float64(Some(v)) => json!((v * 1e6).round() / 1e6),
+        ScalarValue::Float32(Some(v)) => json!(v),
+        ScalarValue::Int64(Some(v)) => json!(v),
+        ScalarValue::Int32(Some(v)) => json!(v),
+        ScalarValue::UInt64(Some(v)) => json!(v),
+        ScalarValue::Boolean(Some(v)) => json!(v),
+        ScalarValue::Utf8(Some(v)) | ScalarValue::LargeUtf8(Some(v)) | ScalarValue::Utf8View(Some(v)) => json!(v),
+        ScalarValue::Date32(Some(d)) => json!(NaiveDate::from_num_days_from_ce_opt(d + 719_163).map(|d| d.to_string())),
+        ScalarValue::TimestampMicrosecond(Some(us), _) => json!(DateTime::<Utc>::from_timestamp_micros(us).map(|t| t.to_rfc3339())),
+        ScalarValue::TimestampMillisecond(Some(ms), _) => json!(DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339())),
+        ScalarValue::TimestampNanosecond(Some(ns), _) => json!(DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339()),
+        other => json!(other.to_string()),
+    }
+}
