@@ -24,8 +24,8 @@ pub trait Clock: Send + Sync + Debug {
 
     /// Waits for `duration` from now.
     async fn sleep(&self, duration: std::time::Duration) {
-        let deadline = self.now()
-            + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+        let deadline =
+            self.now() + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
         self.sleep_until(deadline).await;
     }
 
@@ -131,7 +131,9 @@ mod tests {
     async fn system_clock_sleep_until_past_returns_at_once() {
         let clock = SystemClock;
         let before = std::time::Instant::now();
-        clock.sleep_until(Utc::now() - chrono::Duration::hours(1)).await;
+        clock
+            .sleep_until(Utc::now() - chrono::Duration::hours(1))
+            .await;
         assert!(before.elapsed() < std::time::Duration::from_millis(100));
     }
 }

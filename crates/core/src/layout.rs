@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn prefixes_follow_the_documented_layout() {
         assert_eq!(raw_prefix("walmart", "trends"), "raw/walmart/trends");
-        assert_eq!(errors_prefix("ingest", "http_500"), "errors/ingest/http_500");
+        assert_eq!(
+            errors_prefix("ingest", "http_500"),
+            "errors/ingest/http_500"
+        );
         assert_eq!(clean_table("fx_rates"), "clean/fx_rates");
         assert_eq!(mart("prices_fx"), "marts/prices_fx");
         assert_eq!(state("sources"), "_state/sources.json");

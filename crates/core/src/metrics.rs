@@ -106,7 +106,11 @@ impl Metrics {
     pub fn snapshot(&self) -> MetricsSnapshot {
         let inner = self.inner.lock().expect("metrics lock poisoned");
         MetricsSnapshot {
-            counters: inner.counters.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            counters: inner
+                .counters
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             gauges: inner.gauges.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         }
     }

@@ -10,5 +10,6 @@ pub mod walmart;
 
 /// Strips a leading UTF-8 byte-order mark, which some recorded Walmart responses carry.
 pub fn strip_bom(body: &[u8]) -> &[u8] {
-    body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(body)
+    body.strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(body)
 }

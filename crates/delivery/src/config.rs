@@ -75,7 +75,11 @@ impl Default for DeliveryConfig {
 impl DeliveryConfig {
     /// Checks the ranges Firehose enforces, naming the field.
     pub fn validate(&self) -> Result<(), DeliveryError> {
-        let bad = |field: &str, message: &str| Err(DeliveryError::Config(format!("delivery.{field}: {message}")));
+        let bad = |field: &str, message: &str| {
+            Err(DeliveryError::Config(format!(
+                "delivery.{field}: {message}"
+            )))
+        };
         if !(1..=128).contains(&self.buffer_size_mib) {
             return bad("buffer_size_mib", "must be between 1 and 128");
         }

@@ -119,7 +119,12 @@ pub struct DeliveryStream {
 
 impl DeliveryStream {
     /// Opens the stream, replaying whatever the spool still holds from an earlier run.
-    pub async fn open(config: DeliveryConfig, lake: Lake, clock: SharedClock, metrics: Metrics) -> Result<Self, DeliveryError> {
+    pub async fn open(
+        config: DeliveryConfig,
+        lake: Lake,
+        clock: SharedClock,
+        metrics: Metrics,
+    ) -> Result<Self, DeliveryError> {
         config.validate()?;
         let seq = read_seq(&config);
         let now = clock.now();
@@ -143,7 +148,11 @@ impl DeliveryStream {
             })?
         };
         if report.quarantined_segments > 0 {
-            metrics.add("pricelake_spool_quarantined_segments_total", &[], report.quarantined_segments);
+            metrics.add(
+                "pricelake_spool_quarantined_segments_total",
+                &[],
+                report.quarantined_segments,
+            );
         }
         let stream = Self {
             config,
@@ -165,7 +174,8 @@ impl DeliveryStream {
             tracing::info!(records = replayed.len(), "replaying the delivery spool");
             let mut inner = stream.inner.lock().await;
             for (segment, bytes) in replayed {
-                let record: LakeRecord = serde_json::from_slice(&bytes).map_err(|e| DeliveryError::Record(e.to_string()))?;
+                let record: LakeRecord = serde_json::from_slice(&bytes)
+                    .map_err(|e| DeliveryError::Record(e.to_string()))?;
                 stream.buffer(&mut inner, &record, bytes, segment, now);
                 stream.flush_full(&mut inner).await;
             }
@@ -173,17 +183,27 @@ impl DeliveryStream {
         Ok(stream)
     }
 
-    fn buffer(&self, inner: &mut Inner, record: &LakeRecord, mut line: Vec<u8>, segment: u64, now: DateTime<Utc>) {
-        let buffer = inner.buffers.entry(record.lake_prefix()).or_insert_with(|| Buffer {
-            lines: Vec::new(),
-            records: 0,
-            arrived: now,
-            oldest_event: record.event_time(),
-            segments: BTreeMap::new(),
-            failing_since: None,
-            retry_at: None,
-            attempts: 0,
-        });
+    fn buffer(
+        &self,
+        inner: &mut Inner,
+        record: &LakeRecord,
+        mut line: Vec<u8>,
+        segment: u64,
+        now: DateTime<Utc>,
+    ) {
+        let buffer = inner
+            .buffers
+            .entry(record.lake_prefix())
+            .or_insert_with(|| Buffer {
+                lines: Vec::new(),
+                records: 0,
+                arrived: now,
+                oldest_event: record.event_time(),
+                segments: BTreeMap::new(),
+                failing_since: None,
+                retry_at: None,
+                attempts: 0,
+            });
         line.push(b'\n');
         buffer.lines.extend_from_slice(&line);
         buffer.records += 1;
@@ -200,7 +220,10 @@ impl DeliveryStream {
         let full: Vec<String> = inner
             .buffers
             .iter()
-            .filter(|(_, b)| b.lines.len() >= self.size_limit() && b.retry_at.is_none_or(|t| t <= self.clock.now()))
+            .filter(|(_, b)| {
+                b.lines.len() >= self.size_limit()
+                    && b.retry_at.is_none_or(|t| t <= self.clock.now())
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for prefix in full {
@@ -214,7 +237,11 @@ impl DeliveryStream {
         inner
             .buffers
             .values()
-            .map(|b| b.retry_at.unwrap_or(b.arrived + Duration::seconds(self.config.buffer_interval_secs as i64)))
+            .map(|b| {
+                b.retry_at.unwrap_or(
+                    b.arrived + Duration::seconds(self.config.buffer_interval_secs as i64),
+                )
+            })
             .min()
     }
 
@@ -248,7 +275,11 @@ impl DeliveryStream {
         self.flush_all().await
     }
 
-    async fn flush_many(&self, inner: &mut Inner, prefixes: Vec<String>) -> Result<FlushReport, DeliveryError> {
+    async fn flush_many(
+        &self,
+        inner: &mut Inner,
+        prefixes: Vec<String>,
+    ) -> Result<FlushReport, DeliveryError> {
         let mut report = FlushReport::default();
         let mut failed = 0;
         let mut last = String::new();
@@ -274,7 +305,9 @@ impl DeliveryStream {
 
     /// Writes one buffer as one object. Ok(Some(records)) when written.
     async fn flush_one(&self, inner: &mut Inner, prefix: &str) -> Result<Option<u64>, String> {
-        let Some(buffer) = inner.buffers.get(prefix) else { return Ok(None) };
+        let Some(buffer) = inner.buffers.get(prefix) else {
+            return Ok(None);
+        };
         if buffer.records == 0 {
             inner.buffers.remove(prefix);
             return Ok(None);
@@ -303,20 +336,28 @@ impl DeliveryStream {
                 }
                 inner.stats.delivered += buffer.records;
                 inner.stats.objects_written += 1;
-                self.metrics.add(names::RECORDS_DELIVERED, &[("component", "delivery")], buffer.records);
-                self.metrics.incr(names::OBJECTS_WRITTEN, &[("component", "delivery")]);
-                self.metrics.add(names::BYTES_WRITTEN, &[("component", "delivery")], size);
+                self.metrics.add(
+                    names::RECORDS_DELIVERED,
+                    &[("component", "delivery")],
+                    buffer.records,
+                );
+                self.metrics
+                    .incr(names::OBJECTS_WRITTEN, &[("component", "delivery")]);
+                self.metrics
+                    .add(names::BYTES_WRITTEN, &[("component", "delivery")], size);
                 Ok(Some(buffer.records))
             }
             Err(e) => {
                 let message = e.to_string();
                 inner.stats.retried += 1;
-                self.metrics.incr(names::RETRIES, &[("component", "delivery")]);
+                self.metrics
+                    .incr(names::RETRIES, &[("component", "delivery")]);
                 let expired = {
                     let buffer = inner.buffers.get_mut(prefix).expect("buffer present");
                     let since = *buffer.failing_since.get_or_insert(now);
                     buffer.attempts += 1;
-                    let backoff = Duration::milliseconds((500i64 << buffer.attempts.min(10)).min(300_000));
+                    let backoff =
+                        Duration::milliseconds((500i64 << buffer.attempts.min(10)).min(300_000));
                     buffer.retry_at = Some(now + backoff);
                     now - since >= Duration::seconds(self.config.retry_duration_secs as i64)
                 };
@@ -332,16 +373,28 @@ impl DeliveryStream {
     /// After the retry duration: the buffer's records go under the error-output prefix
     /// as dead letters with the reason. If even that fails they stay in the spool.
     async fn to_error_output(&self, inner: &mut Inner, prefix: &str, reason: &str) {
-        let Some(buffer) = inner.buffers.get(prefix) else { return };
+        let Some(buffer) = inner.buffers.get(prefix) else {
+            return;
+        };
         let now = self.clock.now();
         let mut lines = Vec::new();
-        for line in buffer.lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        for line in buffer
+            .lines
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
             let dead = match serde_json::from_slice::<LakeRecord>(line) {
-                Ok(LakeRecord::Raw(envelope)) => {
-                    DeadLetter::from_envelope(&envelope, "delivery", "retry_duration_exceeded", reason.to_string())
-                }
+                Ok(LakeRecord::Raw(envelope)) => DeadLetter::from_envelope(
+                    &envelope,
+                    "delivery",
+                    "retry_duration_exceeded",
+                    reason.to_string(),
+                ),
                 Ok(LakeRecord::DeadLetter(mut d)) => {
-                    d.detail = format!("{} (then: delivery retry duration exceeded: {reason})", d.detail);
+                    d.detail = format!(
+                        "{} (then: delivery retry duration exceeded: {reason})",
+                        d.detail
+                    );
                     d
                 }
                 Err(e) => DeadLetter {
@@ -362,7 +415,9 @@ impl DeliveryStream {
                 lines.extend_from_slice(&text);
             }
         }
-        let Ok(body) = compress(self.config.compression, &lines) else { return };
+        let Ok(body) = compress(self.config.compression, &lines) else {
+            return;
+        };
         let key = format!(
             "{}delivery/retry_duration_exceeded/{}{}-{}.{}",
             self.config.error_output_prefix,
@@ -377,17 +432,30 @@ impl DeliveryStream {
                 let _ = inner.spool.confirm(*segment, *n);
             }
             inner.stats.dead_lettered += buffer.records;
-            self.metrics.add(names::DEAD_LETTERS, &[("reason", "retry_duration_exceeded")], buffer.records);
+            self.metrics.add(
+                names::DEAD_LETTERS,
+                &[("reason", "retry_duration_exceeded")],
+                buffer.records,
+            );
         }
     }
 
     fn update_gauges(&self, inner: &mut Inner) {
         inner.stats.spool_bytes = inner.spool.bytes();
         let now = self.clock.now();
-        inner.stats.oldest_unflushed_age_secs =
-            inner.buffers.values().map(|b| (now - b.arrived).num_seconds()).max().unwrap_or(0);
-        self.metrics.set_gauge(names::SPOOL_BYTES, &[], inner.stats.spool_bytes as f64);
-        self.metrics.set_gauge(names::OLDEST_UNFLUSHED_SECONDS, &[], inner.stats.oldest_unflushed_age_secs as f64);
+        inner.stats.oldest_unflushed_age_secs = inner
+            .buffers
+            .values()
+            .map(|b| (now - b.arrived).num_seconds())
+            .max()
+            .unwrap_or(0);
+        self.metrics
+            .set_gauge(names::SPOOL_BYTES, &[], inner.stats.spool_bytes as f64);
+        self.metrics.set_gauge(
+            names::OLDEST_UNFLUSHED_SECONDS,
+            &[],
+            inner.stats.oldest_unflushed_age_secs as f64,
+        );
     }
 
     /// The stream's counts.
@@ -417,10 +485,17 @@ impl RecordSink for DeliveryStream {
                 self.config.spool_max_bytes
             )));
         }
-        let segment = inner.spool.append(&lines).map_err(|e| SinkError::Failed(e.to_string()))?;
+        let segment = inner
+            .spool
+            .append(&lines)
+            .map_err(|e| SinkError::Failed(e.to_string()))?;
         let now = self.clock.now();
         inner.stats.received += records.len() as u64;
-        self.metrics.add(names::RECORDS_RECEIVED, &[("component", "delivery")], records.len() as u64);
+        self.metrics.add(
+            names::RECORDS_RECEIVED,
+            &[("component", "delivery")],
+            records.len() as u64,
+        );
         for (record, line) in records.iter().zip(lines) {
             self.buffer(&mut inner, record, line, segment, now);
         }
@@ -434,7 +509,10 @@ fn compress(compression: Compression, lines: &[u8]) -> std::io::Result<Vec<u8>> 
     match compression {
         Compression::None => Ok(lines.to_vec()),
         Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(lines.len() / 4), flate2::Compression::fast());
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(lines.len() / 4),
+                flate2::Compression::fast(),
+            );
             encoder.write_all(lines)?;
             encoder.finish()
         }
@@ -446,7 +524,10 @@ fn seq_path(config: &DeliveryConfig) -> std::path::PathBuf {
 }
 
 fn read_seq(config: &DeliveryConfig) -> u64 {
-    std::fs::read_to_string(seq_path(config)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string(seq_path(config))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn write_seq(config: &DeliveryConfig, seq: u64) {

@@ -66,7 +66,10 @@ impl Spool {
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().to_string();
-                name.strip_prefix("seg-")?.strip_suffix(".wal")?.parse().ok()
+                name.strip_prefix("seg-")?
+                    .strip_suffix(".wal")?
+                    .parse()
+                    .ok()
             })
             .collect();
         ids.sort_unstable();
@@ -91,8 +94,23 @@ impl Spool {
         }
         let active = ids.last().map_or(1, |last| last + 1);
         let path = segment_path(dir, active);
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io(&path, e))?;
-        Ok((Spool { dir: dir.to_path_buf(), fsync, active, file, active_len: 0, pending, sizes }, report))
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        Ok((
+            Spool {
+                dir: dir.to_path_buf(),
+                fsync,
+                active,
+                file,
+                active_len: 0,
+                pending,
+                sizes,
+            },
+            report,
+        ))
     }
 
     /// Appends records durably; returns the segment they went to.
@@ -121,7 +139,11 @@ impl Spool {
         self.active += 1;
         self.active_len = 0;
         let path = segment_path(&self.dir, self.active);
-        self.file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io(&path, e))?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
         Ok(())
     }
 
@@ -205,10 +227,19 @@ fn quarantine(dir: &Path, path: &Path, valid_len: u64) -> Result<(), DeliveryErr
     let qdir = dir.join("quarantine");
     std::fs::create_dir_all(&qdir).map_err(|e| io(&qdir, e))?;
     let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let target = qdir.join(format!("{name}.{}.bad", chrono::Utc::now().timestamp_millis()));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let target = qdir.join(format!(
+        "{name}.{}.bad",
+        chrono::Utc::now().timestamp_millis()
+    ));
     std::fs::write(&target, &bytes[valid_len as usize..]).map_err(|e| io(&target, e))?;
-    let file = OpenOptions::new().write(true).open(path).map_err(|e| io(path, e))?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| io(path, e))?;
     file.set_len(valid_len).map_err(|e| io(path, e))?;
     file.sync_all().map_err(|e| io(path, e))?;
     tracing::warn!(segment = %path.display(), bytes = bytes.len() as u64 - valid_len, quarantined = %target.display(), "corrupt spool tail quarantined");

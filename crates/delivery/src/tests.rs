@@ -33,16 +33,31 @@ struct Env {
 
 fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(&LakeConfig { url: dir.path().join("lake").to_string_lossy().into(), ..LakeConfig::default() }).unwrap();
-    Env { clock: SimulatedClock::shared(t0()), lake, dir }
+    let lake = Lake::open(&LakeConfig {
+        url: dir.path().join("lake").to_string_lossy().into(),
+        ..LakeConfig::default()
+    })
+    .unwrap();
+    Env {
+        clock: SimulatedClock::shared(t0()),
+        lake,
+        dir,
+    }
 }
 
 fn config(env: &Env) -> DeliveryConfig {
-    DeliveryConfig { spool_dir: env.dir.path().join("spool"), buffer_size_mib: 1, buffer_interval_secs: 60, ..DeliveryConfig::default() }
+    DeliveryConfig {
+        spool_dir: env.dir.path().join("spool"),
+        buffer_size_mib: 1,
+        buffer_interval_secs: 60,
+        ..DeliveryConfig::default()
+    }
 }
 
 async fn stream(env: &Env, config: DeliveryConfig) -> DeliveryStream {
-    DeliveryStream::open(config, env.lake.clone(), env.clock.clone(), Metrics::new()).await.unwrap()
+    DeliveryStream::open(config, env.lake.clone(), env.clock.clone(), Metrics::new())
+        .await
+        .unwrap()
 }
 
 /// Every record id in the lake's raw zone.
@@ -51,9 +66,16 @@ async fn landed(lake: &Lake) -> Vec<String> {
     for object in lake.list("raw").await.unwrap() {
         let bytes = lake.get(&object.path).await.unwrap().unwrap();
         let mut text = String::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).unwrap();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
         for line in text.lines() {
-            ids.push(serde_json::from_str::<LakeRecord>(line).unwrap().record_id().to_string());
+            ids.push(
+                serde_json::from_str::<LakeRecord>(line)
+                    .unwrap()
+                    .record_id()
+                    .to_string(),
+            );
         }
     }
     ids.sort();
@@ -64,19 +86,37 @@ async fn landed(lake: &Lake) -> Vec<String> {
 async fn interval_flush_names_objects_like_firehose() {
     let env = env();
     let s = stream(&env, config(&env)).await;
-    s.accept((0..3).map(|i| record(i, t0())).collect()).await.unwrap();
-    assert_eq!(s.flush_due().await.unwrap().objects, 0, "interval not reached yet");
+    s.accept((0..3).map(|i| record(i, t0())).collect())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.flush_due().await.unwrap().objects,
+        0,
+        "interval not reached yet"
+    );
     assert_eq!(s.next_flush_due(), Some(t0() + Duration::seconds(60)));
     env.clock.advance(Duration::seconds(60));
-    assert_eq!(s.flush_due().await.unwrap(), FlushReport { objects: 1, records: 3 });
+    assert_eq!(
+        s.flush_due().await.unwrap(),
+        FlushReport {
+            objects: 1,
+            records: 3
+        }
+    );
     let objects = env.lake.list("raw").await.unwrap();
     assert_eq!(objects.len(), 1);
     let path = &objects[0].path;
-    assert!(path.starts_with("raw/walmart/trends/2026/03/04/05/pricelake-0000000001-20260304T050607Z-"), "{path}");
+    assert!(
+        path.starts_with("raw/walmart/trends/2026/03/04/05/pricelake-0000000001-20260304T050607Z-"),
+        "{path}"
+    );
     assert!(path.ends_with(".ndjson.gz"));
     assert_eq!(landed(&env.lake).await, vec!["id-0", "id-1", "id-2"]);
     let stats = s.stats().await;
-    assert_eq!((stats.received, stats.delivered, stats.spool_bytes), (3, 3, 0));
+    assert_eq!(
+        (stats.received, stats.delivered, stats.spool_bytes),
+        (3, 3, 0)
+    );
 }
 
 #[tokio::test]
@@ -85,9 +125,14 @@ async fn size_bound_flushes_without_waiting() {
     let s = stream(&env, config(&env)).await;
     // ~300 bytes each: 1 MiB is reached after about 3,500 records.
     for chunk in 0..10 {
-        s.accept((0..500).map(|i| record(chunk * 500 + i, t0())).collect()).await.unwrap();
+        s.accept((0..500).map(|i| record(chunk * 500 + i, t0())).collect())
+            .await
+            .unwrap();
     }
-    assert!(!env.lake.list("raw").await.unwrap().is_empty(), "the size bound must flush before the interval");
+    assert!(
+        !env.lake.list("raw").await.unwrap().is_empty(),
+        "the size bound must flush before the interval"
+    );
     s.flush_all().await.unwrap();
     assert_eq!(landed(&env.lake).await.len(), 5000);
 }
@@ -97,7 +142,9 @@ async fn a_dropped_stream_replays_its_spool_on_open() {
     let env = env();
     {
         let s = stream(&env, config(&env)).await;
-        s.accept((0..7).map(|i| record(i, t0())).collect()).await.unwrap();
+        s.accept((0..7).map(|i| record(i, t0())).collect())
+            .await
+            .unwrap();
         // Dropped without flushing: like a crash after the acknowledgement.
     }
     assert!(landed(&env.lake).await.is_empty());
@@ -115,10 +162,17 @@ async fn a_corrupt_spool_tail_is_quarantined_not_replayed() {
     let env = env();
     {
         let s = stream(&env, config(&env)).await;
-        s.accept((0..4).map(|i| record(i, t0())).collect()).await.unwrap();
+        s.accept((0..4).map(|i| record(i, t0())).collect())
+            .await
+            .unwrap();
     }
     let spool = env.dir.path().join("spool");
-    let segment = std::fs::read_dir(&spool).unwrap().filter_map(|e| e.ok()).find(|e| e.file_name().to_string_lossy().ends_with(".wal")).unwrap().path();
+    let segment = std::fs::read_dir(&spool)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().ends_with(".wal"))
+        .unwrap()
+        .path();
     // A torn write: half a frame of garbage at the end.
     let mut bytes = std::fs::read(&segment).unwrap();
     bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'x']);
@@ -138,11 +192,16 @@ async fn a_store_that_fails_is_retried_and_nothing_is_lost() {
     // Block the raw zone: a file where a folder must go makes every write fail.
     let lake_root = env.dir.path().join("lake");
     std::fs::write(lake_root.join("raw"), b"not a folder").unwrap();
-    s.accept((0..5).map(|i| record(i, t0())).collect()).await.unwrap();
+    s.accept((0..5).map(|i| record(i, t0())).collect())
+        .await
+        .unwrap();
     env.clock.advance(Duration::seconds(61));
     assert!(s.flush_due().await.is_err());
     let due = s.next_flush_due().unwrap();
-    assert!(due > env.clock.now(), "a failed write waits for its backoff");
+    assert!(
+        due > env.clock.now(),
+        "a failed write waits for its backoff"
+    );
     assert_eq!(s.stats().await.retried, 1);
     std::fs::remove_file(lake_root.join("raw")).unwrap();
     env.clock.advance_to(due);
@@ -153,16 +212,30 @@ async fn a_store_that_fails_is_retried_and_nothing_is_lost() {
 #[tokio::test]
 async fn records_go_to_the_error_output_after_the_retry_duration() {
     let env = env();
-    let s = stream(&env, DeliveryConfig { retry_duration_secs: 60, ..config(&env) }).await;
+    let s = stream(
+        &env,
+        DeliveryConfig {
+            retry_duration_secs: 60,
+            ..config(&env)
+        },
+    )
+    .await;
     let lake_root = env.dir.path().join("lake");
     std::fs::write(lake_root.join("raw"), b"not a folder").unwrap();
-    s.accept((0..3).map(|i| record(i, t0())).collect()).await.unwrap();
+    s.accept((0..3).map(|i| record(i, t0())).collect())
+        .await
+        .unwrap();
     for _ in 0..20 {
         env.clock.advance(Duration::seconds(61));
         let _ = s.flush_due().await;
-        env.clock.advance_to(s.next_flush_due().unwrap_or(env.clock.now()));
+        env.clock
+            .advance_to(s.next_flush_due().unwrap_or(env.clock.now()));
     }
-    let errors = env.lake.list("errors/delivery/retry_duration_exceeded").await.unwrap();
+    let errors = env
+        .lake
+        .list("errors/delivery/retry_duration_exceeded")
+        .await
+        .unwrap();
     assert_eq!(errors.len(), 1);
     assert_eq!(s.stats().await.dead_lettered, 3);
     assert_eq!(s.stats().await.spool_bytes, 0);
@@ -171,25 +244,57 @@ async fn records_go_to_the_error_output_after_the_retry_duration() {
 #[tokio::test]
 async fn a_full_spool_pushes_back() {
     let env = env();
-    let s = stream(&env, DeliveryConfig { spool_max_bytes: 1 << 20, buffer_size_mib: 128, ..config(&env) }).await;
+    let s = stream(
+        &env,
+        DeliveryConfig {
+            spool_max_bytes: 1 << 20,
+            buffer_size_mib: 128,
+            ..config(&env)
+        },
+    )
+    .await;
     let mut refused = false;
     for chunk in 0..20 {
-        if let Err(SinkError::Backpressure(_)) = s.accept((0..1000).map(|i| record(chunk * 1000 + i, t0())).collect()).await {
+        if let Err(SinkError::Backpressure(_)) = s
+            .accept((0..1000).map(|i| record(chunk * 1000 + i, t0())).collect())
+            .await
+        {
             refused = true;
             break;
         }
     }
     assert!(refused, "a spool over its bound refuses records");
     s.flush_all().await.unwrap();
-    assert!(s.accept(vec![record(1, t0())]).await.is_ok(), "accepted again once delivered");
+    assert!(
+        s.accept(vec![record(1, t0())]).await.is_ok(),
+        "accepted again once delivered"
+    );
 }
 
 #[test]
 fn config_ranges_are_enforced_and_prefixes_expand() {
-    assert!(DeliveryConfig { buffer_size_mib: 0, ..DeliveryConfig::default() }.validate().is_err());
-    assert!(DeliveryConfig { buffer_size_mib: 129, ..DeliveryConfig::default() }.validate().is_err());
-    assert!(DeliveryConfig { buffer_interval_secs: 901, ..DeliveryConfig::default() }.validate().is_err());
+    assert!(DeliveryConfig {
+        buffer_size_mib: 0,
+        ..DeliveryConfig::default()
+    }
+    .validate()
+    .is_err());
+    assert!(DeliveryConfig {
+        buffer_size_mib: 129,
+        ..DeliveryConfig::default()
+    }
+    .validate()
+    .is_err());
+    assert!(DeliveryConfig {
+        buffer_interval_secs: 901,
+        ..DeliveryConfig::default()
+    }
+    .validate()
+    .is_err());
     assert!(DeliveryConfig::default().validate().is_ok());
-    let c = DeliveryConfig { prefix: "dt=!{timestamp:yyyy-MM-dd}/h=!{timestamp:HH}/".into(), ..DeliveryConfig::default() };
+    let c = DeliveryConfig {
+        prefix: "dt=!{timestamp:yyyy-MM-dd}/h=!{timestamp:HH}/".into(),
+        ..DeliveryConfig::default()
+    };
     assert_eq!(c.expand_prefix(t0()), "dt=2026-03-04/h=05/");
 }

@@ -17,7 +17,10 @@ use crate::EmulatorError;
 pub(crate) fn mix(parts: &[u64]) -> u64 {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for p in parts {
-        x ^= p.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(x << 6).wrapping_add(x >> 2);
+        x ^= p
+            .wrapping_add(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(x << 6)
+            .wrapping_add(x >> 2);
         x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = x;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -175,23 +178,138 @@ const CURRENCIES: &[(&str, &str, f64)] = &[
 
 /// Departments with their sub-categories and the nouns their products are named by.
 const DEPARTMENTS: &[(&str, u64, &[&str], &[&str])] = &[
-    ("Electronics", 3944, &["TV & Video", "Computers", "Cell Phones", "Audio"], &["4K TV", "Laptop", "Headphones", "Soundbar", "Tablet", "Smartphone"]),
-    ("Home", 4044, &["Kitchen & Dining", "Bedding", "Furniture", "Decor"], &["Blender", "Sheet Set", "Desk Chair", "Air Fryer", "Lamp", "Cookware Set"]),
-    ("Grocery", 976759, &["Snacks", "Beverages", "Pantry", "Breakfast"], &["Coffee", "Trail Mix", "Olive Oil", "Cereal", "Sparkling Water", "Pasta"]),
-    ("Toys", 4171, &["Building Sets", "Dolls", "Games & Puzzles", "Outdoor Play"], &["Building Set", "Puzzle", "Board Game", "Doll House", "Scooter", "RC Car"]),
-    ("Clothing", 5438, &["Women", "Men", "Kids", "Shoes"], &["Jacket", "Jeans", "Sneakers", "Hoodie", "T-Shirt", "Boots"]),
-    ("Sports & Outdoors", 4125, &["Exercise & Fitness", "Camping", "Cycling", "Team Sports"], &["Yoga Mat", "Tent", "Bike Helmet", "Dumbbells", "Basketball", "Cooler"]),
-    ("Beauty", 1085666, &["Skin Care", "Hair Care", "Makeup", "Fragrance"], &["Moisturizer", "Shampoo", "Lipstick", "Perfume", "Hair Dryer", "Face Serum"]),
-    ("Baby", 5427, &["Diapering", "Feeding", "Nursery", "Strollers"], &["Diapers", "Bottle Set", "Crib", "Stroller", "Baby Monitor", "High Chair"]),
+    (
+        "Electronics",
+        3944,
+        &["TV & Video", "Computers", "Cell Phones", "Audio"],
+        &[
+            "4K TV",
+            "Laptop",
+            "Headphones",
+            "Soundbar",
+            "Tablet",
+            "Smartphone",
+        ],
+    ),
+    (
+        "Home",
+        4044,
+        &["Kitchen & Dining", "Bedding", "Furniture", "Decor"],
+        &[
+            "Blender",
+            "Sheet Set",
+            "Desk Chair",
+            "Air Fryer",
+            "Lamp",
+            "Cookware Set",
+        ],
+    ),
+    (
+        "Grocery",
+        976759,
+        &["Snacks", "Beverages", "Pantry", "Breakfast"],
+        &[
+            "Coffee",
+            "Trail Mix",
+            "Olive Oil",
+            "Cereal",
+            "Sparkling Water",
+            "Pasta",
+        ],
+    ),
+    (
+        "Toys",
+        4171,
+        &["Building Sets", "Dolls", "Games & Puzzles", "Outdoor Play"],
+        &[
+            "Building Set",
+            "Puzzle",
+            "Board Game",
+            "Doll House",
+            "Scooter",
+            "RC Car",
+        ],
+    ),
+    (
+        "Clothing",
+        5438,
+        &["Women", "Men", "Kids", "Shoes"],
+        &["Jacket", "Jeans", "Sneakers", "Hoodie", "T-Shirt", "Boots"],
+    ),
+    (
+        "Sports & Outdoors",
+        4125,
+        &["Exercise & Fitness", "Camping", "Cycling", "Team Sports"],
+        &[
+            "Yoga Mat",
+            "Tent",
+            "Bike Helmet",
+            "Dumbbells",
+            "Basketball",
+            "Cooler",
+        ],
+    ),
+    (
+        "Beauty",
+        1085666,
+        &["Skin Care", "Hair Care", "Makeup", "Fragrance"],
+        &[
+            "Moisturizer",
+            "Shampoo",
+            "Lipstick",
+            "Perfume",
+            "Hair Dryer",
+            "Face Serum",
+        ],
+    ),
+    (
+        "Baby",
+        5427,
+        &["Diapering", "Feeding", "Nursery", "Strollers"],
+        &[
+            "Diapers",
+            "Bottle Set",
+            "Crib",
+            "Stroller",
+            "Baby Monitor",
+            "High Chair",
+        ],
+    ),
 ];
 
 const BRANDS: &[&str] = &[
-    "Acme", "Northwind", "Contoso", "Mainstays", "Ozark Trail", "Great Value", "Hyper Tough", "Equate",
-    "Vizio", "onn.", "Sony", "Samsung", "LEGO", "Hasbro", "Time and Tru", "George", "Parent's Choice",
-    "Better Homes", "Ninja", "Keurig",
+    "Acme",
+    "Northwind",
+    "Contoso",
+    "Mainstays",
+    "Ozark Trail",
+    "Great Value",
+    "Hyper Tough",
+    "Equate",
+    "Vizio",
+    "onn.",
+    "Sony",
+    "Samsung",
+    "LEGO",
+    "Hasbro",
+    "Time and Tru",
+    "George",
+    "Parent's Choice",
+    "Better Homes",
+    "Ninja",
+    "Keurig",
 ];
 const ADJECTIVES: &[&str] = &[
-    "Classic", "Pro", "Ultra", "Compact", "Deluxe", "Essential", "Premium", "Smart", "Eco", "Max",
+    "Classic",
+    "Pro",
+    "Ultra",
+    "Compact",
+    "Deluxe",
+    "Essential",
+    "Premium",
+    "Smart",
+    "Eco",
+    "Max",
 ];
 
 /// The emulator's data, generated or fixed.
@@ -231,18 +349,28 @@ fn day_number(at: DateTime<Utc>) -> i64 {
 }
 
 fn last_at<T>(points: &[T], at: DateTime<Utc>, from: impl Fn(&T) -> DateTime<Utc>) -> Option<&T> {
-    points.iter().filter(|p| from(p) <= at).max_by_key(|p| from(p))
+    points
+        .iter()
+        .filter(|p| from(p) <= at)
+        .max_by_key(|p| from(p))
 }
 
 impl Catalog {
     /// A realistic catalog of `items` products, the same for the same seed.
     pub fn generate(seed: u64, items: usize) -> Catalog {
-        Catalog { kind: Kind::Generated { seed, items: items.max(1) } }
+        Catalog {
+            kind: Kind::Generated {
+                seed,
+                items: items.max(1),
+            },
+        }
     }
 
     /// A fixed catalog.
     pub fn from_fixture(fixture: Fixture) -> Catalog {
-        Catalog { kind: Kind::Fixture(Box::new(fixture)) }
+        Catalog {
+            kind: Kind::Fixture(Box::new(fixture)),
+        }
     }
 
     /// Reads a fixture catalog from a JSON file.
@@ -295,7 +423,8 @@ impl Catalog {
             .into_iter()
             .filter(|id| {
                 self.state(*id, at).is_some_and(|s| {
-                    s.category_node == category || s.category_node.starts_with(&format!("{category}_"))
+                    s.category_node == category
+                        || s.category_node.starts_with(&format!("{category}_"))
                 })
             })
             .collect()
@@ -375,7 +504,9 @@ impl Catalog {
     /// The trending list at `at`.
     pub fn trending(&self, at: DateTime<Utc>) -> Vec<u64> {
         match &self.kind {
-            Kind::Fixture(f) => last_at(&f.trends, at, |t| t.from).map(|t| t.item_ids.clone()).unwrap_or_default(),
+            Kind::Fixture(f) => last_at(&f.trends, at, |t| t.from)
+                .map(|t| t.item_ids.clone())
+                .unwrap_or_default(),
             Kind::Generated { seed, items } => {
                 let n = *items as u64;
                 let day = day_number(at) as u64;
@@ -387,7 +518,9 @@ impl Catalog {
                         break;
                     }
                     let candidate = mix(&[*seed, 0x7EED, k]) % n;
-                    if unit(&[*seed, candidate, day, 0x407]) < 0.35 + 0.3 * unit(&[*seed, candidate, week]) {
+                    if unit(&[*seed, candidate, day, 0x407])
+                        < 0.35 + 0.3 * unit(&[*seed, candidate, week])
+                    {
                         out.push(candidate);
                     }
                 }
@@ -409,15 +542,18 @@ impl Catalog {
     pub fn vod(&self, at: DateTime<Utc>) -> Option<u64> {
         match &self.kind {
             Kind::Fixture(f) => last_at(&f.vod, at, |v| v.from).map(|v| v.item_id),
-            Kind::Generated { seed, items } => {
-                Some(generated_id(mix(&[*seed, 0x70D, day_number(at) as u64]) % *items as u64))
-            }
+            Kind::Generated { seed, items } => Some(generated_id(
+                mix(&[*seed, 0x70D, day_number(at) as u64]) % *items as u64,
+            )),
         }
     }
 
     /// Currency codes and names (`/list`).
     pub fn currencies(&self) -> BTreeMap<String, String> {
-        let mut out: BTreeMap<String, String> = CURRENCIES.iter().map(|(c, n, _)| (c.to_string(), n.to_string())).collect();
+        let mut out: BTreeMap<String, String> = CURRENCIES
+            .iter()
+            .map(|(c, n, _)| (c.to_string(), n.to_string()))
+            .collect();
         out.insert("USD".into(), "United States Dollar".into());
         if let Kind::Fixture(f) = &self.kind {
             out.retain(|code, _| code == "USD" || f.fx.iter().any(|p| p.quotes.contains_key(code)));
@@ -428,7 +564,9 @@ impl Catalog {
     /// Units of each currency per USD at `at` (the rates published for that hour).
     pub fn rates(&self, at: DateTime<Utc>) -> BTreeMap<String, f64> {
         match &self.kind {
-            Kind::Fixture(f) => last_at(&f.fx, at, |p| p.from).map(|p| p.quotes.clone()).unwrap_or_default(),
+            Kind::Fixture(f) => last_at(&f.fx, at, |p| p.from)
+                .map(|p| p.quotes.clone())
+                .unwrap_or_default(),
             Kind::Generated { seed, .. } => {
                 let hours = at.timestamp().div_euclid(3600);
                 let t = hours as f64 / 24.0; // days
@@ -538,7 +676,11 @@ mod tests {
         let id = a.item_ids()[5];
         assert_eq!(a.item_json(id, t0), b.item_json(id, t0));
         let prices: Vec<f64> = (0..60)
-            .map(|d| a.item_json(id, t0 + chrono::Duration::days(d)).unwrap()["salePrice"].as_f64().unwrap())
+            .map(|d| {
+                a.item_json(id, t0 + chrono::Duration::days(d)).unwrap()["salePrice"]
+                    .as_f64()
+                    .unwrap()
+            })
             .collect();
         assert!(prices.windows(2).any(|w| w[0] != w[1]), "prices never move");
         assert!(a.item_json(1, t0).is_none());
@@ -559,7 +701,11 @@ mod tests {
 
     #[test]
     fn the_shipped_fixture_loads() {
-        let c = Catalog::load_fixture(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/small.json"))).unwrap();
+        let c = Catalog::load_fixture(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/small.json"
+        )))
+        .unwrap();
         assert_eq!(c.item_ids().len(), 3);
         let t = parse_date("2026-01-01").unwrap();
         assert_eq!(c.rates(t)["EUR"], 0.9);

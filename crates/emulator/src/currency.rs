@@ -24,7 +24,8 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn api_error(code: u32, kind: &str, info: &str) -> Response {
-    Json(json!({"success": false, "error": {"code": code, "type": kind, "info": info}})).into_response()
+    Json(json!({"success": false, "error": {"code": code, "type": kind, "info": info}}))
+        .into_response()
 }
 
 async fn currencylayer(
@@ -33,8 +34,14 @@ async fn currencylayer(
     Query(params): Params,
 ) -> Response {
     match params.get("access_key") {
-        Some(k) if *k == state.config.currencylayer_access_key => answer(&state, &function, &params),
-        Some(_) | None => api_error(101, "invalid_access_key", "You have not supplied a valid API Access Key."),
+        Some(k) if *k == state.config.currencylayer_access_key => {
+            answer(&state, &function, &params)
+        }
+        Some(_) | None => api_error(
+            101,
+            "invalid_access_key",
+            "You have not supplied a valid API Access Key.",
+        ),
     }
 }
 
@@ -46,16 +53,31 @@ async fn marketplace(
 ) -> Response {
     match headers.get("apikey").and_then(|v| v.to_str().ok()) {
         Some(k) if k == state.config.apilayer_apikey => answer(&state, &function, &params),
-        Some(_) => (StatusCode::UNAUTHORIZED, Json(json!({"message": "Invalid authentication credentials"}))).into_response(),
-        None => (StatusCode::UNAUTHORIZED, Json(json!({"message": "No API key found in request"}))).into_response(),
+        Some(_) => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Invalid authentication credentials"})),
+        )
+            .into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "No API key found in request"})),
+        )
+            .into_response(),
     }
 }
 
 fn answer(state: &AppState, function: &str, params: &HashMap<String, String>) -> Response {
     let now = state.clock.now();
-    let source = params.get("source").cloned().unwrap_or_else(|| "USD".into());
+    let source = params
+        .get("source")
+        .cloned()
+        .unwrap_or_else(|| "USD".into());
     if source != "USD" {
-        return api_error(201, "invalid_source_currency", "You have supplied an invalid Source Currency.");
+        return api_error(
+            201,
+            "invalid_source_currency",
+            "You have supplied an invalid Source Currency.",
+        );
     }
     let wanted: Option<Vec<String>> = params
         .get("currencies")
@@ -64,7 +86,11 @@ fn answer(state: &AppState, function: &str, params: &HashMap<String, String>) ->
     let known = state.catalog.currencies();
     if let Some(w) = &wanted {
         if w.iter().any(|c| !known.contains_key(c)) {
-            return api_error(202, "invalid_currency_codes", "You have provided one or more invalid Currency Codes.");
+            return api_error(
+                202,
+                "invalid_currency_codes",
+                "You have provided one or more invalid Currency Codes.",
+            );
         }
     }
     let quotes_at = |at: DateTime<Utc>| -> BTreeMap<String, f64> {
@@ -90,7 +116,9 @@ fn answer(state: &AppState, function: &str, params: &HashMap<String, String>) ->
     let privacy = "https://currencylayer.com/privacy";
     match function {
         "live" => {
-            let hour = DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(3600), 0).unwrap_or(now);
+            let hour =
+                DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(3600), 0)
+                    .unwrap_or(now);
             let quotes = quotes_at(hour);
             record(quotes.len());
             Json(json!({"success": true, "terms": terms, "privacy": privacy, "timestamp": hour.timestamp(), "source": "USD", "quotes": quotes})).into_response()
@@ -103,7 +131,11 @@ fn answer(state: &AppState, function: &str, params: &HashMap<String, String>) ->
                 return api_error(302, "invalid_date", "You have entered an invalid date.");
             };
             if day > now {
-                return api_error(106, "no_rates_available", "Your query did not return any results.");
+                return api_error(
+                    106,
+                    "no_rates_available",
+                    "Your query did not return any results.",
+                );
             }
             let at = (day + Duration::seconds(86_399)).min(now);
             let quotes = quotes_at(at);
@@ -111,17 +143,30 @@ fn answer(state: &AppState, function: &str, params: &HashMap<String, String>) ->
             Json(json!({"success": true, "terms": terms, "privacy": privacy, "historical": true, "date": date, "timestamp": at.timestamp(), "source": "USD", "quotes": quotes})).into_response()
         }
         "timeframe" => {
-            let (Some(start), Some(end)) = (params.get("start_date"), params.get("end_date")) else {
-                return api_error(501, "no_timeframe_supplied", "You have not specified a time frame.");
+            let (Some(start), Some(end)) = (params.get("start_date"), params.get("end_date"))
+            else {
+                return api_error(
+                    501,
+                    "no_timeframe_supplied",
+                    "You have not specified a time frame.",
+                );
             };
             let (Some(s), Some(e)) = (parse_date(start), parse_date(end)) else {
-                return api_error(502, "invalid_start_date", "You have entered an invalid date.");
+                return api_error(
+                    502,
+                    "invalid_start_date",
+                    "You have entered an invalid date.",
+                );
             };
             if e < s {
                 return api_error(503, "invalid_end_date", "End date is before start date.");
             }
             if (e - s).num_days() > 365 {
-                return api_error(505, "invalid_time_frame", "The time frame is longer than 365 days.");
+                return api_error(
+                    505,
+                    "invalid_time_frame",
+                    "The time frame is longer than 365 days.",
+                );
             }
             let mut by_day: BTreeMap<String, Value> = BTreeMap::new();
             let mut count = 0;
@@ -137,8 +182,13 @@ fn answer(state: &AppState, function: &str, params: &HashMap<String, String>) ->
         }
         "list" => {
             record(0);
-            Json(json!({"success": true, "terms": terms, "privacy": privacy, "currencies": known})).into_response()
+            Json(json!({"success": true, "terms": terms, "privacy": privacy, "currencies": known}))
+                .into_response()
         }
-        _ => api_error(103, "invalid_api_function", "This API Function does not exist."),
+        _ => api_error(
+            103,
+            "invalid_api_function",
+            "This API Function does not exist.",
+        ),
     }
 }

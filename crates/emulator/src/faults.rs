@@ -48,11 +48,18 @@ pub(crate) struct FaultInjector {
 
 impl FaultInjector {
     pub(crate) fn new(config: FaultConfig, rate_limit: Option<u32>) -> Self {
-        Self { config, counter: AtomicU64::new(0), rate_limit, window: Mutex::new((Instant::now(), 0)) }
+        Self {
+            config,
+            counter: AtomicU64::new(0),
+            rate_limit,
+            window: Mutex::new((Instant::now(), 0)),
+        }
     }
 
     fn over_limit(&self) -> bool {
-        let Some(limit) = self.rate_limit else { return false };
+        let Some(limit) = self.rate_limit else {
+            return false;
+        };
         let mut window = self.window.lock().expect("rate window poisoned");
         if window.0.elapsed() >= Duration::from_secs(1) {
             *window = (Instant::now(), 0);
@@ -91,13 +98,23 @@ fn choose(config: &FaultConfig, n: u64) -> Fault {
     }
 }
 
-pub(crate) async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn middleware(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.uri().path().starts_with("/_emulator") {
         return next.run(request).await;
     }
     if state.faults.over_limit() {
-        let mut response = (StatusCode::TOO_MANY_REQUESTS, "{\"errors\":[{\"code\":429,\"message\":\"Too many requests\"}]}").into_response();
-        response.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            "{\"errors\":[{\"code\":429,\"message\":\"Too many requests\"}]}",
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
         return response;
     }
     let n = state.faults.counter.fetch_add(1, Ordering::SeqCst);
@@ -113,7 +130,7 @@ pub(crate) async fn middleware(State(state): State<AppState>, request: Request, 
                 quotes: 0,
                 fault: Some("timeout".into()),
             });
-            return (StatusCode::GATEWAY_TIMEOUT, "").into_response();
+            (StatusCode::GATEWAY_TIMEOUT, "").into_response()
         }
         Fault::Error5xx => {
             state.served.push(crate::ServedEntry {
@@ -124,7 +141,11 @@ pub(crate) async fn middleware(State(state): State<AppState>, request: Request, 
                 quotes: 0,
                 fault: Some("error_5xx".into()),
             });
-            return (StatusCode::SERVICE_UNAVAILABLE, "{\"errors\":[{\"code\":503,\"message\":\"Service Unavailable\"}]}").into_response();
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{\"errors\":[{\"code\":503,\"message\":\"Service Unavailable\"}]}",
+            )
+                .into_response()
         }
         Fault::Slow => {
             tokio::time::sleep(Duration::from_millis(config.slow_ms)).await;
@@ -136,10 +157,15 @@ pub(crate) async fn middleware(State(state): State<AppState>, request: Request, 
                 return response;
             }
             let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             let (name, new_body): (&str, Vec<u8>) = match fault {
                 Fault::Truncated => ("truncated", bytes[..bytes.len() / 2].to_vec()),
-                Fault::Malformed => ("malformed", b"<html><body>Upstream proxy error {\"items\": [</body></html>".to_vec()),
+                Fault::Malformed => (
+                    "malformed",
+                    b"<html><body>Upstream proxy error {\"items\": [</body></html>".to_vec(),
+                ),
                 _ => ("bom", [b"\xEF\xBB\xBF".as_slice(), &bytes].concat()),
             };
             state.served.mark_last_fault(name);

@@ -5,6 +5,9 @@
 //! currencylayer `access_key`: HTTP 200 with `success:false`, code 101; the marketplace
 //! `apikey` header: 401), injects faults at configured rates, and records everything it
 //! served so a test can prove that nothing was lost on the way to the lake.
+// Handlers return `Result<_, Response>` so an error is already the HTTP answer; the
+// large `Err` variant is the point, not an accident.
+#![allow(clippy::result_large_err)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +22,9 @@ mod faults;
 mod served;
 mod walmart;
 
-pub use catalog::{Catalog, Category, Fixture, FixtureItem, FxPoint, PricePoint, TrendPoint, VodPoint};
+pub use catalog::{
+    Catalog, Category, Fixture, FixtureItem, FxPoint, PricePoint, TrendPoint, VodPoint,
+};
 pub use faults::FaultConfig;
 pub use served::{ServedEntry, ServedLog};
 
@@ -92,14 +97,20 @@ pub(crate) struct AppState {
 }
 
 /// The router, for in-process use; [`start`] serves it on a socket.
-pub fn router(config: EmulatorConfig, clock: SharedClock) -> Result<(axum::Router, ServedLog), EmulatorError> {
+pub fn router(
+    config: EmulatorConfig,
+    clock: SharedClock,
+) -> Result<(axum::Router, ServedLog), EmulatorError> {
     let catalog = match &config.fixture {
         Some(path) => Catalog::load_fixture(path)?,
         None => Catalog::generate(config.seed, config.items),
     };
     let served = ServedLog::default();
     let state = AppState {
-        faults: Arc::new(faults::FaultInjector::new(config.faults.clone(), config.rate_limit_per_sec)),
+        faults: Arc::new(faults::FaultInjector::new(
+            config.faults.clone(),
+            config.rate_limit_per_sec,
+        )),
         config: Arc::new(config),
         catalog: Arc::new(catalog),
         clock,
@@ -110,7 +121,10 @@ pub fn router(config: EmulatorConfig, clock: SharedClock) -> Result<(axum::Route
         .merge(currency::routes())
         .route("/_emulator/health", axum::routing::get(|| async { "ok" }))
         .route("/_emulator/served", axum::routing::get(served::summary))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::middleware,
+        ))
         .with_state(state);
     Ok((router, served))
 }
@@ -143,12 +157,18 @@ impl RunningEmulator {
 }
 
 /// Starts the emulator on `addr` (port 0 picks a free one).
-pub async fn start(config: EmulatorConfig, clock: SharedClock, addr: SocketAddr) -> Result<RunningEmulator, EmulatorError> {
+pub async fn start(
+    config: EmulatorConfig,
+    clock: SharedClock,
+    addr: SocketAddr,
+) -> Result<RunningEmulator, EmulatorError> {
     let (router, served) = router(config, clock)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| EmulatorError::Bind { addr, source })?;
-    let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, router)
@@ -160,5 +180,10 @@ pub async fn start(config: EmulatorConfig, clock: SharedClock, addr: SocketAddr)
             tracing::error!(error = %e, "emulator server failed");
         }
     });
-    Ok(RunningEmulator { addr, served, stop, task })
+    Ok(RunningEmulator {
+        addr,
+        served,
+        stop,
+        task,
+    })
 }

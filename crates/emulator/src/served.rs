@@ -34,7 +34,10 @@ pub struct ServedLog {
 
 impl ServedLog {
     pub(crate) fn push(&self, entry: ServedEntry) {
-        self.entries.lock().expect("served log poisoned").push(entry);
+        self.entries
+            .lock()
+            .expect("served log poisoned")
+            .push(entry);
     }
 
     pub(crate) fn mark_last_fault(&self, fault: &str) {
@@ -52,14 +55,21 @@ impl ServedLog {
     pub fn items_served_intact(&self, endpoint: &str) -> usize {
         self.entries()
             .iter()
-            .filter(|e| e.endpoint == endpoint && e.status == 200 && e.fault.as_deref().is_none_or(|f| f == "bom"))
+            .filter(|e| {
+                e.endpoint == endpoint
+                    && e.status == 200
+                    && e.fault.as_deref().is_none_or(|f| f == "bom")
+            })
             .map(|e| e.item_ids.len())
             .sum()
     }
 
     /// Responses with status 200 for an endpoint.
     pub fn responses_ok(&self, endpoint: &str) -> usize {
-        self.entries().iter().filter(|e| e.endpoint == endpoint && e.status == 200).count()
+        self.entries()
+            .iter()
+            .filter(|e| e.endpoint == endpoint && e.status == 200)
+            .count()
     }
 }
 

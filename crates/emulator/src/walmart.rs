@@ -25,7 +25,11 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn error(status: StatusCode, code: u32, message: &str) -> Response {
-    (status, Json(json!({"errors": [{"code": code, "message": message}]}))).into_response()
+    (
+        status,
+        Json(json!({"errors": [{"code": code, "message": message}]})),
+    )
+        .into_response()
 }
 
 fn check_key(state: &AppState, params: &HashMap<String, String>) -> Result<(), Response> {
@@ -48,7 +52,9 @@ fn record(state: &AppState, endpoint: &str, items: &[u64]) {
 
 fn item_list(state: &AppState, ids: &[u64]) -> Vec<Value> {
     let now = state.clock.now();
-    ids.iter().filter_map(|id| state.catalog.item_json(*id, now)).collect()
+    ids.iter()
+        .filter_map(|id| state.catalog.item_json(*id, now))
+        .collect()
 }
 
 async fn trends(State(state): State<AppState>, Query(params): Params) -> Response {
@@ -66,7 +72,11 @@ async fn vod(State(state): State<AppState>, Query(params): Params) -> Response {
         return r;
     }
     let now = state.clock.now();
-    match state.catalog.vod(now).and_then(|id| state.catalog.item_json(id, now).map(|j| (id, j))) {
+    match state
+        .catalog
+        .vod(now)
+        .and_then(|id| state.catalog.item_json(id, now).map(|j| (id, j)))
+    {
         Some((id, mut body)) => {
             // The value of the day is a deep discount on the day's price.
             if let Some(price) = body["salePrice"].as_f64() {
@@ -86,7 +96,11 @@ async fn taxonomy(State(state): State<AppState>, Query(params): Params) -> Respo
         return r;
     }
     fn to_json(c: &crate::Category, parent_path: &str) -> Value {
-        let path = if parent_path.is_empty() { c.name.clone() } else { format!("{parent_path}/{}", c.name) };
+        let path = if parent_path.is_empty() {
+            c.name.clone()
+        } else {
+            format!("{parent_path}/{}", c.name)
+        };
         let children: Vec<Value> = c.children.iter().map(|k| to_json(k, &path)).collect();
         let mut v = json!({"id": c.id, "name": c.name, "path": path});
         if !children.is_empty() {
@@ -94,7 +108,12 @@ async fn taxonomy(State(state): State<AppState>, Query(params): Params) -> Respo
         }
         v
     }
-    let categories: Vec<Value> = state.catalog.taxonomy().iter().map(|c| to_json(c, "")).collect();
+    let categories: Vec<Value> = state
+        .catalog
+        .taxonomy()
+        .iter()
+        .map(|c| to_json(c, ""))
+        .collect();
     record(&state, "taxonomy", &[]);
     Json(json!({"categories": categories})).into_response()
 }
@@ -102,7 +121,9 @@ async fn taxonomy(State(state): State<AppState>, Query(params): Params) -> Respo
 fn number(params: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, Response> {
     match params.get(name) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| error(StatusCode::BAD_REQUEST, 4000, &format!("Invalid {name}"))),
+        Some(v) => v
+            .parse()
+            .map_err(|_| error(StatusCode::BAD_REQUEST, 4000, &format!("Invalid {name}"))),
     }
 }
 
@@ -125,13 +146,24 @@ async fn search(State(state): State<AppState>, Query(params): Params) -> Respons
         .into_iter()
         .filter_map(|id| state.catalog.item_json(id, now).map(|j| (id, j)))
         .filter(|(_, j)| {
-            j["name"].as_str().is_some_and(|n| n.to_lowercase().contains(&needle))
-                && params.get("categoryId").is_none_or(|c| j["categoryNode"].as_str().is_some_and(|n| n.starts_with(c.as_str())))
+            j["name"]
+                .as_str()
+                .is_some_and(|n| n.to_lowercase().contains(&needle))
+                && params.get("categoryId").is_none_or(|c| {
+                    j["categoryNode"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with(c.as_str()))
+                })
         })
         .take(1000)
         .collect();
     match params.get("sort").map(String::as_str) {
-        Some("price") => matches.sort_by(|a, b| a.1["salePrice"].as_f64().partial_cmp(&b.1["salePrice"].as_f64()).unwrap_or(std::cmp::Ordering::Equal)),
+        Some("price") => matches.sort_by(|a, b| {
+            a.1["salePrice"]
+                .as_f64()
+                .partial_cmp(&b.1["salePrice"].as_f64())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        }),
         Some("title") => matches.sort_by(|a, b| a.1["name"].as_str().cmp(&b.1["name"].as_str())),
         _ => {}
     }
@@ -139,7 +171,11 @@ async fn search(State(state): State<AppState>, Query(params): Params) -> Respons
         matches.reverse();
     }
     let total = matches.len();
-    let page: Vec<(u64, Value)> = matches.into_iter().skip(start as usize - 1).take(num as usize).collect();
+    let page: Vec<(u64, Value)> = matches
+        .into_iter()
+        .skip(start as usize - 1)
+        .take(num as usize)
+        .collect();
     let ids: Vec<u64> = page.iter().map(|(id, _)| *id).collect();
     record(&state, "search", &ids);
     Json(json!({
@@ -167,12 +203,20 @@ async fn items(State(state): State<AppState>, Query(params): Params) -> Response
             .catalog
             .item_ids()
             .into_iter()
-            .filter(|id| state.catalog.item_json(*id, now).is_some_and(|j| j["upc"] == upc.as_str()))
+            .filter(|id| {
+                state
+                    .catalog
+                    .item_json(*id, now)
+                    .is_some_and(|j| j["upc"] == upc.as_str())
+            })
             .collect()
     } else {
         return error(StatusCode::BAD_REQUEST, 4000, "ids or upc is required");
     };
-    let found: Vec<u64> = ids.into_iter().filter(|id| state.catalog.item_json(*id, now).is_some()).collect();
+    let found: Vec<u64> = ids
+        .into_iter()
+        .filter(|id| state.catalog.item_json(*id, now).is_some())
+        .collect();
     if found.is_empty() {
         return error(StatusCode::BAD_REQUEST, 4002, "Invalid itemId");
     }
@@ -180,12 +224,20 @@ async fn items(State(state): State<AppState>, Query(params): Params) -> Response
     Json(json!({"items": item_list(&state, &found)})).into_response()
 }
 
-async fn item(State(state): State<AppState>, Path(id): Path<String>, Query(params): Params) -> Response {
+async fn item(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Response {
     if let Err(r) = check_key(&state, &params) {
         return r;
     }
     let now = state.clock.now();
-    match id.parse::<u64>().ok().and_then(|id| state.catalog.item_json(id, now).map(|j| (id, j))) {
+    match id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| state.catalog.item_json(id, now).map(|j| (id, j)))
+    {
         Some((id, body)) => {
             record(&state, "items", &[id]);
             Json(body).into_response()
@@ -214,12 +266,21 @@ async fn paginated(State(state): State<AppState>, Query(params): Params) -> Resp
         state.catalog.items_in_category(&category, now)
     };
     let total_pages = all.len().div_ceil(count).max(1);
-    let page: Vec<u64> = all.iter().copied().filter(|id| *id > max_id).take(count).collect();
-    let more = page.last().is_some_and(|last| all.iter().any(|id| id > last));
+    let page: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|id| *id > max_id)
+        .take(count)
+        .collect();
+    let more = page
+        .last()
+        .is_some_and(|last| all.iter().any(|id| id > last));
     let mut body = json!({"items": item_list(&state, &page), "totalPages": total_pages});
     if more {
         let last = page.last().copied().unwrap_or(0);
-        body["nextPage"] = json!(format!("/v1/paginated/items?category={category}&count={count}&maxId={last}"));
+        body["nextPage"] = json!(format!(
+            "/v1/paginated/items?category={category}&count={count}&maxId={last}"
+        ));
     }
     record(&state, "paginated_items", &page);
     Json(body).into_response()

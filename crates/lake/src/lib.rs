@@ -265,15 +265,20 @@ impl Lake {
     }
 
     /// Reads a JSON document; `None` when it does not exist.
-    pub async fn get_json<T: DeserializeOwned>(&self, relative: &str) -> Result<Option<T>, LakeError> {
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        relative: &str,
+    ) -> Result<Option<T>, LakeError> {
         match self.get(relative).await? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| LakeError::Json {
-                    path: relative.to_string(),
-                    source,
-                }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| LakeError::Json {
+                        path: relative.to_string(),
+                        source,
+                    })
+            }
         }
     }
 }
@@ -290,11 +295,21 @@ mod tests {
             ..LakeConfig::default()
         })
         .unwrap();
-        lake.put("raw/a/1.txt", Bytes::from_static(b"one")).await.unwrap();
-        lake.put("raw/b/2.txt", Bytes::from_static(b"two")).await.unwrap();
+        lake.put("raw/a/1.txt", Bytes::from_static(b"one"))
+            .await
+            .unwrap();
+        lake.put("raw/b/2.txt", Bytes::from_static(b"two"))
+            .await
+            .unwrap();
         assert_eq!(lake.get("raw/a/1.txt").await.unwrap().unwrap(), "one");
         assert!(lake.get("raw/missing").await.unwrap().is_none());
-        let listed: Vec<String> = lake.list("raw").await.unwrap().into_iter().map(|o| o.path).collect();
+        let listed: Vec<String> = lake
+            .list("raw")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.path)
+            .collect();
         assert_eq!(listed, vec!["raw/a/1.txt", "raw/b/2.txt"]);
         assert!(lake.table_url("clean/t").starts_with("file:///"));
         assert!(lake.table_url("clean/t").ends_with("/lake/clean/t/"));
@@ -306,7 +321,9 @@ mod tests {
     #[tokio::test]
     async fn json_documents_and_memory_lake() {
         let lake = Lake::in_memory();
-        lake.put_json("_state/x.json", &serde_json::json!({"a": 1})).await.unwrap();
+        lake.put_json("_state/x.json", &serde_json::json!({"a": 1}))
+            .await
+            .unwrap();
         let back: serde_json::Value = lake.get_json("_state/x.json").await.unwrap().unwrap();
         assert_eq!(back["a"], 1);
         let none: Option<serde_json::Value> = lake.get_json("_state/y.json").await.unwrap();

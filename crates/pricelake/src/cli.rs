@@ -27,19 +27,27 @@ pub struct Cli {
 pub enum Command {
     /// Serve both APIs (Walmart v1/v2, currencylayer, apilayer currency_data) from a
     /// deterministic catalog on 127.0.0.1.
-    #[command(after_help = "Example:\n  pricelake emulate --bind 127.0.0.1:8100 --seed 7\n  curl 'http://127.0.0.1:8100/v1/trends?apiKey=demo-walmart-key'")]
+    #[command(
+        after_help = "Example:\n  pricelake emulate --bind 127.0.0.1:8100 --seed 7\n  curl 'http://127.0.0.1:8100/v1/trends?apiKey=demo-walmart-key'"
+    )]
     Emulate(EmulateArgs),
 
     /// Poll the configured endpoints and land every response in the lake.
-    #[command(after_help = "Example:\n  PRICELAKE_WALMART_API_KEY=... PRICELAKE_CURRENCYLAYER_ACCESS_KEY=... pricelake ingest --once\n  pricelake ingest --backfill 2026-01-01..2026-03-31")]
+    #[command(
+        after_help = "Example:\n  PRICELAKE_WALMART_API_KEY=... PRICELAKE_CURRENCYLAYER_ACCESS_KEY=... pricelake ingest --once\n  pricelake ingest --backfill 2026-01-01..2026-03-31"
+    )]
     Ingest(IngestArgs),
 
     /// Turn new raw objects into clean tables and marts (incremental, idempotent).
-    #[command(after_help = "Example:\n  pricelake process\n  pricelake process --full-refresh --engine local")]
+    #[command(
+        after_help = "Example:\n  pricelake process\n  pricelake process --full-refresh --engine local"
+    )]
     Process(ProcessArgs),
 
     /// Serve the JSON API and the dashboard from the lake.
-    #[command(after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/")]
+    #[command(
+        after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/"
+    )]
     Serve(ServeArgs),
 
     /// Production mode: ingest continuously, process on a schedule, serve.
@@ -47,7 +55,9 @@ pub enum Command {
     Run(RunArgs),
 
     /// Everything offline: emulator, a simulated month of ingestion, processing, dashboard.
-    #[command(after_help = "Example:\n  pricelake demo            # then open the printed URL\n  pricelake demo --days 7 --no-serve")]
+    #[command(
+        after_help = "Example:\n  pricelake demo            # then open the printed URL\n  pricelake demo --days 7 --no-serve"
+    )]
     Demo(DemoArgs),
 
     /// What is in the lake, what ran last, and how healthy each component was.

@@ -214,7 +214,10 @@ fn fix_for(field: &str, message: &str) -> String {
     let lower = field.to_ascii_lowercase();
     let secret_words = ["key", "secret", "token", "password", "uri"];
     if message.contains("unknown field") {
-        if secret_words.iter().any(|w| lower.contains(w) || message.contains(w)) {
+        if secret_words
+            .iter()
+            .any(|w| lower.contains(w) || message.contains(w))
+        {
             return "secrets are never read from the config file: remove it and set the \
                     environment variable named in the README (e.g. PRICELAKE_WALMART_API_KEY)"
                 .to_string();
@@ -297,7 +300,8 @@ mod tests {
     fn the_example_file_is_valid_and_complete() {
         let text = include_str!("../../../pricelake.example.toml");
         let config = PricelakeConfig::from_toml_str("example", text, env(&[])).unwrap();
-        assert_eq!(config.lake.url, "./lake");
+        // The example documents the defaults, so it parses to exactly them.
+        assert_eq!(config, PricelakeConfig::default());
     }
 
     #[test]
@@ -309,7 +313,10 @@ mod tests {
                 ("PRICELAKE_LAKE__URL", "./b"),
                 ("PRICELAKE_SCHEDULE__PROCESS_INTERVAL_SECS", "120"),
                 ("PRICELAKE_TRANSFORM__CURRENCIES", "EUR,GBP"),
-                ("PRICELAKE_WALMART_API_KEY", "not-config-no-double-underscore"),
+                (
+                    "PRICELAKE_WALMART_API_KEY",
+                    "not-config-no-double-underscore",
+                ),
             ]),
         )
         .unwrap();
@@ -338,15 +345,15 @@ mod tests {
             .to_string();
         assert!(err.contains("lake"), "{err}");
         assert!(err.contains("urll"), "{err}");
-        let err = PricelakeConfig::from_toml_str(
-            "t",
-            "[sources.walmart]\napi_key = \"abc\"\n",
-            env(&[]),
-        )
-        .unwrap_err()
-        .to_string();
+        let err =
+            PricelakeConfig::from_toml_str("t", "[sources.walmart]\napi_key = \"abc\"\n", env(&[]))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("environment"), "{err}");
-        assert!(!err.contains("abc"), "the secret itself must not be echoed: {err}");
+        assert!(
+            !err.contains("abc"),
+            "the secret itself must not be echoed: {err}"
+        );
     }
 
     #[test]

@@ -60,13 +60,25 @@ pub struct DemoOutcome {
 
 /// Today's midnight (UTC) minus `days`: the default start of the simulated period.
 pub fn default_start(days: u32) -> DateTime<Utc> {
-    let today = Utc::now().date_naive().and_hms_opt(0, 0, 0).expect("midnight exists");
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists");
     DateTime::from_naive_utc_and_offset(today, Utc) - Duration::days(i64::from(days))
 }
 
 /// Runs emulator -> sources -> delivery -> lake -> transform over the simulated period.
 pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
-    let DemoOptions { mut config, start, days, lake_url, spool_dir, wipe, progress, process_every_days } = options;
+    let DemoOptions {
+        mut config,
+        start,
+        days,
+        lake_url,
+        spool_dir,
+        wipe,
+        progress,
+        process_every_days,
+    } = options;
     if wipe {
         wipe_local(&lake_url)?;
         if spool_dir.exists() {
@@ -90,18 +102,27 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
     config.sources.currencylayer.base_url = base.clone();
     let secrets = SourceSecrets {
         walmart_api_key: Some(Secret::new(config.emulator.walmart_api_key.clone())),
-        currencylayer_access_key: Some(Secret::new(config.emulator.currencylayer_access_key.clone())),
+        currencylayer_access_key: Some(Secret::new(
+            config.emulator.currencylayer_access_key.clone(),
+        )),
         apilayer_apikey: Some(Secret::new(config.emulator.apilayer_apikey.clone())),
-        ..SourceSecrets::default()
     };
 
-    let lake = Lake::open(&LakeConfig { url: lake_url.clone(), ..config.lake.clone() })
-        .with_context(|| format!("opening the demo lake {lake_url}"))?;
+    let lake = Lake::open(&LakeConfig {
+        url: lake_url.clone(),
+        ..config.lake.clone()
+    })
+    .with_context(|| format!("opening the demo lake {lake_url}"))?;
     let mut delivery_config = config.delivery.clone();
     delivery_config.spool_dir = spool_dir;
-    let delivery = DeliveryStream::open(delivery_config, lake.clone(), clock.clone(), metrics.clone())
-        .await
-        .context("opening the delivery stream")?;
+    let delivery = DeliveryStream::open(
+        delivery_config,
+        lake.clone(),
+        clock.clone(),
+        metrics.clone(),
+    )
+    .await
+    .context("opening the delivery stream")?;
     let mut sources = build_sources(
         &config.sources,
         &secrets,
@@ -167,10 +188,20 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
         }
         process_runs.push(report);
     }
-    delivery.close().await.context("closing the delivery stream")?;
+    delivery
+        .close()
+        .await
+        .context("closing the delivery stream")?;
     let served = emulator.served();
     emulator.shutdown().await;
-    Ok(DemoOutcome { lake, ingest: total, process_runs, served, metrics, clock })
+    Ok(DemoOutcome {
+        lake,
+        ingest: total,
+        process_runs,
+        served,
+        metrics,
+        clock,
+    })
 }
 
 /// Deletes a local demo lake folder; refuses anything that is not a plain local path.
@@ -180,7 +211,8 @@ fn wipe_local(lake_url: &str) -> anyhow::Result<()> {
     }
     let path = PathBuf::from(lake_url.trim_start_matches("file://"));
     if path.exists() {
-        std::fs::remove_dir_all(&path).with_context(|| format!("wiping the demo lake {}", path.display()))?;
+        std::fs::remove_dir_all(&path)
+            .with_context(|| format!("wiping the demo lake {}", path.display()))?;
     }
     Ok(())
 }
@@ -198,16 +230,20 @@ pub async fn run_cli(mut config: PricelakeConfig, args: DemoArgs) -> anyhow::Res
         config.serve.bind = bind;
     }
     let start = match &config.demo.start {
-        Some(text) if !text.is_empty() => text
-            .parse::<DateTime<Utc>>()
-            .map_err(|e| crate::config::ConfigError::Field {
-                field: "demo.start".to_string(),
-                message: e.to_string(),
-                fix: "an RFC 3339 instant such as 2026-10-01T00:00:00Z".to_string(),
-            })?,
+        Some(text) if !text.is_empty() => {
+            text.parse::<DateTime<Utc>>()
+                .map_err(|e| crate::config::ConfigError::Field {
+                    field: "demo.start".to_string(),
+                    message: e.to_string(),
+                    fix: "an RFC 3339 instant such as 2026-10-01T00:00:00Z".to_string(),
+                })?
+        }
         _ => default_start(days),
     };
-    let lake_url = args.lake.clone().unwrap_or_else(|| config.demo.lake_url.clone());
+    let lake_url = args
+        .lake
+        .clone()
+        .unwrap_or_else(|| config.demo.lake_url.clone());
     let began = std::time::Instant::now();
     let outcome = run_pipeline(DemoOptions {
         config: config.clone(),

@@ -107,7 +107,9 @@ impl Ingest<'_> {
             // Sources that are due now, in order. In `--once` mode a source with pages
             // pending stays due; one that is done has its next poll in the future.
             let due: Vec<usize> = (0..self.sources.len())
-                .filter(|&i| self.sources[i].next_due() <= now && is_active(&self.sources[i]))
+                .filter(|&i| {
+                    self.sources[i].next_due() <= now && is_active(self.sources[i].as_ref())
+                })
                 .collect();
             if stop == StopAt::OneRound && due.is_empty() {
                 break;
@@ -149,7 +151,7 @@ impl Ingest<'_> {
 
     fn next_wakeup(&self, next_status: DateTime<Utc>) -> DateTime<Utc> {
         let mut next = next_status;
-        for source in self.sources.iter().filter(|s| is_active(s)) {
+        for source in self.sources.iter().filter(|s| is_active(s.as_ref())) {
             next = next.min(source.next_due());
         }
         if let Some(flush) = self.delivery.next_flush_due() {
@@ -197,6 +199,6 @@ impl Ingest<'_> {
     }
 }
 
-fn is_active(source: &Box<dyn Source>) -> bool {
+fn is_active(source: &dyn Source) -> bool {
     !matches!(source.health(), SourceHealth::Stopped { .. })
 }

@@ -36,10 +36,15 @@ pub fn line_chart(title: &str, y_label: &str, mut series: Vec<Series>) -> String
         let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
         let _ = root.fill(&WHITE);
         if series.is_empty() {
-            let _ = root.draw(&Text::new(format!("{title}: no data yet"), (20, 150), ("sans-serif", 18).into_font()));
+            let _ = root.draw(&Text::new(
+                format!("{title}: no data yet"),
+                (20, 150),
+                ("sans-serif", 18).into_font(),
+            ));
             let _ = root.present();
         } else {
-            let (mut x0, mut x1, mut y0, mut y1) = (NaiveDate::MAX, NaiveDate::MIN, f64::MAX, f64::MIN);
+            let (mut x0, mut x1, mut y0, mut y1) =
+                (NaiveDate::MAX, NaiveDate::MIN, f64::MAX, f64::MIN);
             for s in &series {
                 for (d, v) in &s.points {
                     x0 = x0.min(*d);
@@ -71,13 +76,23 @@ pub fn line_chart(title: &str, y_label: &str, mut series: Vec<Series>) -> String
                 for (i, s) in series.iter().enumerate() {
                     let color = PALETTE[i % PALETTE.len()];
                     chart
-                        .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))?
+                        .draw_series(LineSeries::new(
+                            s.points.iter().copied(),
+                            color.stroke_width(2),
+                        ))?
                         .label(s.name.clone())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
-                    chart.draw_series(s.points.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                        });
+                    chart
+                        .draw_series(s.points.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
                 }
                 if series.len() > 1 {
-                    chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.85)).draw()?;
+                    chart
+                        .configure_series_labels()
+                        .border_style(BLACK)
+                        .background_style(WHITE.mix(0.85))
+                        .draw()?;
                 }
                 root.present()?;
                 Ok(())
@@ -97,10 +112,22 @@ pub fn bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> String {
         let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
         let _ = root.fill(&WHITE);
         if bars.is_empty() {
-            let _ = root.draw(&Text::new(format!("{title}: no data yet"), (20, 150), ("sans-serif", 18).into_font()));
+            let _ = root.draw(&Text::new(
+                format!("{title}: no data yet"),
+                (20, 150),
+                ("sans-serif", 18).into_font(),
+            ));
         } else {
-            let max = bars.iter().map(|(_, v)| *v).fold(f64::MIN, f64::max).max(0.0);
-            let min = bars.iter().map(|(_, v)| *v).fold(f64::MAX, f64::min).min(0.0);
+            let max = bars
+                .iter()
+                .map(|(_, v)| *v)
+                .fold(f64::MIN, f64::max)
+                .max(0.0);
+            let min = bars
+                .iter()
+                .map(|(_, v)| *v)
+                .fold(f64::MAX, f64::min)
+                .min(0.0);
             let n = bars.len();
             let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
                 let mut chart = ChartBuilder::on(&root)
@@ -108,7 +135,10 @@ pub fn bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> String {
                     .margin(12)
                     .x_label_area_size(36)
                     .y_label_area_size(64)
-                    .build_cartesian_2d((0..n).into_segmented(), min..(max * 1.1).max(min + 1e-9))?;
+                    .build_cartesian_2d(
+                        (0..n).into_segmented(),
+                        min..(max * 1.1).max(min + 1e-9),
+                    )?;
                 chart
                     .configure_mesh()
                     .disable_x_mesh()
@@ -120,7 +150,13 @@ pub fn bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> String {
                     })
                     .draw()?;
                 chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-                    let mut bar = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), *v)], PALETTE[0].mix(0.8).filled());
+                    let mut bar = Rectangle::new(
+                        [
+                            (SegmentValue::Exact(i), 0.0),
+                            (SegmentValue::Exact(i + 1), *v),
+                        ],
+                        PALETTE[0].mix(0.8).filled(),
+                    );
                     bar.set_margin(0, 0, 3, 3);
                     bar
                 }))?;
@@ -132,7 +168,19 @@ pub fn bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> String {
             }
         }
     }
-    let labels: Vec<String> = bars.iter().enumerate().map(|(i, (name, v))| format!("{}. {}: {:.2} {}", i + 1, xml_escape(name), v, xml_escape(y_label))).collect();
+    let labels: Vec<String> = bars
+        .iter()
+        .enumerate()
+        .map(|(i, (name, v))| {
+            format!(
+                "{}. {}: {:.2} {}",
+                i + 1,
+                xml_escape(name),
+                v,
+                xml_escape(y_label)
+            )
+        })
+        .collect();
     insert_before_end(svg, &format!("<desc>{}</desc>", labels.join("; ")))
 }
 
@@ -194,12 +242,18 @@ mod tests {
         let svg = line_chart(
             hostile,
             "EUR",
-            vec![Series { name: hostile.into(), points: vec![(d("2026-01-02"), 2.0), (d("2026-01-01"), 1.0)] }],
+            vec![Series {
+                name: hostile.into(),
+                points: vec![(d("2026-01-02"), 2.0), (d("2026-01-01"), 1.0)],
+            }],
         );
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(!svg.contains("<script"), "unescaped markup in the chart");
         assert!(svg.contains("&lt;script&gt;"));
-        assert!(svg.contains("2026-01-01 = 1.0000 EUR"), "hover values are present");
+        assert!(
+            svg.contains("2026-01-01 = 1.0000 EUR"),
+            "hover values are present"
+        );
         let bars = bar_chart("t", "appearances", &[(hostile.into(), 3.0)]);
         assert!(!bars.contains("<script"));
     }

@@ -2,6 +2,9 @@
 //!
 //! The API reads an in-memory copy of the current marts ([`MartStore`]) that a background
 //! task replaces whenever a newer process run commits, so requests never touch storage.
+// Handlers return `Result<_, Response>` so an error is already the HTTP answer; the
+// large `Err` variant is the point, not an accident.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,7 +42,11 @@ pub struct ServeConfig {
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        Self { bind: "127.0.0.1:8080".into(), refresh_secs: 5, default_currency: "EUR".into() }
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            refresh_secs: 5,
+            default_currency: "EUR".into(),
+        }
     }
 }
 
@@ -69,7 +76,12 @@ pub struct ServeState {
 
 impl ServeState {
     /// Loads the current marts.
-    pub async fn new(lake: Lake, config: ServeConfig, metrics: Metrics, token: Option<Secret>) -> Result<Self, ServeError> {
+    pub async fn new(
+        lake: Lake,
+        config: ServeConfig,
+        metrics: Metrics,
+        token: Option<Secret>,
+    ) -> Result<Self, ServeError> {
         let store = MartStore::load(&lake).await?;
         Ok(Self {
             lake,
@@ -92,7 +104,10 @@ impl ServeState {
             return Ok(false);
         }
         let fresh = MartStore::load(&self.lake).await?;
-        tracing::info!(run_id = fresh.run_id().unwrap_or("-"), "serving marts of a new run");
+        tracing::info!(
+            run_id = fresh.run_id().unwrap_or("-"),
+            "serving marts of a new run"
+        );
         *self.store.write().expect("store lock poisoned") = Arc::new(fresh);
         Ok(true)
     }
@@ -104,19 +119,67 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
     ("/readyz", "Readiness: marts are loaded.", &[]),
     ("/metrics", "Prometheus text metrics.", &[]),
     ("/openapi.json", "This API, as OpenAPI 3.", &[]),
-    ("/api/v1/status", "Current run, freshness, row counts, ingest health.", &[]),
-    ("/api/v1/currencies", "Currencies available in the FX marts.", &[]),
-    ("/api/v1/items", "Items with their latest price; filter, search, sort, page.", &["category", "q", "sort", "limit", "cursor"]),
+    (
+        "/api/v1/status",
+        "Current run, freshness, row counts, ingest health.",
+        &[],
+    ),
+    (
+        "/api/v1/currencies",
+        "Currencies available in the FX marts.",
+        &[],
+    ),
+    (
+        "/api/v1/items",
+        "Items with their latest price; filter, search, sort, page.",
+        &["category", "q", "sort", "limit", "cursor"],
+    ),
     ("/api/v1/items/{id}", "One item's latest state.", &["id"]),
-    ("/api/v1/items/{id}/history", "One item's daily prices in a currency, sorted by date.", &["id", "currency", "from", "to"]),
-    ("/api/v1/categories", "Category statistics per day.", &["date"]),
-    ("/api/v1/trending", "Trending popularity per week, top N.", &["period"]),
-    ("/api/v1/discounts", "Discounts per item and day.", &["date", "category", "limit"]),
-    ("/api/v1/vod", "The value of the day in a currency, sorted by date.", &["currency"]),
-    ("/api/v1/moves", "Largest price moves over 1, 7 or 30 days.", &["window", "limit"]),
-    ("/api/v1/fx", "Daily FX open/high/low/close for one quote currency.", &["quote", "from", "to"]),
-    ("/api/v1/basket", "The basket's cost per day in a currency.", &["currency"]),
-    ("/api/v1/charts/{panel}", "A panel's chart as SVG (vod, discounts, trending, history, fx, basket, moves).", &["panel", "currency", "item", "from", "to"]),
+    (
+        "/api/v1/items/{id}/history",
+        "One item's daily prices in a currency, sorted by date.",
+        &["id", "currency", "from", "to"],
+    ),
+    (
+        "/api/v1/categories",
+        "Category statistics per day.",
+        &["date"],
+    ),
+    (
+        "/api/v1/trending",
+        "Trending popularity per week, top N.",
+        &["period"],
+    ),
+    (
+        "/api/v1/discounts",
+        "Discounts per item and day.",
+        &["date", "category", "limit"],
+    ),
+    (
+        "/api/v1/vod",
+        "The value of the day in a currency, sorted by date.",
+        &["currency"],
+    ),
+    (
+        "/api/v1/moves",
+        "Largest price moves over 1, 7 or 30 days.",
+        &["window", "limit"],
+    ),
+    (
+        "/api/v1/fx",
+        "Daily FX open/high/low/close for one quote currency.",
+        &["quote", "from", "to"],
+    ),
+    (
+        "/api/v1/basket",
+        "The basket's cost per day in a currency.",
+        &["currency"],
+    ),
+    (
+        "/api/v1/charts/{panel}",
+        "A panel's chart as SVG (vod, discounts, trending, history, fx, basket, moves).",
+        &["panel", "currency", "item", "from", "to"],
+    ),
 ];
 
 /// The router: API, charts and dashboard.
@@ -163,7 +226,9 @@ pub async fn serve(
             }
         })
     };
-    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
     refresher.abort();
     result.map_err(ServeError::from)
 }
@@ -179,20 +244,39 @@ async fn guard(State(state): State<ServeState>, request: Request, next: Next) ->
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         if !open && presented != Some(token.expose()) {
-            return error(StatusCode::UNAUTHORIZED, "authorization", "a bearer token is required");
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "authorization",
+                "a bearer token is required",
+            );
         }
     }
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    let route = if path.starts_with("/api/v1/") { path.split('/').take(4).collect::<Vec<_>>().join("/") } else { path };
+    let route = if path.starts_with("/api/v1/") {
+        path.split('/').take(4).collect::<Vec<_>>().join("/")
+    } else {
+        path
+    };
     let status = response.status().as_u16().to_string();
-    state.metrics.incr("pricelake_http_requests_total", &[("route", &route), ("status", &status)]);
-    state.metrics.add("pricelake_http_request_micros_total", &[("route", &route)], started.elapsed().as_micros() as u64);
+    state.metrics.incr(
+        "pricelake_http_requests_total",
+        &[("route", &route), ("status", &status)],
+    );
+    state.metrics.add(
+        "pricelake_http_request_micros_total",
+        &[("route", &route)],
+        started.elapsed().as_micros() as u64,
+    );
     response
 }
 
 fn error(status: StatusCode, param: &str, message: &str) -> Response {
-    (status, Json(json!({"error": {"param": param, "message": message}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"param": param, "message": message}})),
+    )
+        .into_response()
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -200,10 +284,13 @@ type Params = Query<HashMap<String, String>>;
 fn parse_date(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, Response> {
     match params.get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => v
-            .parse::<NaiveDate>()
-            .map(Some)
-            .map_err(|_| error(StatusCode::BAD_REQUEST, name, "expected a date as YYYY-MM-DD")),
+        Some(v) => v.parse::<NaiveDate>().map(Some).map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                name,
+                "expected a date as YYYY-MM-DD",
+            )
+        }),
     }
 }
 
@@ -212,23 +299,42 @@ fn parse_limit(params: &HashMap<String, String>, default: usize) -> Result<usize
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=500).contains(&n) => Ok(n),
-            _ => Err(error(StatusCode::BAD_REQUEST, "limit", "expected a whole number from 1 to 500")),
+            _ => Err(error(
+                StatusCode::BAD_REQUEST,
+                "limit",
+                "expected a whole number from 1 to 500",
+            )),
         },
     }
 }
 
-fn currency(state: &ServeState, store: &MartStore, params: &HashMap<String, String>, name: &str) -> Result<String, Response> {
-    let wanted = params.get(name).cloned().unwrap_or_else(|| state.config.default_currency.clone()).to_uppercase();
+fn currency(
+    state: &ServeState,
+    store: &MartStore,
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<String, Response> {
+    let wanted = params
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| state.config.default_currency.clone())
+        .to_uppercase();
     let known = store.currencies();
     if known.is_empty() || known.contains(&wanted) {
         Ok(wanted)
     } else {
-        Err(error(StatusCode::BAD_REQUEST, name, &format!("unknown currency {wanted:?}; known: {}", known.join(", "))))
+        Err(error(
+            StatusCode::BAD_REQUEST,
+            name,
+            &format!("unknown currency {wanted:?}; known: {}", known.join(", ")),
+        ))
     }
 }
 
 fn date_of(row: &Row) -> Option<NaiveDate> {
-    row.get("date").and_then(Value::as_str).and_then(|d| d.parse().ok())
+    row.get("date")
+        .and_then(Value::as_str)
+        .and_then(|d| d.parse().ok())
 }
 
 fn in_range(row: &Row, from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
@@ -252,7 +358,11 @@ async fn readyz(State(state): State<ServeState>) -> Response {
     let store = state.store();
     match store.run_id() {
         Some(run) => Json(json!({"ready": true, "run_id": run})).into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "reason": "no process run has committed yet"}))).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "reason": "no process run has committed yet"})),
+        )
+            .into_response(),
     }
 }
 
@@ -263,7 +373,14 @@ async fn metrics(State(state): State<ServeState>) -> Response {
     for (mart, n) in store.counts() {
         text.push_str(&format!("pricelake_mart_rows{{mart=\"{mart}\"}} {n}\n"));
     }
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))], text).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn openapi() -> Json<Value> {
@@ -282,12 +399,19 @@ async fn openapi() -> Json<Value> {
                 "200": {"description": "OK"}, "400": {"description": "Invalid parameter"}, "404": {"description": "Unknown id"}}}}),
         );
     }
-    Json(json!({"openapi": "3.0.3", "info": {"title": "pricelake", "version": env!("CARGO_PKG_VERSION")}, "paths": paths}))
+    Json(
+        json!({"openapi": "3.0.3", "info": {"title": "pricelake", "version": env!("CARGO_PKG_VERSION")}, "paths": paths}),
+    )
 }
 
 async fn status(State(state): State<ServeState>) -> Response {
     let store = state.store();
-    let ingest: Option<Value> = state.lake.get_json(&pricelake_core::layout::state("ingest_status")).await.ok().flatten();
+    let ingest: Option<Value> = state
+        .lake
+        .get_json(&pricelake_core::layout::state("ingest_status"))
+        .await
+        .ok()
+        .flatten();
     Json(json!({
         "run_id": store.run_id(),
         "finished_at": store.finished_at(),
@@ -298,7 +422,9 @@ async fn status(State(state): State<ServeState>) -> Response {
 }
 
 async fn currencies(State(state): State<ServeState>) -> Json<Value> {
-    Json(json!({"currencies": state.store().currencies(), "default": state.config.default_currency}))
+    Json(
+        json!({"currencies": state.store().currencies(), "default": state.config.default_currency}),
+    )
 }
 
 async fn items(State(state): State<ServeState>, Query(params): Params) -> Response {
@@ -310,22 +436,47 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
     let cursor = match params.get("cursor").map(|c| c.parse::<usize>()) {
         None => 0,
         Some(Ok(c)) => c,
-        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "cursor", "expected the cursor of a previous page"),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "cursor",
+                "expected the cursor of a previous page",
+            )
+        }
     };
     let sort = params.get("sort").map(String::as_str).unwrap_or("name");
     if !["name", "price", "discount"].contains(&sort) {
-        return error(StatusCode::BAD_REQUEST, "sort", "expected name, price or discount");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "sort",
+            "expected name, price or discount",
+        );
     }
     let q = params.get("q").map(|q| q.to_lowercase());
     let mut rows: Vec<&Row> = store
         .items()
         .values()
-        .filter(|r| params.get("category").is_none_or(|c| str_of(r, "category") == c))
-        .filter(|r| q.as_ref().is_none_or(|q| str_of(r, "name").to_lowercase().contains(q)))
+        .filter(|r| {
+            params
+                .get("category")
+                .is_none_or(|c| str_of(r, "category") == c)
+        })
+        .filter(|r| {
+            q.as_ref()
+                .is_none_or(|q| str_of(r, "name").to_lowercase().contains(q))
+        })
         .collect();
     match sort {
-        "price" => rows.sort_by(|a, b| f64_of(a, "sale_price").partial_cmp(&f64_of(b, "sale_price")).unwrap_or(std::cmp::Ordering::Equal)),
-        "discount" => rows.sort_by(|a, b| f64_of(b, "discount_pct").partial_cmp(&f64_of(a, "discount_pct")).unwrap_or(std::cmp::Ordering::Equal)),
+        "price" => rows.sort_by(|a, b| {
+            f64_of(a, "sale_price")
+                .partial_cmp(&f64_of(b, "sale_price"))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        }),
+        "discount" => rows.sort_by(|a, b| {
+            f64_of(b, "discount_pct")
+                .partial_cmp(&f64_of(a, "discount_pct"))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        }),
         _ => rows.sort_by(|a, b| str_of(a, "name").cmp(str_of(b, "name"))),
     }
     let total = rows.len();
@@ -335,7 +486,8 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
 }
 
 fn item_id(id: &str) -> Result<i64, Response> {
-    id.parse::<i64>().map_err(|_| error(StatusCode::BAD_REQUEST, "id", "expected a numeric item id"))
+    id.parse::<i64>()
+        .map_err(|_| error(StatusCode::BAD_REQUEST, "id", "expected a numeric item id"))
 }
 
 async fn item(State(state): State<ServeState>, Path(id): Path<String>) -> Response {
@@ -349,7 +501,11 @@ async fn item(State(state): State<ServeState>, Path(id): Path<String>) -> Respon
     }
 }
 
-async fn history(State(state): State<ServeState>, Path(id): Path<String>, Query(params): Params) -> Response {
+async fn history(
+    State(state): State<ServeState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Response {
     let store = state.store();
     let id = match item_id(&id) {
         Ok(i) => i,
@@ -358,11 +514,19 @@ async fn history(State(state): State<ServeState>, Path(id): Path<String>, Query(
     if !store.items().contains_key(&id) {
         return error(StatusCode::NOT_FOUND, "id", "no such item");
     }
-    let (ccy, from, to) = match (currency(&state, &store, &params, "currency"), parse_date(&params, "from"), parse_date(&params, "to")) {
+    let (ccy, from, to) = match (
+        currency(&state, &store, &params, "currency"),
+        parse_date(&params, "from"),
+        parse_date(&params, "to"),
+    ) {
         (Ok(c), Ok(f), Ok(t)) => (c, f, t),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
-    let mut rows: Vec<&Row> = store.daily_of(id).into_iter().filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to)).collect();
+    let mut rows: Vec<&Row> = store
+        .daily_of(id)
+        .into_iter()
+        .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))
+        .collect();
     rows.sort_by_key(|r| date_of(r));
     Json(json!({"item_id": id, "currency": ccy, "days": rows})).into_response()
 }
@@ -385,13 +549,28 @@ async fn trending(State(state): State<ServeState>, Query(params): Params) -> Res
     let period = match params.get("period") {
         Some(p) => match p.parse::<NaiveDate>() {
             Ok(d) => Some(d),
-            Err(_) => return error(StatusCode::BAD_REQUEST, "period", "expected the Monday of a week as YYYY-MM-DD"),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "period",
+                    "expected the Monday of a week as YYYY-MM-DD",
+                )
+            }
         },
-        None => rows.iter().filter_map(|r| r.get("period_start").and_then(Value::as_str)?.parse().ok()).max(),
+        None => rows
+            .iter()
+            .filter_map(|r| r.get("period_start").and_then(Value::as_str)?.parse().ok())
+            .max(),
     };
     let period_text = period.map(|p| p.to_string());
-    let out: Vec<&Row> = rows.iter().filter(|r| r.get("period_start").and_then(Value::as_str) == period_text.as_deref()).collect();
-    let periods: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r.get("period_start").and_then(Value::as_str)).collect();
+    let out: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.get("period_start").and_then(Value::as_str) == period_text.as_deref())
+        .collect();
+    let periods: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.get("period_start").and_then(Value::as_str))
+        .collect();
     Json(json!({"period_start": period_text, "periods": periods, "items": out})).into_response()
 }
 
@@ -406,9 +585,18 @@ async fn discounts(State(state): State<ServeState>, Query(params): Params) -> Re
     let mut out: Vec<&Row> = rows
         .iter()
         .filter(|r| date_of(r) == day)
-        .filter(|r| params.get("category").is_none_or(|c| str_of(r, "category") == c))
+        .filter(|r| {
+            params
+                .get("category")
+                .is_none_or(|c| str_of(r, "category") == c)
+        })
         .collect();
-    out.sort_by(|a, b| f64_of(b, "discount_pct").unwrap_or(f64::MIN).partial_cmp(&f64_of(a, "discount_pct").unwrap_or(f64::MIN)).unwrap_or(std::cmp::Ordering::Equal));
+    out.sort_by(|a, b| {
+        f64_of(b, "discount_pct")
+            .unwrap_or(f64::MIN)
+            .partial_cmp(&f64_of(a, "discount_pct").unwrap_or(f64::MIN))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     out.truncate(limit);
     Json(json!({"date": day, "items": out})).into_response()
 }
@@ -419,7 +607,11 @@ async fn vod(State(state): State<ServeState>, Query(params): Params) -> Response
         Ok(c) => c,
         Err(r) => return r,
     };
-    let mut rows: Vec<&Row> = store.rows("vod_fx").iter().filter(|r| str_of(r, "currency") == ccy).collect();
+    let mut rows: Vec<&Row> = store
+        .rows("vod_fx")
+        .iter()
+        .filter(|r| str_of(r, "currency") == ccy)
+        .collect();
     rows.sort_by_key(|r| date_of(r));
     Json(json!({"currency": ccy, "days": rows})).into_response()
 }
@@ -427,18 +619,42 @@ async fn vod(State(state): State<ServeState>, Query(params): Params) -> Response
 async fn moves(State(state): State<ServeState>, Query(params): Params) -> Response {
     let store = state.store();
     let window = params.get("window").map(String::as_str).unwrap_or("7");
-    let Some(window) = ["1", "7", "30"].iter().position(|w| *w == window).map(|i| [1, 7, 30][i]) else {
+    let Some(window) = ["1", "7", "30"]
+        .iter()
+        .position(|w| *w == window)
+        .map(|i| [1, 7, 30][i])
+    else {
         return error(StatusCode::BAD_REQUEST, "window", "expected 1, 7 or 30");
     };
     let limit = match parse_limit(&params, 10) {
         Ok(l) => l,
         Err(r) => return r,
     };
-    let rows: Vec<&Row> = store.rows("price_moves").iter().filter(|r| r.get("window_days").and_then(Value::as_i64) == Some(window)).collect();
-    let mut drops: Vec<&Row> = rows.iter().copied().filter(|r| f64_of(r, "change_pct").unwrap_or(0.0) < 0.0).collect();
-    let mut rises: Vec<&Row> = rows.iter().copied().filter(|r| f64_of(r, "change_pct").unwrap_or(0.0) > 0.0).collect();
-    drops.sort_by(|a, b| f64_of(a, "change_pct").partial_cmp(&f64_of(b, "change_pct")).unwrap_or(std::cmp::Ordering::Equal));
-    rises.sort_by(|a, b| f64_of(b, "change_pct").partial_cmp(&f64_of(a, "change_pct")).unwrap_or(std::cmp::Ordering::Equal));
+    let rows: Vec<&Row> = store
+        .rows("price_moves")
+        .iter()
+        .filter(|r| r.get("window_days").and_then(Value::as_i64) == Some(window))
+        .collect();
+    let mut drops: Vec<&Row> = rows
+        .iter()
+        .copied()
+        .filter(|r| f64_of(r, "change_pct").unwrap_or(0.0) < 0.0)
+        .collect();
+    let mut rises: Vec<&Row> = rows
+        .iter()
+        .copied()
+        .filter(|r| f64_of(r, "change_pct").unwrap_or(0.0) > 0.0)
+        .collect();
+    drops.sort_by(|a, b| {
+        f64_of(a, "change_pct")
+            .partial_cmp(&f64_of(b, "change_pct"))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    rises.sort_by(|a, b| {
+        f64_of(b, "change_pct")
+            .partial_cmp(&f64_of(a, "change_pct"))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     drops.truncate(limit);
     rises.truncate(limit);
     Json(json!({"window_days": window, "drops": drops, "rises": rises})).into_response()
@@ -446,11 +662,19 @@ async fn moves(State(state): State<ServeState>, Query(params): Params) -> Respon
 
 async fn fx(State(state): State<ServeState>, Query(params): Params) -> Response {
     let store = state.store();
-    let (ccy, from, to) = match (currency(&state, &store, &params, "quote"), parse_date(&params, "from"), parse_date(&params, "to")) {
+    let (ccy, from, to) = match (
+        currency(&state, &store, &params, "quote"),
+        parse_date(&params, "from"),
+        parse_date(&params, "to"),
+    ) {
         (Ok(c), Ok(f), Ok(t)) => (c, f, t),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
-    let mut rows: Vec<&Row> = store.rows("fx_daily").iter().filter(|r| str_of(r, "quote") == ccy && in_range(r, from, to)).collect();
+    let mut rows: Vec<&Row> = store
+        .rows("fx_daily")
+        .iter()
+        .filter(|r| str_of(r, "quote") == ccy && in_range(r, from, to))
+        .collect();
     rows.sort_by_key(|r| date_of(r));
     Json(json!({"base": "USD", "quote": ccy, "days": rows})).into_response()
 }
@@ -461,16 +685,30 @@ async fn basket(State(state): State<ServeState>, Query(params): Params) -> Respo
         Ok(c) => c,
         Err(r) => return r,
     };
-    let mut rows: Vec<&Row> = store.rows("basket").iter().filter(|r| str_of(r, "currency") == ccy).collect();
+    let mut rows: Vec<&Row> = store
+        .rows("basket")
+        .iter()
+        .filter(|r| str_of(r, "currency") == ccy)
+        .collect();
     rows.sort_by_key(|r| date_of(r));
     Json(json!({"currency": ccy, "days": rows})).into_response()
 }
 
 fn series_of(rows: &[&Row], name: &str, value: &str) -> charts::Series {
-    charts::Series { name: name.to_string(), points: rows.iter().filter_map(|r| Some((date_of(r)?, f64_of(r, value)?))).collect() }
+    charts::Series {
+        name: name.to_string(),
+        points: rows
+            .iter()
+            .filter_map(|r| Some((date_of(r)?, f64_of(r, value)?)))
+            .collect(),
+    }
 }
 
-async fn chart(State(state): State<ServeState>, Path(panel): Path<String>, Query(params): Params) -> Response {
+async fn chart(
+    State(state): State<ServeState>,
+    Path(panel): Path<String>,
+    Query(params): Params,
+) -> Response {
     let store = state.store();
     let panel = panel.trim_end_matches(".svg");
     let ccy = match currency(&state, &store, &params, "currency") {
@@ -482,59 +720,155 @@ async fn chart(State(state): State<ServeState>, Path(panel): Path<String>, Query
         (Err(r), _) | (_, Err(r)) => return r,
     };
     let pick = |mart: &str, key: &str, value: &str| -> Vec<&Row> {
-        store.rows(mart).iter().filter(|r| str_of(r, key) == value && in_range(r, from, to)).collect()
+        store
+            .rows(mart)
+            .iter()
+            .filter(|r| str_of(r, key) == value && in_range(r, from, to))
+            .collect()
     };
     let svg = match panel {
         "vod" => {
             let rows = pick("vod_fx", "currency", &ccy);
-            charts::line_chart(&format!("Value of the day in {ccy}"), &ccy, vec![series_of(&rows, "value of the day", "price")])
+            charts::line_chart(
+                &format!("Value of the day in {ccy}"),
+                &ccy,
+                vec![series_of(&rows, "value of the day", "price")],
+            )
         }
         "fx" => {
             let rows = pick("fx_daily", "quote", &ccy);
-            charts::line_chart(&format!("USD/{ccy} daily close"), &format!("{ccy} per USD"), vec![series_of(&rows, &format!("USD/{ccy}"), "close")])
+            charts::line_chart(
+                &format!("USD/{ccy} daily close"),
+                &format!("{ccy} per USD"),
+                vec![series_of(&rows, &format!("USD/{ccy}"), "close")],
+            )
         }
         "basket" => {
             let rows = pick("basket", "currency", &ccy);
-            charts::line_chart(&format!("Basket cost in {ccy}"), &ccy, vec![series_of(&rows, "basket", "cost")])
+            charts::line_chart(
+                &format!("Basket cost in {ccy}"),
+                &ccy,
+                vec![series_of(&rows, "basket", "cost")],
+            )
         }
         "history" => {
             let Some(id) = params.get("item").and_then(|i| i.parse::<i64>().ok()) else {
-                return error(StatusCode::BAD_REQUEST, "item", "expected a numeric item id");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "item",
+                    "expected a numeric item id",
+                );
             };
-            let rows: Vec<&Row> = store.daily_of(id).into_iter().filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to)).collect();
-            let name = store.items().get(&id).map(|r| str_of(r, "name").to_string()).unwrap_or_else(|| id.to_string());
-            charts::line_chart(&format!("{name}: daily close in {ccy}"), &ccy, vec![series_of(&rows, "close", "close"), series_of(&rows, "min", "min"), series_of(&rows, "max", "max")])
+            let rows: Vec<&Row> = store
+                .daily_of(id)
+                .into_iter()
+                .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))
+                .collect();
+            let name = store
+                .items()
+                .get(&id)
+                .map(|r| str_of(r, "name").to_string())
+                .unwrap_or_else(|| id.to_string());
+            charts::line_chart(
+                &format!("{name}: daily close in {ccy}"),
+                &ccy,
+                vec![
+                    series_of(&rows, "close", "close"),
+                    series_of(&rows, "min", "min"),
+                    series_of(&rows, "max", "max"),
+                ],
+            )
         }
         "discounts" => {
             // The average discount of items with an msrp, per day.
-            let mut by_day: std::collections::BTreeMap<NaiveDate, (f64, usize)> = Default::default();
-            for r in store.rows("discounts").iter().filter(|r| in_range(r, from, to)) {
+            let mut by_day: std::collections::BTreeMap<NaiveDate, (f64, usize)> =
+                Default::default();
+            for r in store
+                .rows("discounts")
+                .iter()
+                .filter(|r| in_range(r, from, to))
+            {
                 if let (Some(d), Some(v)) = (date_of(r), f64_of(r, "discount_pct")) {
                     let e = by_day.entry(d).or_default();
                     e.0 += v;
                     e.1 += 1;
                 }
             }
-            let points = by_day.into_iter().map(|(d, (sum, n))| (d, sum / n as f64)).collect();
-            charts::line_chart("Average discount off msrp", "percent", vec![charts::Series { name: "average discount".into(), points }])
+            let points = by_day
+                .into_iter()
+                .map(|(d, (sum, n))| (d, sum / n as f64))
+                .collect();
+            charts::line_chart(
+                "Average discount off msrp",
+                "percent",
+                vec![charts::Series {
+                    name: "average discount".into(),
+                    points,
+                }],
+            )
         }
         "trending" => {
             let rows = store.rows("trending_popularity");
-            let latest = rows.iter().filter_map(|r| r.get("period_start").and_then(Value::as_str)).max();
+            let latest = rows
+                .iter()
+                .filter_map(|r| r.get("period_start").and_then(Value::as_str))
+                .max();
             let bars: Vec<(String, f64)> = rows
                 .iter()
                 .filter(|r| r.get("period_start").and_then(Value::as_str) == latest)
-                .map(|r| (str_of(r, "name").to_string(), f64_of(r, "appearances").unwrap_or(0.0)))
+                .map(|r| {
+                    (
+                        str_of(r, "name").to_string(),
+                        f64_of(r, "appearances").unwrap_or(0.0),
+                    )
+                })
                 .collect();
-            charts::bar_chart(&format!("Trending, week of {}", latest.unwrap_or("-")), "appearances", &bars)
+            charts::bar_chart(
+                &format!("Trending, week of {}", latest.unwrap_or("-")),
+                "appearances",
+                &bars,
+            )
         }
         "moves" => {
-            let mut rows: Vec<&Row> = store.rows("price_moves").iter().filter(|r| r.get("window_days").and_then(Value::as_i64) == Some(7)).collect();
-            rows.sort_by(|a, b| f64_of(a, "change_pct").partial_cmp(&f64_of(b, "change_pct")).unwrap_or(std::cmp::Ordering::Equal));
-            let bars: Vec<(String, f64)> = rows.iter().take(10).map(|r| (str_of(r, "name").to_string(), f64_of(r, "change_pct").unwrap_or(0.0))).collect();
+            let mut rows: Vec<&Row> = store
+                .rows("price_moves")
+                .iter()
+                .filter(|r| r.get("window_days").and_then(Value::as_i64) == Some(7))
+                .collect();
+            rows.sort_by(|a, b| {
+                f64_of(a, "change_pct")
+                    .partial_cmp(&f64_of(b, "change_pct"))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            let bars: Vec<(String, f64)> = rows
+                .iter()
+                .take(10)
+                .map(|r| {
+                    (
+                        str_of(r, "name").to_string(),
+                        f64_of(r, "change_pct").unwrap_or(0.0),
+                    )
+                })
+                .collect();
             charts::bar_chart("Largest 7-day price drops", "percent", &bars)
         }
-        _ => return error(StatusCode::NOT_FOUND, "panel", "expected vod, fx, basket, history, discounts, trending or moves"),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "panel",
+                "expected vod, fx, basket, history, discounts, trending or moves",
+            )
+        }
     };
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], svg).into_response()
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        svg,
+    )
+        .into_response()
 }

@@ -50,14 +50,19 @@ impl MartStore {
         for mart in MARTS {
             let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
             let rows = match lake.get(&path).await? {
-                Some(bytes) => read_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
+                Some(bytes) => {
+                    read_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?
+                }
                 None => Vec::new(),
             };
             marts.insert(mart.to_string(), rows);
         }
         let mut store = MartStore {
             run_id: Some(run_id),
-            finished_at: manifest.get("finished_at").and_then(Value::as_str).map(str::to_string),
+            finished_at: manifest
+                .get("finished_at")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             marts,
             ..MartStore::default()
         };
@@ -100,7 +105,10 @@ impl MartStore {
 
     /// Row counts per mart.
     pub fn counts(&self) -> BTreeMap<String, usize> {
-        MARTS.iter().map(|m| (m.to_string(), self.rows(m).len())).collect()
+        MARTS
+            .iter()
+            .map(|m| (m.to_string(), self.rows(m).len()))
+            .collect()
     }
 
     /// The latest state of every item, by id.
@@ -111,7 +119,10 @@ impl MartStore {
     /// An item's daily prices in every currency, sorted by date.
     pub fn daily_of(&self, item_id: i64) -> Vec<&Row> {
         let rows = self.rows("price_daily");
-        self.daily_by_item.get(&item_id).map(|ix| ix.iter().map(|i| &rows[*i]).collect()).unwrap_or_default()
+        self.daily_by_item
+            .get(&item_id)
+            .map(|ix| ix.iter().map(|i| &rows[*i]).collect())
+            .unwrap_or_default()
     }
 
     /// Currencies present in the FX marts, base first.
@@ -131,7 +142,9 @@ impl MartStore {
 
 async fn newest_manifest(lake: &Lake) -> Result<Option<(String, Value)>, ServeError> {
     let objects = lake.list(layout::PROCESS_MANIFESTS).await?;
-    let Some(last) = objects.last() else { return Ok(None) };
+    let Some(last) = objects.last() else {
+        return Ok(None);
+    };
     let manifest: Value = lake.get_json(&last.path).await?.unwrap_or(Value::Null);
     let run_id = manifest
         .get("run_id")
@@ -147,7 +160,10 @@ pub async fn newest_run_id(lake: &Lake) -> Result<Option<String>, ServeError> {
 }
 
 fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?.build().map_err(|e| e.to_string())?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| e.to_string())?
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| e.to_string())?;
@@ -155,7 +171,8 @@ fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
         for i in 0..batch.num_rows() {
             let mut row = Map::with_capacity(schema.fields().len());
             for (c, field) in schema.fields().iter().enumerate() {
-                let value = ScalarValue::try_from_array(batch.column(c), i).map_err(|e| e.to_string())?;
+                let value =
+                    ScalarValue::try_from_array(batch.column(c), i).map_err(|e| e.to_string())?;
                 row.insert(field.name().clone(), to_json(value));
             }
             rows.push(row);
@@ -173,11 +190,21 @@ fn to_json(value: ScalarValue) -> Value {
         ScalarValue::Int32(Some(v)) => json!(v),
         ScalarValue::UInt64(Some(v)) => json!(v),
         ScalarValue::Boolean(Some(v)) => json!(v),
-        ScalarValue::Utf8(Some(v)) | ScalarValue::LargeUtf8(Some(v)) | ScalarValue::Utf8View(Some(v)) => json!(v),
-        ScalarValue::Date32(Some(d)) => json!(NaiveDate::from_num_days_from_ce_opt(d + 719_163).map(|d| d.to_string())),
-        ScalarValue::TimestampMicrosecond(Some(us), _) => json!(DateTime::<Utc>::from_timestamp_micros(us).map(|t| t.to_rfc3339())),
-        ScalarValue::TimestampMillisecond(Some(ms), _) => json!(DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339())),
-        ScalarValue::TimestampNanosecond(Some(ns), _) => json!(DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339()),
+        ScalarValue::Utf8(Some(v))
+        | ScalarValue::LargeUtf8(Some(v))
+        | ScalarValue::Utf8View(Some(v)) => json!(v),
+        ScalarValue::Date32(Some(d)) => {
+            json!(NaiveDate::from_num_days_from_ce_opt(d + 719_163).map(|d| d.to_string()))
+        }
+        ScalarValue::TimestampMicrosecond(Some(us), _) => {
+            json!(DateTime::<Utc>::from_timestamp_micros(us).map(|t| t.to_rfc3339()))
+        }
+        ScalarValue::TimestampMillisecond(Some(ms), _) => {
+            json!(DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339()))
+        }
+        ScalarValue::TimestampNanosecond(Some(ns), _) => {
+            json!(DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339())
+        }
         other => json!(other.to_string()),
     }
 }

@@ -31,7 +31,10 @@ impl CheckpointStore for LakeCheckpoints {
 
     async fn save(&self, key: &str, value: &Value) -> Result<(), SourceError> {
         self.0
-            .put_json(&pricelake_core::layout::state(&format!("source-{key}")), value)
+            .put_json(
+                &pricelake_core::layout::state(&format!("source-{key}")),
+                value,
+            )
             .await
             .map_err(|e| SourceError::Checkpoint(e.to_string()))
     }
@@ -46,11 +49,19 @@ pub struct MemoryCheckpoints {
 #[async_trait]
 impl CheckpointStore for MemoryCheckpoints {
     async fn load(&self, key: &str) -> Result<Option<Value>, SourceError> {
-        Ok(self.values.lock().expect("checkpoints poisoned").get(key).cloned())
+        Ok(self
+            .values
+            .lock()
+            .expect("checkpoints poisoned")
+            .get(key)
+            .cloned())
     }
 
     async fn save(&self, key: &str, value: &Value) -> Result<(), SourceError> {
-        self.values.lock().expect("checkpoints poisoned").insert(key.to_string(), value.clone());
+        self.values
+            .lock()
+            .expect("checkpoints poisoned")
+            .insert(key.to_string(), value.clone());
         Ok(())
     }
 }

@@ -35,7 +35,11 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        Self { max_attempts: 5, initial_backoff_ms: 500, max_backoff_ms: 60_000 }
+        Self {
+            max_attempts: 5,
+            initial_backoff_ms: 500,
+            max_backoff_ms: 60_000,
+        }
     }
 }
 
@@ -55,7 +59,12 @@ pub struct CatalogConfig {
 
 impl Default for CatalogConfig {
     fn default() -> Self {
-        Self { enabled: true, categories: Vec::new(), count: 200, interval_secs: 86_400 }
+        Self {
+            enabled: true,
+            categories: Vec::new(),
+            count: 200,
+            interval_secs: 86_400,
+        }
     }
 }
 
@@ -77,7 +86,13 @@ pub struct SearchConfig {
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        Self { queries: Vec::new(), sort: "relevance".into(), num_items: 25, max_results: 100, interval_secs: 86_400 }
+        Self {
+            queries: Vec::new(),
+            sort: "relevance".into(),
+            num_items: 25,
+            max_results: 100,
+            interval_secs: 86_400,
+        }
     }
 }
 
@@ -185,7 +200,12 @@ impl Default for CurrencylayerConfig {
             variant: FxVariant::Currencylayer,
             base_url: String::new(),
             source_currency: "USD".into(),
-            currencies: ["AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD"].iter().map(|s| s.to_string()).collect(),
+            currencies: [
+                "AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             live_interval_secs: 3600,
             timeout_secs: 10,
             retry: RetryConfig::default(),

@@ -43,7 +43,13 @@ impl Origin<'_> {
     }
 
     /// One envelope per valid item; a dead letter (stage `ingest`) per invalid one.
-    pub fn items(&self, status: u16, at: DateTime<Utc>, items: &[Value], context: Option<Value>) -> Vec<LakeRecord> {
+    pub fn items(
+        &self,
+        status: u16,
+        at: DateTime<Utc>,
+        items: &[Value],
+        context: Option<Value>,
+    ) -> Vec<LakeRecord> {
         items
             .iter()
             .enumerate()
@@ -61,14 +67,27 @@ impl Origin<'_> {
                 };
                 match Item::from_json(item) {
                     Ok(_) => LakeRecord::Raw(envelope),
-                    Err(e) => LakeRecord::DeadLetter(DeadLetter::from_envelope(&envelope, "ingest", e.code(), e.to_string())),
+                    Err(e) => LakeRecord::DeadLetter(DeadLetter::from_envelope(
+                        &envelope,
+                        "ingest",
+                        e.code(),
+                        e.to_string(),
+                    )),
                 }
             })
             .collect()
     }
 
     /// A dead letter for a whole response that cannot be used.
-    pub fn dead(&self, reason: &str, detail: &str, status: Option<u16>, at: DateTime<Utc>, raw: String, salt: usize) -> LakeRecord {
+    pub fn dead(
+        &self,
+        reason: &str,
+        detail: &str,
+        status: Option<u16>,
+        at: DateTime<Utc>,
+        raw: String,
+        salt: usize,
+    ) -> LakeRecord {
         LakeRecord::DeadLetter(DeadLetter {
             stage: "ingest".into(),
             reason: reason.into(),
@@ -102,6 +121,9 @@ impl Origin<'_> {
 
 /// Raw records and dead letters in a batch.
 pub(crate) fn count(records: &[LakeRecord]) -> (u64, u64) {
-    let dead = records.iter().filter(|r| matches!(r, LakeRecord::DeadLetter(_))).count() as u64;
+    let dead = records
+        .iter()
+        .filter(|r| matches!(r, LakeRecord::DeadLetter(_)))
+        .count() as u64;
     (records.len() as u64 - dead, dead)
 }

@@ -49,6 +49,9 @@ pub enum SourceError {
 impl SourceError {
     /// True for problems the user fixes in the config or environment (exit code 2).
     pub fn is_config(&self) -> bool {
-        matches!(self, SourceError::MissingSecret { .. } | SourceError::Config { .. })
+        matches!(
+            self,
+            SourceError::MissingSecret { .. } | SourceError::Config { .. }
+        )
     }
 }

@@ -23,16 +23,27 @@ use crate::{PollReport, Source, SourceError, SourceHealth, SourceSecrets};
 const NAME: &str = "currencylayer";
 
 /// The secret for the configured variant, or the variable to set.
-pub(crate) fn secret_for(config: &CurrencylayerConfig, secrets: &SourceSecrets) -> Result<Secret, SourceError> {
+pub(crate) fn secret_for(
+    config: &CurrencylayerConfig,
+    secrets: &SourceSecrets,
+) -> Result<Secret, SourceError> {
     match config.variant {
-        FxVariant::Currencylayer => secrets.currencylayer_access_key.clone().ok_or(SourceError::MissingSecret {
-            source_name: "sources.currencylayer",
-            var: "PRICELAKE_CURRENCYLAYER_ACCESS_KEY",
-        }),
-        FxVariant::Apilayer => secrets.apilayer_apikey.clone().ok_or(SourceError::MissingSecret {
-            source_name: "sources.currencylayer (variant apilayer)",
-            var: "PRICELAKE_APILAYER_APIKEY",
-        }),
+        FxVariant::Currencylayer => {
+            secrets
+                .currencylayer_access_key
+                .clone()
+                .ok_or(SourceError::MissingSecret {
+                    source_name: "sources.currencylayer",
+                    var: "PRICELAKE_CURRENCYLAYER_ACCESS_KEY",
+                })
+        }
+        FxVariant::Apilayer => secrets
+            .apilayer_apikey
+            .clone()
+            .ok_or(SourceError::MissingSecret {
+                source_name: "sources.currencylayer (variant apilayer)",
+                var: "PRICELAKE_APILAYER_APIKEY",
+            }),
     }
 }
 
@@ -57,19 +68,51 @@ struct Client {
 }
 
 impl Client {
-    fn new(config: CurrencylayerConfig, secret: Secret, clock: SharedClock, metrics: Metrics) -> Result<Self, SourceError> {
-        let fetcher = Fetcher::new(NAME, clock, metrics, config.timeout_secs, config.retry.clone(), config.rate_limit_per_sec, None)?;
-        Ok(Self { config, secret, fetcher })
+    fn new(
+        config: CurrencylayerConfig,
+        secret: Secret,
+        clock: SharedClock,
+        metrics: Metrics,
+    ) -> Result<Self, SourceError> {
+        let fetcher = Fetcher::new(
+            NAME,
+            clock,
+            metrics,
+            config.timeout_secs,
+            config.retry.clone(),
+            config.rate_limit_per_sec,
+            None,
+        )?;
+        Ok(Self {
+            config,
+            secret,
+            fetcher,
+        })
     }
 
     async fn call(&mut self, function: &str, query: &str, slot: DateTime<Utc>) -> Call {
-        let base = format!("{}{}/{function}", self.config.effective_base_url(), self.config.path_prefix());
+        let base = format!(
+            "{}{}/{function}",
+            self.config.effective_base_url(),
+            self.config.path_prefix()
+        );
         let (url, headers) = match self.config.variant {
-            FxVariant::Currencylayer => (format!("{base}?access_key={}&{query}", self.secret.expose()), vec![]),
-            FxVariant::Apilayer => (format!("{base}?{query}"), vec![("apikey", self.secret.expose().to_string())]),
+            FxVariant::Currencylayer => (
+                format!("{base}?access_key={}&{query}", self.secret.expose()),
+                vec![],
+            ),
+            FxVariant::Apilayer => (
+                format!("{base}?{query}"),
+                vec![("apikey", self.secret.expose().to_string())],
+            ),
         };
         let fetched = self.fetcher.get(function, &url, &headers).await;
-        let origin = Origin { source: NAME, endpoint: function, url: &fetched.url, slot };
+        let origin = Origin {
+            source: NAME,
+            endpoint: function,
+            url: &fetched.url,
+            slot,
+        };
         let mut records = origin.discarded(&fetched.discarded);
         let verdict = match fetched.outcome {
             Outcome::Json { status, body, at } => match ApiError::from_body(&body) {
@@ -86,14 +129,28 @@ impl Client {
                             format!("apilayer error {}: {info}", err.code),
                         ),
                         code => {
-                            records.push(origin.dead(&format!("api_error_{code}"), &info, Some(status), at, body.to_string(), 0));
+                            records.push(origin.dead(
+                                &format!("api_error_{code}"),
+                                &info,
+                                Some(status),
+                                at,
+                                body.to_string(),
+                                0,
+                            ));
                             Verdict::Ok
                         }
                     }
                 }
             },
             Outcome::Rejected { status, body, at } => {
-                records.push(origin.dead(&format!("http_{status}"), "the service rejected the request", Some(status), at, body, 999));
+                records.push(origin.dead(
+                    &format!("http_{status}"),
+                    "the service rejected the request",
+                    Some(status),
+                    at,
+                    body,
+                    999,
+                ));
                 if status == 401 || status == 403 {
                     Verdict::Stop(format!("HTTP {status}: credentials refused"))
                 } else {
@@ -102,7 +159,11 @@ impl Client {
             }
             Outcome::Exhausted { last } => Verdict::Later(Duration::minutes(5), last),
         };
-        Call { records, verdict, requests: fetched.attempts }
+        Call {
+            records,
+            verdict,
+            requests: fetched.attempts,
+        }
     }
 
     fn currencies(&self) -> String {
@@ -138,9 +199,14 @@ impl FxSource {
         checkpoints: Arc<dyn CheckpointStore>,
     ) -> Result<Self, SourceError> {
         if config.currencies.is_empty() {
-            return Err(SourceError::Config { field: "sources.currencylayer.currencies".into(), message: "list at least one currency".into() });
+            return Err(SourceError::Config {
+                field: "sources.currencylayer.currencies".into(),
+                message: "list at least one currency".into(),
+            });
         }
-        let state = FxState { live: Slot::new(clock.now()) };
+        let state = FxState {
+            live: Slot::new(clock.now()),
+        };
         Ok(Self {
             client: Client::new(config, secret, clock.clone(), metrics.clone())?,
             clock,
@@ -181,7 +247,11 @@ impl Source for FxSource {
         if matches!(self.health, SourceHealth::Stopped { .. }) || self.state.live.due() > now {
             return Ok(PollReport::default());
         }
-        let query = format!("source={}&currencies={}", self.client.config.source_currency, self.client.currencies());
+        let query = format!(
+            "source={}&currencies={}",
+            self.client.config.source_currency,
+            self.client.currencies()
+        );
         let call = self.client.call("live", &query, self.state.live.slot).await;
         let (raw, dead) = count(&call.records);
         if !call.records.is_empty() {
@@ -193,7 +263,10 @@ impl Source for FxSource {
         let now = self.clock.now();
         match call.verdict {
             Verdict::Ok => {
-                self.state.live.advance(Duration::seconds(self.client.config.live_interval_secs.max(1) as i64), now);
+                self.state.live.advance(
+                    Duration::seconds(self.client.config.live_interval_secs.max(1) as i64),
+                    now,
+                );
                 self.failures = 0;
                 self.health = SourceHealth::Healthy;
             }
@@ -201,7 +274,10 @@ impl Source for FxSource {
                 self.failures += 1;
                 self.state.live.not_before = Some(now + wait);
                 if self.failures >= self.client.config.unhealthy_after_failures {
-                    self.health = SourceHealth::Unhealthy { reason: reason.clone(), consecutive_failures: self.failures };
+                    self.health = SourceHealth::Unhealthy {
+                        reason: reason.clone(),
+                        consecutive_failures: self.failures,
+                    };
                 }
                 tracing::warn!(source = NAME, %reason, "live rates not fetched; will try again");
             }
@@ -211,10 +287,22 @@ impl Source for FxSource {
             }
         }
         self.checkpoints
-            .save(NAME, &serde_json::to_value(&self.state).map_err(|e| SourceError::Checkpoint(e.to_string()))?)
+            .save(
+                NAME,
+                &serde_json::to_value(&self.state)
+                    .map_err(|e| SourceError::Checkpoint(e.to_string()))?,
+            )
             .await?;
-        self.metrics.add(pricelake_core::metrics::names::RECORDS_RECEIVED, &[("component", "source_currencylayer")], raw + dead);
-        Ok(PollReport { requests: call.requests, records: raw, dead_letters: dead })
+        self.metrics.add(
+            pricelake_core::metrics::names::RECORDS_RECEIVED,
+            &[("component", "source_currencylayer")],
+            raw + dead,
+        );
+        Ok(PollReport {
+            requests: call.requests,
+            records: raw,
+            dead_letters: dead,
+        })
     }
 
     fn health(&self) -> SourceHealth {
@@ -263,11 +351,16 @@ pub async fn backfill_fx(
         report.dead_letters += dead;
         match call.verdict {
             Verdict::Ok => {
-                checkpoints.save(&key, &Value::String(end.to_string())).await?;
+                checkpoints
+                    .save(&key, &Value::String(end.to_string()))
+                    .await?;
                 start = end + Duration::days(1);
             }
             Verdict::Later(_, reason) | Verdict::Stop(reason) => {
-                return Err(SourceError::Request { endpoint: "timeframe".into(), message: format!("{reason}; the backfill resumes from {start} when run again") });
+                return Err(SourceError::Request {
+                    endpoint: "timeframe".into(),
+                    message: format!("{reason}; the backfill resumes from {start} when run again"),
+                });
             }
         }
     }

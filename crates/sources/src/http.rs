@@ -146,7 +146,12 @@ impl Fetcher {
     }
 
     /// GETs `url` (which may hold secrets: it is only ever logged redacted).
-    pub async fn get(&mut self, endpoint: &str, url: &str, headers: &[(&'static str, String)]) -> Fetched {
+    pub async fn get(
+        &mut self,
+        endpoint: &str,
+        url: &str,
+        headers: &[(&'static str, String)],
+    ) -> Fetched {
         let redacted = redact_url(url);
         let mut discarded = Vec::new();
         let mut attempt = 0u32;
@@ -200,37 +205,74 @@ impl Fetcher {
                     let at = self.clock.now();
                     let text = || String::from_utf8_lossy(&bytes).into_owned();
                     if (200..300).contains(&status) {
-                        match serde_json::from_slice::<Value>(pricelake_core::models::strip_bom(&bytes)) {
+                        match serde_json::from_slice::<Value>(pricelake_core::models::strip_bom(
+                            &bytes,
+                        )) {
                             Ok(body) => {
                                 self.count(&labels, "ok");
-                                return Fetched { outcome: Outcome::Json { status, body, at }, discarded, url: redacted, attempts: attempt };
+                                return Fetched {
+                                    outcome: Outcome::Json { status, body, at },
+                                    discarded,
+                                    url: redacted,
+                                    attempts: attempt,
+                                };
                             }
                             Err(e) => {
                                 last = format!("body is not JSON: {e}");
                                 self.count(&labels, "malformed_json");
-                                discarded.push(Discarded { reason: "malformed_json".into(), detail: last.clone(), status: Some(status), body: text(), at });
+                                discarded.push(Discarded {
+                                    reason: "malformed_json".into(),
+                                    detail: last.clone(),
+                                    status: Some(status),
+                                    body: text(),
+                                    at,
+                                });
                             }
                         }
                     } else if status == 429 || status >= 500 {
                         last = format!("HTTP {status}");
                         self.count(&labels, &format!("http_{status}"));
-                        discarded.push(Discarded { reason: format!("http_{status}"), detail: last.clone(), status: Some(status), body: text(), at });
+                        discarded.push(Discarded {
+                            reason: format!("http_{status}"),
+                            detail: last.clone(),
+                            status: Some(status),
+                            body: text(),
+                            at,
+                        });
                     } else {
                         self.count(&labels, &format!("http_{status}"));
-                        return Fetched { outcome: Outcome::Rejected { status, body: text(), at }, discarded, url: redacted, attempts: attempt };
+                        return Fetched {
+                            outcome: Outcome::Rejected {
+                                status,
+                                body: text(),
+                                at,
+                            },
+                            discarded,
+                            url: redacted,
+                            attempts: attempt,
+                        };
                     }
                 }
             }
             if attempt < max {
-                self.metrics.incr(names::RETRIES, &[("component", self.source)]);
+                self.metrics
+                    .incr(names::RETRIES, &[("component", self.source)]);
                 self.backoff(attempt, retry_after).await;
             }
         }
-        Fetched { outcome: Outcome::Exhausted { last }, discarded, url: redacted, attempts: attempt }
+        Fetched {
+            outcome: Outcome::Exhausted { last },
+            discarded,
+            url: redacted,
+            attempts: attempt,
+        }
     }
 
     fn count(&self, labels: &[(&str, &str); 2], outcome: &str) {
-        self.metrics.incr(names::SOURCE_REQUESTS, &[labels[0], labels[1], ("outcome", outcome)]);
+        self.metrics.incr(
+            names::SOURCE_REQUESTS,
+            &[labels[0], labels[1], ("outcome", outcome)],
+        );
     }
 
     /// Exponential backoff with full jitter, or the server's `Retry-After` if longer.
@@ -246,7 +288,9 @@ impl Fetcher {
 
 /// The delay before attempt `attempt + 1`: uniform in [0, min(cap, initial * 2^(attempt-1))].
 pub fn backoff_delay(retry: &RetryConfig, attempt: u32, unit: f64) -> Duration {
-    let exp = retry.initial_backoff_ms.saturating_mul(1u64 << (attempt.saturating_sub(1)).min(30));
+    let exp = retry
+        .initial_backoff_ms
+        .saturating_mul(1u64 << (attempt.saturating_sub(1)).min(30));
     let ceiling = exp.min(retry.max_backoff_ms);
     Duration::from_millis((ceiling as f64 * unit.clamp(0.0, 1.0)) as u64)
 }
@@ -263,7 +307,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_exponentially_up_to_the_cap_with_full_jitter() {
-        let retry = RetryConfig { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 1000 };
+        let retry = RetryConfig {
+            max_attempts: 10,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1000,
+        };
         assert_eq!(backoff_delay(&retry, 1, 1.0), Duration::from_millis(100));
         assert_eq!(backoff_delay(&retry, 3, 1.0), Duration::from_millis(400));
         assert_eq!(backoff_delay(&retry, 9, 1.0), Duration::from_millis(1000));

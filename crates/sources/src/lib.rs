@@ -24,7 +24,8 @@ mod walmart;
 
 pub use checkpoint::{CheckpointStore, LakeCheckpoints, MemoryCheckpoints};
 pub use config::{
-    CatalogConfig, CurrencylayerConfig, FxVariant, RetryConfig, SearchConfig, SourcesConfig, WalmartApi, WalmartConfig,
+    CatalogConfig, CurrencylayerConfig, FxVariant, RetryConfig, SearchConfig, SourcesConfig,
+    WalmartApi, WalmartConfig,
 };
 pub use error::SourceError;
 pub use fx::{backfill_fx, FxSource};
@@ -88,7 +89,12 @@ pub struct SourceSecrets {
 impl SourceSecrets {
     /// Reads the secrets from the process environment; empty values count as unset.
     pub fn from_env() -> Result<Self, SourceError> {
-        let read = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty()).map(Secret::new);
+        let read = |var: &str| {
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(Secret::new)
+        };
         Ok(Self {
             walmart_api_key: read("PRICELAKE_WALMART_API_KEY"),
             currencylayer_access_key: read("PRICELAKE_CURRENCYLAYER_ACCESS_KEY"),
@@ -108,10 +114,13 @@ pub fn build_sources(
 ) -> Result<Vec<Box<dyn Source>>, SourceError> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if config.walmart.enabled {
-        let key = secrets.walmart_api_key.clone().ok_or(SourceError::MissingSecret {
-            source_name: "sources.walmart",
-            var: "PRICELAKE_WALMART_API_KEY",
-        })?;
+        let key = secrets
+            .walmart_api_key
+            .clone()
+            .ok_or(SourceError::MissingSecret {
+                source_name: "sources.walmart",
+                var: "PRICELAKE_WALMART_API_KEY",
+            })?;
         sources.push(Box::new(WalmartSource::new(
             config.walmart.clone(),
             key,
@@ -122,12 +131,20 @@ pub fn build_sources(
     }
     if config.currencylayer.enabled {
         let secret = fx::secret_for(&config.currencylayer, secrets)?;
-        sources.push(Box::new(FxSource::new(config.currencylayer.clone(), secret, clock, metrics, checkpoints)?));
+        sources.push(Box::new(FxSource::new(
+            config.currencylayer.clone(),
+            secret,
+            clock,
+            metrics,
+            checkpoints,
+        )?));
     }
     if sources.is_empty() {
         return Err(SourceError::Config {
             field: "sources".into(),
-            message: "no source is enabled: set sources.walmart.enabled or sources.currencylayer.enabled".into(),
+            message:
+                "no source is enabled: set sources.walmart.enabled or sources.currencylayer.enabled"
+                    .into(),
         });
     }
     Ok(sources)

@@ -15,7 +15,10 @@ pub(crate) struct Slot {
 
 impl Slot {
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self { slot: start, not_before: None }
+        Self {
+            slot: start,
+            not_before: None,
+        }
     }
 
     pub fn due(&self) -> DateTime<Utc> {

@@ -102,10 +102,16 @@ impl WalmartSource {
         checkpoints: Arc<dyn CheckpointStore>,
     ) -> Result<Self, SourceError> {
         if config.catalog.count == 0 || config.catalog.count > 200 {
-            return Err(SourceError::Config { field: "sources.walmart.catalog.count".into(), message: "must be 1..=200".into() });
+            return Err(SourceError::Config {
+                field: "sources.walmart.catalog.count".into(),
+                message: "must be 1..=200".into(),
+            });
         }
         if config.search.num_items == 0 || config.search.num_items > 25 {
-            return Err(SourceError::Config { field: "sources.walmart.search.num_items".into(), message: "must be 1..=25".into() });
+            return Err(SourceError::Config {
+                field: "sources.walmart.search.num_items".into(),
+                message: "must be 1..=25".into(),
+            });
         }
         let fetcher = Fetcher::new(
             NAME,
@@ -133,8 +139,18 @@ impl WalmartSource {
     }
 
     fn url(&self, path_and_query: &str) -> String {
-        let sep = if path_and_query.contains('?') { '&' } else { '?' };
-        format!("{}{}{}apiKey={}", self.config.base_url.trim_end_matches('/'), path_and_query, sep, self.key.expose())
+        let sep = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!(
+            "{}{}{}apiKey={}",
+            self.config.base_url.trim_end_matches('/'),
+            path_and_query,
+            sep,
+            self.key.expose()
+        )
     }
 
     fn due_jobs(&self) -> Vec<(DateTime<Utc>, Job)> {
@@ -190,18 +206,38 @@ impl WalmartSource {
     async fn step(&mut self, job: Job) -> (Vec<LakeRecord>, Advance, u32) {
         let slot = self.slot_mut(job).slot;
         match job {
-            Job::Trends => self.simple("trends", "/v1/trends", slot, ListShape::Items(&["time"])).await,
-            Job::Vod => self.simple("vod", "/v1/vod", slot, ListShape::WholeItem).await,
-            Job::Taxonomy => self.simple("taxonomy", "/v1/taxonomy", slot, ListShape::Whole).await,
+            Job::Trends => {
+                self.simple("trends", "/v1/trends", slot, ListShape::Items(&["time"]))
+                    .await
+            }
+            Job::Vod => {
+                self.simple("vod", "/v1/vod", slot, ListShape::WholeItem)
+                    .await
+            }
+            Job::Taxonomy => {
+                self.simple("taxonomy", "/v1/taxonomy", slot, ListShape::Whole)
+                    .await
+            }
             Job::Items => {
                 let progress = self.state.items.clone().expect("items job");
-                let batches: Vec<Vec<u64>> = self.config.tracked_item_ids.chunks(20).map(|c| c.to_vec()).collect();
+                let batches: Vec<Vec<u64>> = self
+                    .config
+                    .tracked_item_ids
+                    .chunks(20)
+                    .map(|c| c.to_vec())
+                    .collect();
                 let Some(batch) = batches.get(progress.batch) else {
                     return (Vec::new(), Advance::RoundDone, 0);
                 };
                 let ids: Vec<String> = batch.iter().map(u64::to_string).collect();
-                let (records, advance, requests) =
-                    self.simple("items", &format!("/v1/items?ids={}", ids.join(",")), slot, ListShape::Items(&[])).await;
+                let (records, advance, requests) = self
+                    .simple(
+                        "items",
+                        &format!("/v1/items?ids={}", ids.join(",")),
+                        slot,
+                        ListShape::Items(&[]),
+                    )
+                    .await;
                 let advance = match advance {
                     Advance::RoundDone if progress.batch + 1 < batches.len() => {
                         self.state.items.as_mut().expect("items job").batch += 1;
@@ -220,36 +256,73 @@ impl WalmartSource {
         }
     }
 
-    async fn simple(&mut self, endpoint: &str, path: &str, slot: DateTime<Utc>, shape: ListShape<'_>) -> (Vec<LakeRecord>, Advance, u32) {
+    async fn simple(
+        &mut self,
+        endpoint: &str,
+        path: &str,
+        slot: DateTime<Utc>,
+        shape: ListShape<'_>,
+    ) -> (Vec<LakeRecord>, Advance, u32) {
         let url = self.url(path);
         let fetched = self.fetcher.get(endpoint, &url, &[]).await;
-        let origin = Origin { source: NAME, endpoint, url: &fetched.url, slot };
+        let origin = Origin {
+            source: NAME,
+            endpoint,
+            url: &fetched.url,
+            slot,
+        };
         let mut records = origin.discarded(&fetched.discarded);
         let advance = match fetched.outcome {
             Outcome::Json { status, body, at } => {
                 match shape {
                     ListShape::Whole => records.push(origin.whole(status, at, body)),
-                    ListShape::WholeItem => records.extend(origin.items(status, at, std::slice::from_ref(&body), None).into_iter().map(|r| match r {
-                        // The value of the day is one item: keep it whole (position none).
-                        LakeRecord::Raw(mut e) => {
-                            e.position = None;
-                            e.record_id = pricelake_core::RecordEnvelope::derive_id(NAME, endpoint, &format!("{}@{}", fetched.url, slot.to_rfc3339()), None);
-                            LakeRecord::Raw(e)
+                    ListShape::WholeItem => records.extend(
+                        origin
+                            .items(status, at, std::slice::from_ref(&body), None)
+                            .into_iter()
+                            .map(|r| match r {
+                                // The value of the day is one item: keep it whole (position none).
+                                LakeRecord::Raw(mut e) => {
+                                    e.position = None;
+                                    e.record_id = pricelake_core::RecordEnvelope::derive_id(
+                                        NAME,
+                                        endpoint,
+                                        &format!("{}@{}", fetched.url, slot.to_rfc3339()),
+                                        None,
+                                    );
+                                    LakeRecord::Raw(e)
+                                }
+                                dead => dead,
+                            }),
+                    ),
+                    ListShape::Items(context_fields) => {
+                        match body.get("items").and_then(Value::as_array) {
+                            Some(items) => {
+                                let context = context_of(&body, context_fields);
+                                records.extend(origin.items(status, at, items, context));
+                            }
+                            None => records.push(origin.dead(
+                                "missing_items",
+                                "response has no items array",
+                                Some(status),
+                                at,
+                                body.to_string(),
+                                0,
+                            )),
                         }
-                        dead => dead,
-                    })),
-                    ListShape::Items(context_fields) => match body.get("items").and_then(Value::as_array) {
-                        Some(items) => {
-                            let context = context_of(&body, context_fields);
-                            records.extend(origin.items(status, at, items, context));
-                        }
-                        None => records.push(origin.dead("missing_items", "response has no items array", Some(status), at, body.to_string(), 0)),
-                    },
+                    }
                 }
                 Advance::RoundDone
             }
             Outcome::Rejected { status, body, at } => {
-                records.push(origin.dead(&format!("http_{status}"), "the service rejected the request", Some(status), at, body.clone(), 999));
+                records.push(origin.dead(
+                    &format!("http_{status}"),
+                    "the service rejected the request",
+                    Some(status),
+                    at,
+                    body.clone(),
+                    999,
+                ));
                 if status == 401 || status == 403 {
                     Advance::Stop(format!("HTTP {status}: {}", first_error_message(&body)))
                 } else {
@@ -263,7 +336,13 @@ impl WalmartSource {
 
     async fn search_step(&mut self, slot: DateTime<Utc>) -> (Vec<LakeRecord>, Advance, u32) {
         let progress = self.state.search.clone().expect("search job");
-        let Some(query) = self.config.search.queries.get(progress.query_index).cloned() else {
+        let Some(query) = self
+            .config
+            .search
+            .queries
+            .get(progress.query_index)
+            .cloned()
+        else {
             return (Vec::new(), Advance::RoundDone, 0);
         };
         let path = format!(
@@ -275,17 +354,31 @@ impl WalmartSource {
         );
         let url = self.url(&path);
         let fetched = self.fetcher.get("search", &url, &[]).await;
-        let origin = Origin { source: NAME, endpoint: "search", url: &fetched.url, slot };
+        let origin = Origin {
+            source: NAME,
+            endpoint: "search",
+            url: &fetched.url,
+            slot,
+        };
         let mut records = origin.discarded(&fetched.discarded);
         let mut next_query = false;
         let advance = match fetched.outcome {
             Outcome::Json { status, body, at } => {
-                let items = body.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+                let items = body
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 let context = context_of(&body, &["query", "totalResults", "start"]);
                 records.extend(origin.items(status, at, &items, context));
-                let total = body.get("totalResults").and_then(Value::as_u64).unwrap_or(0) as u32;
+                let total = body
+                    .get("totalResults")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as u32;
                 let next_start = progress.start + items.len() as u32;
-                if items.is_empty() || next_start > total.min(self.config.search.max_results).min(1000) {
+                if items.is_empty()
+                    || next_start > total.min(self.config.search.max_results).min(1000)
+                {
                     next_query = true;
                 } else {
                     self.state.search.as_mut().expect("search job").start = next_start;
@@ -293,7 +386,14 @@ impl WalmartSource {
                 Advance::Progress
             }
             Outcome::Rejected { status, body, at } => {
-                records.push(origin.dead(&format!("http_{status}"), "the service rejected the request", Some(status), at, body, 999));
+                records.push(origin.dead(
+                    &format!("http_{status}"),
+                    "the service rejected the request",
+                    Some(status),
+                    at,
+                    body,
+                    999,
+                ));
                 next_query = true;
                 Advance::Progress
             }
@@ -317,13 +417,22 @@ impl WalmartSource {
             // Learn the departments from the taxonomy (and land the taxonomy itself).
             let url = self.url("/v1/taxonomy");
             let fetched = self.fetcher.get("taxonomy", &url, &[]).await;
-            let origin = Origin { source: NAME, endpoint: "taxonomy", url: &fetched.url, slot };
+            let origin = Origin {
+                source: NAME,
+                endpoint: "taxonomy",
+                url: &fetched.url,
+                slot,
+            };
             let mut records = origin.discarded(&fetched.discarded);
             let advance = match fetched.outcome {
                 Outcome::Json { status, body, at } => {
                     let ids: Vec<String> = body["categories"]
                         .as_array()
-                        .map(|c| c.iter().filter_map(|c| c["id"].as_str().map(str::to_string)).collect())
+                        .map(|c| {
+                            c.iter()
+                                .filter_map(|c| c["id"].as_str().map(str::to_string))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     records.push(origin.whole(status, at, body));
                     if ids.is_empty() {
@@ -334,7 +443,14 @@ impl WalmartSource {
                     }
                 }
                 Outcome::Rejected { status, body, at } => {
-                    records.push(origin.dead(&format!("http_{status}"), "taxonomy rejected", Some(status), at, body.clone(), 999));
+                    records.push(origin.dead(
+                        &format!("http_{status}"),
+                        "taxonomy rejected",
+                        Some(status),
+                        at,
+                        body.clone(),
+                        999,
+                    ));
                     if status == 401 || status == 403 {
                         Advance::Stop(format!("HTTP {status}: {}", first_error_message(&body)))
                     } else {
@@ -347,29 +463,60 @@ impl WalmartSource {
         }
         let category = progress.categories[progress.index].clone();
         let path = progress.next_path.clone().unwrap_or_else(|| {
-            format!("/v1/paginated/items?category={category}&count={}", self.config.catalog.count)
+            format!(
+                "/v1/paginated/items?category={category}&count={}",
+                self.config.catalog.count
+            )
         });
         let url = self.url(&path);
         let fetched = self.fetcher.get("paginated_items", &url, &[]).await;
-        let origin = Origin { source: NAME, endpoint: "paginated_items", url: &fetched.url, slot };
+        let origin = Origin {
+            source: NAME,
+            endpoint: "paginated_items",
+            url: &fetched.url,
+            slot,
+        };
         let mut records = origin.discarded(&fetched.discarded);
         let mut category_done = false;
         let advance = match fetched.outcome {
             Outcome::Json { status, body, at } => {
-                let items = body.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-                let mut context = context_of(&body, &["nextPage", "totalPages"]).unwrap_or_else(|| json!({}));
+                let items = body
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let mut context =
+                    context_of(&body, &["nextPage", "totalPages"]).unwrap_or_else(|| json!({}));
                 context["category"] = json!(category);
                 records.extend(origin.items(status, at, &items, Some(context)));
-                match body.get("nextPage").and_then(Value::as_str).filter(|p| !p.is_empty()) {
-                    Some(next) => self.state.catalog.as_mut().expect("catalog job").next_path = Some(next.to_string()),
+                match body
+                    .get("nextPage")
+                    .and_then(Value::as_str)
+                    .filter(|p| !p.is_empty())
+                {
+                    Some(next) => {
+                        self.state.catalog.as_mut().expect("catalog job").next_path =
+                            Some(next.to_string())
+                    }
                     None => category_done = true,
                 }
                 Advance::Progress
             }
             Outcome::Rejected { status, body, at } => {
-                records.push(origin.dead(&format!("http_{status}"), "page rejected; category skipped this round", Some(status), at, body.clone(), 999));
+                records.push(origin.dead(
+                    &format!("http_{status}"),
+                    "page rejected; category skipped this round",
+                    Some(status),
+                    at,
+                    body.clone(),
+                    999,
+                ));
                 if status == 401 || status == 403 {
-                    return (records, Advance::Stop(format!("HTTP {status}: {}", first_error_message(&body))), fetched.attempts);
+                    return (
+                        records,
+                        Advance::Stop(format!("HTTP {status}: {}", first_error_message(&body))),
+                        fetched.attempts,
+                    );
                 }
                 category_done = true;
                 Advance::Progress
@@ -429,8 +576,15 @@ fn initial_state(config: &WalmartConfig, now: DateTime<Utc>) -> WalmartState {
             index: 0,
             next_path: None,
         }),
-        search: (!config.search.queries.is_empty()).then(|| SearchProgress { slot: Slot::new(now), query_index: 0, start: 1 }),
-        items: (!config.tracked_item_ids.is_empty()).then(|| ItemsProgress { slot: Slot::new(now), batch: 0 }),
+        search: (!config.search.queries.is_empty()).then(|| SearchProgress {
+            slot: Slot::new(now),
+            query_index: 0,
+            start: 1,
+        }),
+        items: (!config.tracked_item_ids.is_empty()).then(|| ItemsProgress {
+            slot: Slot::new(now),
+            batch: 0,
+        }),
     }
 }
 
@@ -444,7 +598,12 @@ impl Source for WalmartSource {
         if !self.restored {
             return self.clock.now();
         }
-        let due = self.due_jobs().into_iter().map(|(t, _)| t).min().unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let due = self
+            .due_jobs()
+            .into_iter()
+            .map(|(t, _)| t)
+            .min()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         match self.fetcher.quota_exhausted_until() {
             Some(until) => due.max(until),
             None => due,
@@ -455,8 +614,12 @@ impl Source for WalmartSource {
         if !self.restored {
             if let Some(saved) = self.checkpoints.load(NAME).await? {
                 match serde_json::from_value::<WalmartState>(saved) {
-                    Ok(state) => self.state = merge_with_config(state, &self.config, self.clock.now()),
-                    Err(e) => tracing::warn!(error = %e, "walmart checkpoint unreadable; starting fresh schedules"),
+                    Ok(state) => {
+                        self.state = merge_with_config(state, &self.config, self.clock.now())
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "walmart checkpoint unreadable; starting fresh schedules")
+                    }
                 }
             }
             self.restored = true;
@@ -465,7 +628,12 @@ impl Source for WalmartSource {
             return Ok(PollReport::default());
         }
         let now = self.clock.now();
-        let Some((_, job)) = self.due_jobs().into_iter().filter(|(t, _)| *t <= now).min_by_key(|(t, _)| *t) else {
+        let Some((_, job)) = self
+            .due_jobs()
+            .into_iter()
+            .filter(|(t, _)| *t <= now)
+            .min_by_key(|(t, _)| *t)
+        else {
             return Ok(PollReport::default());
         };
         let before = self.state.clone();
@@ -497,7 +665,10 @@ impl Source for WalmartSource {
                 let wait = Duration::seconds(60 * i64::from(self.failures.min(30)));
                 self.slot_mut(job).not_before = Some(now + wait);
                 if self.failures >= self.config.unhealthy_after_failures {
-                    self.health = SourceHealth::Unhealthy { reason: reason.clone(), consecutive_failures: self.failures };
+                    self.health = SourceHealth::Unhealthy {
+                        reason: reason.clone(),
+                        consecutive_failures: self.failures,
+                    };
                 }
                 tracing::warn!(source = NAME, ?job, %reason, "request failed after retries; will try again");
             }
@@ -507,10 +678,22 @@ impl Source for WalmartSource {
             }
         }
         self.checkpoints
-            .save(NAME, &serde_json::to_value(&self.state).map_err(|e| SourceError::Checkpoint(e.to_string()))?)
+            .save(
+                NAME,
+                &serde_json::to_value(&self.state)
+                    .map_err(|e| SourceError::Checkpoint(e.to_string()))?,
+            )
             .await?;
-        self.metrics.add(pricelake_core::metrics::names::RECORDS_RECEIVED, &[("component", "source_walmart")], raw + dead);
-        Ok(PollReport { requests, records: raw, dead_letters: dead })
+        self.metrics.add(
+            pricelake_core::metrics::names::RECORDS_RECEIVED,
+            &[("component", "source_walmart")],
+            raw + dead,
+        );
+        Ok(PollReport {
+            requests,
+            records: raw,
+            dead_letters: dead,
+        })
     }
 
     fn health(&self) -> SourceHealth {
@@ -519,7 +702,11 @@ impl Source for WalmartSource {
 }
 
 /// A restored checkpoint keeps its progress for jobs still configured and starts new ones now.
-fn merge_with_config(saved: WalmartState, config: &WalmartConfig, now: DateTime<Utc>) -> WalmartState {
+fn merge_with_config(
+    saved: WalmartState,
+    config: &WalmartConfig,
+    now: DateTime<Utc>,
+) -> WalmartState {
     let fresh = initial_state(config, now);
     fn keep<T>(fresh: Option<T>, saved: Option<T>) -> Option<T> {
         fresh.map(|f| saved.unwrap_or(f))

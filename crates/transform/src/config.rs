@@ -23,7 +23,12 @@ pub struct TransformConfig {
 impl Default for TransformConfig {
     fn default() -> Self {
         Self {
-            currencies: ["AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD"].iter().map(|s| s.to_string()).collect(),
+            currencies: [
+                "AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             base_currency: "USD".into(),
             trending_top_n: 20,
             stale_rate_after_hours: 48,

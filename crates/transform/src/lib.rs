@@ -144,7 +144,12 @@ pub async fn process(
         return Err(TransformError::EngineUnavailable(url.clone()));
     }
     if full_refresh {
-        for prefix in ["clean", "marts", "errors/transform", layout::PROCESS_MANIFESTS] {
+        for prefix in [
+            "clean",
+            "marts",
+            "errors/transform",
+            layout::PROCESS_MANIFESTS,
+        ] {
             for object in lake.list(prefix).await? {
                 lake.delete(&object.path).await?;
             }
@@ -153,10 +158,18 @@ pub async fn process(
     let manifests = all_manifests(lake).await?;
     remove_uncommitted(lake, &manifests).await?;
     let consumed = manifest::consumed(&manifests);
-    let new_objects: Vec<String> =
-        lake.list("raw").await?.into_iter().map(|o| o.path).filter(|p| !consumed.contains(p)).collect();
+    let new_objects: Vec<String> = lake
+        .list("raw")
+        .await?
+        .into_iter()
+        .map(|o| o.path)
+        .filter(|p| !consumed.contains(p))
+        .collect();
     if new_objects.is_empty() && !manifests.is_empty() {
-        return Ok(ProcessReport { skipped: true, ..ProcessReport::default() });
+        return Ok(ProcessReport {
+            skipped: true,
+            ..ProcessReport::default()
+        });
     }
     let started_at = clock.now();
     let run_id = next_run_id(manifests.last().map(|m| m.run_id.as_str()), started_at);
@@ -171,18 +184,49 @@ pub async fn process(
     let mut produced = Vec::new();
     let mut rows = BTreeMap::new();
     let obs: Vec<&parse::PriceObservation> = parsed.observations.iter().collect();
-    write_partitioned(lake, "price_observations", &run_id, &obs, |r| r.observed_at, parse::observations_batch, &mut produced).await?;
+    write_partitioned(
+        lake,
+        "price_observations",
+        &run_id,
+        &obs,
+        |r| r.observed_at,
+        parse::observations_batch,
+        &mut produced,
+    )
+    .await?;
     let fx: Vec<&parse::FxRate> = parsed.fx.iter().collect();
-    write_partitioned(lake, "fx_rates", &run_id, &fx, |r| r.rate_time, parse::fx_batch, &mut produced).await?;
+    write_partitioned(
+        lake,
+        "fx_rates",
+        &run_id,
+        &fx,
+        |r| r.rate_time,
+        parse::fx_batch,
+        &mut produced,
+    )
+    .await?;
     let trending: Vec<&parse::TrendingAppearance> = parsed.trending.iter().collect();
-    write_partitioned(lake, "trending_appearances", &run_id, &trending, |r| r.trend_time, parse::trending_batch, &mut produced).await?;
+    write_partitioned(
+        lake,
+        "trending_appearances",
+        &run_id,
+        &trending,
+        |r| r.trend_time,
+        parse::trending_batch,
+        &mut produced,
+    )
+    .await?;
     rows.insert("price_observations".to_string(), obs.len() as u64);
     rows.insert("fx_rates".to_string(), fx.len() as u64);
     rows.insert("trending_appearances".to_string(), trending.len() as u64);
     let rejected = parsed.rejected_by_reason();
     write_rejections(lake, &run_id, &parsed.rejected, &mut produced).await?;
     for (reason, n) in &rejected {
-        metrics.add(pricelake_core::metrics::names::DEAD_LETTERS, &[("stage", "transform"), ("reason", reason)], *n);
+        metrics.add(
+            pricelake_core::metrics::names::DEAD_LETTERS,
+            &[("stage", "transform"), ("reason", reason)],
+            *n,
+        );
     }
 
     // Marts.
@@ -191,17 +235,38 @@ pub async fn process(
     let mut marts = Vec::new();
     for mart in MARTS {
         let sql = fill(mart_sql(mart), config, &ctx).await?;
-        let df = ctx.sql(&sql).await.map_err(|source| TransformError::Query { mart: mart.to_string(), source })?;
+        let df = ctx
+            .sql(&sql)
+            .await
+            .map_err(|source| TransformError::Query {
+                mart: mart.to_string(),
+                source,
+            })?;
         let logical: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(|source| TransformError::Query { mart: mart.to_string(), source })?;
+        let batches = df.collect().await.map_err(|source| TransformError::Query {
+            mart: mart.to_string(),
+            source,
+        })?;
         let schema = batches.first().map(RecordBatch::schema).unwrap_or(logical);
         let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
-        lake.put(&path, parquet_bytes(schema.clone(), &batches)?).await?;
+        lake.put(&path, parquet_bytes(schema.clone(), &batches)?)
+            .await?;
         // Later marts read earlier ones from memory rather than re-running them.
         ctx.deregister_table(*mart).ok();
-        ctx.register_table(*mart, Arc::new(MemTable::try_new(schema, vec![batches]).map_err(|source| TransformError::Query { mart: mart.to_string(), source })?))
-            .map_err(|source| TransformError::Query { mart: mart.to_string(), source })?;
+        ctx.register_table(
+            *mart,
+            Arc::new(MemTable::try_new(schema, vec![batches]).map_err(|source| {
+                TransformError::Query {
+                    mart: mart.to_string(),
+                    source,
+                }
+            })?),
+        )
+        .map_err(|source| TransformError::Query {
+            mart: mart.to_string(),
+            source,
+        })?;
         rows.insert(format!("mart.{mart}"), count as u64);
         produced.push(path);
         marts.push(mart.to_string());
@@ -219,7 +284,11 @@ pub async fn process(
     };
     manifest::commit(lake, &manifest).await?;
     remove_old_mart_runs(lake, &run_id).await?;
-    metrics.add(pricelake_core::metrics::names::RECORDS_DELIVERED, &[("component", "transform")], obs.len() as u64 + fx.len() as u64);
+    metrics.add(
+        pricelake_core::metrics::names::RECORDS_DELIVERED,
+        &[("component", "transform")],
+        obs.len() as u64 + fx.len() as u64,
+    );
     tracing::info!(run_id, objects = new_objects.len(), "process run committed");
     Ok(ProcessReport {
         run_id,
@@ -233,7 +302,10 @@ pub async fn process(
 }
 
 fn q(mart: &str) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + '_ {
-    move |source| TransformError::Query { mart: mart.to_string(), source }
+    move |source| TransformError::Query {
+        mart: mart.to_string(),
+        source,
+    }
 }
 
 /// `YYYYMMDDTHHMMSSZ-<8-digit sequence>`: never earlier than the last run's, so ids sort
@@ -251,13 +323,17 @@ fn next_run_id(last: Option<&str>, now: DateTime<Utc>) -> String {
 /// A session with the clean tables, the deduplicated views and the currency list.
 async fn session(lake: &Lake, config: &TransformConfig) -> Result<SessionContext, TransformError> {
     let mut session_config = SessionConfig::new()
-        .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        )
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
     if config.target_partitions > 0 {
         session_config = session_config.with_target_partitions(config.target_partitions);
     }
     let ctx = SessionContext::new_with_config(session_config);
-    let url = url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
+    let url =
+        url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
     ctx.register_object_store(&url, lake.store());
     for (table, schema) in [
         ("price_observations", parse::observations_schema()),
@@ -267,9 +343,15 @@ async fn session(lake: &Lake, config: &TransformConfig) -> Result<SessionContext
         let has_files = !lake.list(&layout::clean_table(table)).await?.is_empty();
         if has_files {
             let options = ParquetReadOptions::default().schema(&schema);
-            ctx.register_parquet(table, lake.table_url(&layout::clean_table(table)), options).await.map_err(q(table))?;
+            ctx.register_parquet(table, lake.table_url(&layout::clean_table(table)), options)
+                .await
+                .map_err(q(table))?;
         } else {
-            ctx.register_table(table, Arc::new(MemTable::try_new(schema, vec![vec![]]).map_err(q(table))?)).map_err(q(table))?;
+            ctx.register_table(
+                table,
+                Arc::new(MemTable::try_new(schema, vec![vec![]]).map_err(q(table))?),
+            )
+            .map_err(q(table))?;
         }
     }
     let views = [
@@ -286,16 +368,25 @@ async fn session(lake: &Lake, config: &TransformConfig) -> Result<SessionContext
             currencies.push(c.clone());
         }
     }
-    let values: Vec<String> = currencies.iter().map(|c| format!("('{}')", sql_text(c))).collect();
-    ctx.sql(&format!("CREATE VIEW currencies AS SELECT column1 AS currency FROM (VALUES {})", values.join(", ")))
-        .await
-        .map_err(q("currencies"))?;
+    let values: Vec<String> = currencies
+        .iter()
+        .map(|c| format!("('{}')", sql_text(c)))
+        .collect();
+    ctx.sql(&format!(
+        "CREATE VIEW currencies AS SELECT column1 AS currency FROM (VALUES {})",
+        values.join(", ")
+    ))
+    .await
+    .map_err(q("currencies"))?;
     Ok(ctx)
 }
 
 /// Observations removed by deduplication.
 async fn duplicates(ctx: &SessionContext) -> Result<u64, TransformError> {
-    let q = |source| TransformError::Query { mart: "duplicates".into(), source };
+    let q = |source| TransformError::Query {
+        mart: "duplicates".into(),
+        source,
+    };
     let batches = ctx
         .sql("SELECT (SELECT COUNT(*) FROM price_observations) - (SELECT COUNT(*) FROM obs) AS d")
         .await
@@ -305,17 +396,29 @@ async fn duplicates(ctx: &SessionContext) -> Result<u64, TransformError> {
         .map_err(q)?;
     let value = batches
         .first()
-        .and_then(|b| b.column(0).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>().map(|a| a.value(0)))
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .map(|a| a.value(0))
+        })
         .unwrap_or(0);
     Ok(value.max(0) as u64)
 }
 
 /// Fills a mart's placeholders.
-async fn fill(sql: &str, config: &TransformConfig, ctx: &SessionContext) -> Result<String, TransformError> {
+async fn fill(
+    sql: &str,
+    config: &TransformConfig,
+    ctx: &SessionContext,
+) -> Result<String, TransformError> {
     let mut sql = sql
         .replace("{base}", &sql_text(&config.base_currency))
         .replace("{top_n}", &config.trending_top_n.max(1).to_string())
-        .replace("{stale_seconds}", &(config.stale_rate_after_hours * 3600).to_string());
+        .replace(
+            "{stale_seconds}",
+            &(config.stale_rate_after_hours * 3600).to_string(),
+        );
     if sql.contains("{basket_ids}") {
         sql = sql.replace("{basket_ids}", &basket_ids(config, ctx).await?);
     }
@@ -323,11 +426,19 @@ async fn fill(sql: &str, config: &TransformConfig, ctx: &SessionContext) -> Resu
 }
 
 /// The configured basket, or the 10 items observed most often.
-async fn basket_ids(config: &TransformConfig, ctx: &SessionContext) -> Result<String, TransformError> {
+async fn basket_ids(
+    config: &TransformConfig,
+    ctx: &SessionContext,
+) -> Result<String, TransformError> {
     let ids: Vec<String> = if config.basket_item_ids.is_empty() {
-        let q = |source| TransformError::Query { mart: "basket".into(), source };
+        let q = |source| TransformError::Query {
+            mart: "basket".into(),
+            source,
+        };
         let batches = ctx
-            .sql("SELECT item_id FROM obs GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10")
+            .sql(
+                "SELECT item_id FROM obs GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10",
+            )
             .await
             .map_err(q)?
             .collect()
@@ -336,14 +447,23 @@ async fn basket_ids(config: &TransformConfig, ctx: &SessionContext) -> Result<St
         batches
             .iter()
             .flat_map(|b| {
-                let a = b.column(0).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>().cloned();
-                a.into_iter().flat_map(|a| a.values().iter().map(|v| v.to_string()).collect::<Vec<_>>())
+                let a = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                    .cloned();
+                a.into_iter()
+                    .flat_map(|a| a.values().iter().map(|v| v.to_string()).collect::<Vec<_>>())
             })
             .collect()
     } else {
         config.basket_item_ids.iter().map(u64::to_string).collect()
     };
-    Ok(if ids.is_empty() { "NULL".to_string() } else { ids.join(", ") })
+    Ok(if ids.is_empty() {
+        "NULL".to_string()
+    } else {
+        ids.join(", ")
+    })
 }
 
 fn sql_text(s: &str) -> String {
@@ -351,13 +471,20 @@ fn sql_text(s: &str) -> String {
 }
 
 fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, TransformError> {
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut buffer = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(props)).map_err(|e| TransformError::Parquet(e.to_string()))?;
+    let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(props))
+        .map_err(|e| TransformError::Parquet(e.to_string()))?;
     for batch in batches {
-        writer.write(batch).map_err(|e| TransformError::Parquet(e.to_string()))?;
+        writer
+            .write(batch)
+            .map_err(|e| TransformError::Parquet(e.to_string()))?;
     }
-    writer.close().map_err(|e| TransformError::Parquet(e.to_string()))?;
+    writer
+        .close()
+        .map_err(|e| TransformError::Parquet(e.to_string()))?;
     Ok(Bytes::from(buffer))
 }
 
@@ -373,12 +500,19 @@ async fn write_partitioned<T>(
 ) -> Result<(), TransformError> {
     let mut by_date: BTreeMap<String, Vec<&T>> = BTreeMap::new();
     for row in rows {
-        by_date.entry(time(row).format("%Y-%m-%d").to_string()).or_default().push(row);
+        by_date
+            .entry(time(row).format("%Y-%m-%d").to_string())
+            .or_default()
+            .push(row);
     }
     for (date, rows) in by_date {
         let batch = batch(&rows);
-        let path = format!("{}/date={date}/part-{run_id}.parquet", layout::clean_table(table));
-        lake.put(&path, parquet_bytes(batch.schema(), &[batch])?).await?;
+        let path = format!(
+            "{}/date={date}/part-{run_id}.parquet",
+            layout::clean_table(table)
+        );
+        lake.put(&path, parquet_bytes(batch.schema(), &[batch])?)
+            .await?;
         produced.push(path);
     }
     Ok(())
@@ -392,13 +526,17 @@ async fn write_rejections(
 ) -> Result<(), TransformError> {
     let mut by_reason: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     for r in rejected {
-        let line = serde_json::to_vec(&pricelake_core::LakeRecord::DeadLetter(r.clone())).unwrap_or_default();
+        let line = serde_json::to_vec(&pricelake_core::LakeRecord::DeadLetter(r.clone()))
+            .unwrap_or_default();
         let buf = by_reason.entry(r.reason.as_str()).or_default();
         buf.extend_from_slice(&line);
         buf.push(b'\n');
     }
     for (reason, lines) in by_reason {
-        let path = format!("{}/{run_id}.ndjson", layout::errors_prefix("transform", reason));
+        let path = format!(
+            "{}/{run_id}.ndjson",
+            layout::errors_prefix("transform", reason)
+        );
         lake.put(&path, Bytes::from(lines)).await?;
         produced.push(path);
     }
@@ -424,11 +562,18 @@ async fn remove_uncommitted(lake: &Lake, manifests: &[Manifest]) -> Result<(), T
 /// Keeps the current and the previous run's marts (a reader may still be loading those).
 async fn remove_old_mart_runs(lake: &Lake, current: &str) -> Result<(), TransformError> {
     let objects = lake.list("marts").await?;
-    let mut runs: Vec<String> = objects.iter().filter_map(|o| manifest::run_of(&o.path)).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut runs: Vec<String> = objects
+        .iter()
+        .filter_map(|o| manifest::run_of(&o.path))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     runs.retain(|r| r.as_str() < current);
     if let Some(previous) = runs.pop() {
         for object in objects {
-            if manifest::run_of(&object.path).is_some_and(|r| r != current && r != previous && runs.contains(&r)) {
+            if manifest::run_of(&object.path)
+                .is_some_and(|r| r != current && r != previous && runs.contains(&r))
+            {
                 lake.delete(&object.path).await?;
             }
         }
@@ -451,6 +596,9 @@ mod run_id_tests {
         let c = next_run_id(Some(&b), t - chrono::Duration::days(30));
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(a, "20260106T000000Z-00000001");
-        assert!(manifest::run_of(&format!("marts/x/run={c}/part-0.parquet")).as_deref() == Some(c.as_str()));
+        assert!(
+            manifest::run_of(&format!("marts/x/run={c}/part-0.parquet")).as_deref()
+                == Some(c.as_str())
+        );
     }
 }

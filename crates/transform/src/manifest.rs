@@ -58,13 +58,17 @@ pub async fn latest_manifest(lake: &Lake) -> Result<Option<Manifest>, TransformE
 
 /// Commits a run.
 pub(crate) async fn commit(lake: &Lake, manifest: &Manifest) -> Result<(), TransformError> {
-    lake.put_json(&manifest_path(&manifest.run_id), manifest).await?;
+    lake.put_json(&manifest_path(&manifest.run_id), manifest)
+        .await?;
     Ok(())
 }
 
 /// Raw objects some committed run already consumed.
 pub(crate) fn consumed(manifests: &[Manifest]) -> BTreeSet<String> {
-    manifests.iter().flat_map(|m| m.consumed.iter().cloned()).collect()
+    manifests
+        .iter()
+        .flat_map(|m| m.consumed.iter().cloned())
+        .collect()
 }
 
 /// The run id a produced file belongs to: `part-<run>.parquet`, `run=<run>/`, `<run>.ndjson`.
@@ -85,9 +89,21 @@ mod tests {
     #[test]
     fn run_ids_are_found_in_every_kind_of_output_path() {
         let run = "20260101T000000Z-00000012";
-        assert_eq!(run_of(&format!("clean/fx_rates/date=2026-01-01/part-{run}.parquet")).as_deref(), Some(run));
-        assert_eq!(run_of(&format!("marts/discounts/run={run}/part-0.parquet")).as_deref(), Some(run));
-        assert_eq!(run_of(&format!("errors/transform/bad_price/{run}.ndjson")).as_deref(), Some(run));
+        assert_eq!(
+            run_of(&format!(
+                "clean/fx_rates/date=2026-01-01/part-{run}.parquet"
+            ))
+            .as_deref(),
+            Some(run)
+        );
+        assert_eq!(
+            run_of(&format!("marts/discounts/run={run}/part-0.parquet")).as_deref(),
+            Some(run)
+        );
+        assert_eq!(
+            run_of(&format!("errors/transform/bad_price/{run}.ndjson")).as_deref(),
+            Some(run)
+        );
         assert_eq!(run_of("clean/x/date=2026-01-01/other.parquet"), None);
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, RecordBatch,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use pricelake_core::models::currencylayer::{parse_quotes, RatesBody, TimeframeBody};
@@ -72,16 +73,25 @@ impl Parsed {
         let text = match decompress(path, bytes) {
             Ok(t) => t,
             Err(e) => {
-                self.rejected.push(object_rejection(path, "unreadable_object", &e));
+                self.rejected
+                    .push(object_rejection(path, "unreadable_object", &e));
                 return;
             }
         };
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             match serde_json::from_str::<LakeRecord>(line) {
                 Ok(LakeRecord::Raw(envelope)) => self.add_envelope(envelope),
                 Ok(LakeRecord::DeadLetter(_)) => {} // already a dead letter, under errors/
                 Err(e) => {
-                    let mut d = object_rejection(path, "malformed_raw_line", &format!("line {}: {e}", n + 1));
+                    let mut d = object_rejection(
+                        path,
+                        "malformed_raw_line",
+                        &format!("line {}: {e}", n + 1),
+                    );
                     d.raw = line.to_string();
                     self.rejected.push(d);
                 }
@@ -102,15 +112,30 @@ impl Parsed {
         let item = match Item::from_json(&envelope.payload) {
             Ok(item) => item,
             Err(e) => {
-                self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", e.code(), e.to_string()));
+                self.rejected.push(DeadLetter::from_envelope(
+                    &envelope,
+                    "transform",
+                    e.code(),
+                    e.to_string(),
+                ));
                 return;
             }
         };
         if item.sale_price.is_none() {
-            self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "missing_sale_price", "item has no salePrice"));
+            self.rejected.push(DeadLetter::from_envelope(
+                &envelope,
+                "transform",
+                "missing_sale_price",
+                "item has no salePrice",
+            ));
             return;
         }
-        let category = item.category_path.as_deref().and_then(|p| p.split('/').next()).filter(|c| !c.is_empty()).map(str::to_string);
+        let category = item
+            .category_path
+            .as_deref()
+            .and_then(|p| p.split('/').next())
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
         let item_id = item.item_id as i64;
         if envelope.endpoint == "trends" {
             let trend_time = envelope
@@ -145,7 +170,14 @@ impl Parsed {
         });
     }
 
-    fn push_quotes(&mut self, envelope: &RecordEnvelope, source: &str, quotes: &serde_json::Value, rate_time: DateTime<Utc>, key: &str) {
+    fn push_quotes(
+        &mut self,
+        envelope: &RecordEnvelope,
+        source: &str,
+        quotes: &serde_json::Value,
+        rate_time: DateTime<Utc>,
+        key: &str,
+    ) {
         match parse_quotes(source, quotes) {
             Ok(quotes) => {
                 for q in quotes {
@@ -160,7 +192,12 @@ impl Parsed {
                     });
                 }
             }
-            Err(e) => self.rejected.push(DeadLetter::from_envelope(envelope, "transform", "bad_quotes", e.to_string())),
+            Err(e) => self.rejected.push(DeadLetter::from_envelope(
+                envelope,
+                "transform",
+                "bad_quotes",
+                e.to_string(),
+            )),
         }
     }
 
@@ -168,7 +205,12 @@ impl Parsed {
         let body: RatesBody = match serde_json::from_value(envelope.payload.clone()) {
             Ok(b) => b,
             Err(e) => {
-                self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "bad_rates_body", e.to_string()));
+                self.rejected.push(DeadLetter::from_envelope(
+                    &envelope,
+                    "transform",
+                    "bad_rates_body",
+                    e.to_string(),
+                ));
                 return;
             }
         };
@@ -184,14 +226,26 @@ impl Parsed {
         let body: TimeframeBody = match serde_json::from_value(envelope.payload.clone()) {
             Ok(b) => b,
             Err(e) => {
-                self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "bad_timeframe_body", e.to_string()));
+                self.rejected.push(DeadLetter::from_envelope(
+                    &envelope,
+                    "transform",
+                    "bad_timeframe_body",
+                    e.to_string(),
+                ));
                 return;
             }
         };
         for (date, quotes) in &body.quotes {
             match end_of_day(date) {
-                Some(t) => self.push_quotes(&envelope, &body.source, quotes, t, &format!("{date}:")),
-                None => self.rejected.push(DeadLetter::from_envelope(&envelope, "transform", "bad_date", format!("timeframe date {date:?}"))),
+                Some(t) => {
+                    self.push_quotes(&envelope, &body.source, quotes, t, &format!("{date}:"))
+                }
+                None => self.rejected.push(DeadLetter::from_envelope(
+                    &envelope,
+                    "transform",
+                    "bad_date",
+                    format!("timeframe date {date:?}"),
+                )),
             }
         }
     }
@@ -208,7 +262,12 @@ impl Parsed {
 
 /// A day's closing instant: rates of a historical date are those at its end.
 fn end_of_day(date: &str) -> Option<DateTime<Utc>> {
-    Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?.and_hms_opt(23, 59, 59)?.and_utc())
+    Some(
+        NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(23, 59, 59)?
+            .and_utc(),
+    )
 }
 
 fn object_rejection(path: &str, reason: &str, detail: &str) -> DeadLetter {
@@ -229,7 +288,9 @@ fn object_rejection(path: &str, reason: &str, detail: &str) -> DeadLetter {
 fn decompress(path: &str, bytes: &[u8]) -> Result<String, String> {
     let mut text = String::new();
     if path.ends_with(".gz") {
-        flate2::read::MultiGzDecoder::new(bytes).read_to_string(&mut text).map_err(|e| e.to_string())?;
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_string(&mut text)
+            .map_err(|e| e.to_string())?;
     } else {
         text = String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())?;
     }
@@ -290,7 +351,13 @@ fn tsb(len: usize) -> TimestampMicrosecondBuilder {
 /// Arrow batch of observations.
 pub fn observations_batch(rows: &[&PriceObservation]) -> RecordBatch {
     let n = rows.len();
-    let (mut rid, mut iid, mut at, mut ep, mut name) = (StringBuilder::new(), Int64Builder::with_capacity(n), tsb(n), StringBuilder::new(), StringBuilder::new());
+    let (mut rid, mut iid, mut at, mut ep, mut name) = (
+        StringBuilder::new(),
+        Int64Builder::with_capacity(n),
+        tsb(n),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
     let (mut brand, mut cpath, mut cat, mut sale, mut msrp, mut stock, mut rb, mut cl) = (
         StringBuilder::new(),
         StringBuilder::new(),
@@ -337,8 +404,15 @@ pub fn observations_batch(rows: &[&PriceObservation]) -> RecordBatch {
 /// Arrow batch of FX rates.
 pub fn fx_batch(rows: &[&FxRate]) -> RecordBatch {
     let n = rows.len();
-    let (mut rid, mut base, mut quote, mut rate, mut rt, mut fa, mut ep) =
-        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), Float64Builder::with_capacity(n), tsb(n), tsb(n), StringBuilder::new());
+    let (mut rid, mut base, mut quote, mut rate, mut rt, mut fa, mut ep) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        Float64Builder::with_capacity(n),
+        tsb(n),
+        tsb(n),
+        StringBuilder::new(),
+    );
     for r in rows {
         rid.append_value(&r.record_id);
         base.append_value(&r.base);
@@ -363,8 +437,13 @@ pub fn fx_batch(rows: &[&FxRate]) -> RecordBatch {
 /// Arrow batch of trending appearances.
 pub fn trending_batch(rows: &[&TrendingAppearance]) -> RecordBatch {
     let n = rows.len();
-    let (mut rid, mut iid, mut name, mut tt, mut pos) =
-        (StringBuilder::new(), Int64Builder::with_capacity(n), StringBuilder::new(), tsb(n), Int32Builder::with_capacity(n));
+    let (mut rid, mut iid, mut name, mut tt, mut pos) = (
+        StringBuilder::new(),
+        Int64Builder::with_capacity(n),
+        StringBuilder::new(),
+        tsb(n),
+        Int32Builder::with_capacity(n),
+    );
     for r in rows {
         rid.append_value(&r.record_id);
         iid.append_value(r.item_id);
@@ -372,7 +451,12 @@ pub fn trending_batch(rows: &[&TrendingAppearance]) -> RecordBatch {
         tt.append_value(r.trend_time.timestamp_micros());
         pos.append_value(r.position);
     }
-    let columns: Vec<ArrayRef> =
-        vec![Arc::new(rid.finish()), Arc::new(iid.finish()), Arc::new(name.finish()), Arc::new(tt.finish()), Arc::new(pos.finish())];
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(rid.finish()),
+        Arc::new(iid.finish()),
+        Arc::new(name.finish()),
+        Arc::new(tt.finish()),
+        Arc::new(pos.finish()),
+    ];
     RecordBatch::try_new(trending_schema(), columns).expect("columns match the schema")
 }

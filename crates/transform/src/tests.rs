@@ -14,7 +14,13 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-fn item_env(id: &str, endpoint: &str, fetched: &str, payload: Value, context: Option<Value>) -> LakeRecord {
+fn item_env(
+    id: &str,
+    endpoint: &str,
+    fetched: &str,
+    payload: Value,
+    context: Option<Value>,
+) -> LakeRecord {
     LakeRecord::Raw(RecordEnvelope {
         record_id: id.into(),
         source: "walmart".into(),
@@ -50,23 +56,41 @@ async fn put_raw(lake: &Lake, name: &str, records: &[LakeRecord]) {
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&lines).unwrap();
-    lake.put(&format!("raw/test/{name}.ndjson.gz"), Bytes::from(gz.finish().unwrap())).await.unwrap();
+    lake.put(
+        &format!("raw/test/{name}.ndjson.gz"),
+        Bytes::from(gz.finish().unwrap()),
+    )
+    .await
+    .unwrap();
 }
 
 fn config() -> TransformConfig {
-    TransformConfig { currencies: vec!["EUR".into(), "GBP".into()], basket_item_ids: vec![1, 2], ..TransformConfig::default() }
+    TransformConfig {
+        currencies: vec!["EUR".into(), "GBP".into()],
+        basket_item_ids: vec![1, 2],
+        ..TransformConfig::default()
+    }
 }
 
 async fn run(lake: &Lake, full: bool) -> ProcessReport {
     let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 6, 0, 0, 0).unwrap());
-    process(lake, &config(), &Engine::Local, clock, Metrics::new(), full).await.unwrap()
+    process(lake, &config(), &Engine::Local, clock, Metrics::new(), full)
+        .await
+        .unwrap()
 }
 
 /// A mart's rows as JSON objects (dates and times as text).
 async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
     let m = latest_manifest(lake).await.unwrap().unwrap();
-    let bytes = lake.get(&format!("marts/{name}/run={}/part-0.parquet", m.run_id)).await.unwrap().unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
+    let bytes = lake
+        .get(&format!("marts/{name}/run={}/part-0.parquet", m.run_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap();
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
@@ -93,36 +117,103 @@ async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
 
 async fn fixture() -> (tempfile::TempDir, Lake) {
     let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(&pricelake_lake::LakeConfig { url: dir.path().to_string_lossy().into(), ..Default::default() }).unwrap();
+    let lake = Lake::open(&pricelake_lake::LakeConfig {
+        url: dir.path().to_string_lossy().into(),
+        ..Default::default()
+    })
+    .unwrap();
     let tv = |sale: f64| json!({"itemId": 1, "name": "TV", "salePrice": sale, "msrp": 100.0, "categoryPath": "Electronics/TV", "stock": "Available"});
     let blender = json!({"itemId": "2", "name": "Blender", "salePrice": "50", "categoryPath": "Home/Kitchen", "stock": "Not available"});
     // Rates arrive out of order, in two objects.
-    put_raw(&lake, "fx-b", &[live("fx2", "2026-01-02T12:00:00Z", 0.8, 0.75)]).await;
-    put_raw(&lake, "fx-a", &[live("fx1", "2026-01-01T00:00:00Z", 0.9, 0.8)]).await;
+    put_raw(
+        &lake,
+        "fx-b",
+        &[live("fx2", "2026-01-02T12:00:00Z", 0.8, 0.75)],
+    )
+    .await;
+    put_raw(
+        &lake,
+        "fx-a",
+        &[live("fx1", "2026-01-01T00:00:00Z", 0.9, 0.8)],
+    )
+    .await;
     put_raw(
         &lake,
         "items-1",
         &[
             item_env("vod1", "vod", "2026-01-01T10:00:00Z", tv(80.0), None),
             // Exactly at the second rate's time: that rate applies.
-            item_env("cat1", "paginated_items", "2026-01-02T12:00:00Z", tv(90.0), None),
+            item_env(
+                "cat1",
+                "paginated_items",
+                "2026-01-02T12:00:00Z",
+                tv(90.0),
+                None,
+            ),
             // Before any rate: no conversion, counted.
-            item_env("cat2", "paginated_items", "2025-12-31T23:00:00Z", blender.clone(), None),
+            item_env(
+                "cat2",
+                "paginated_items",
+                "2025-12-31T23:00:00Z",
+                blender.clone(),
+                None,
+            ),
             // 60 hours after the last rate: stale.
-            item_env("cat3", "paginated_items", "2026-01-05T00:00:00Z", tv(95.0), None),
-            item_env("bad", "paginated_items", "2026-01-01T10:00:00Z", json!({"name": "no id", "salePrice": 1}), None),
-            item_env("tr1", "trends", "2026-01-01T00:00:00Z", tv(80.0), Some(json!({"time": at("2026-01-01T00:00:00Z").timestamp_millis()}))),
-            item_env("tr2", "trends", "2026-01-01T00:00:00Z", blender.clone(), Some(json!({"time": at("2026-01-01T00:00:00Z").timestamp_millis()}))),
-            item_env("tr3", "trends", "2026-01-02T00:00:00Z", tv(90.0), Some(json!({"time": at("2026-01-02T00:00:00Z").timestamp_millis()}))),
+            item_env(
+                "cat3",
+                "paginated_items",
+                "2026-01-05T00:00:00Z",
+                tv(95.0),
+                None,
+            ),
+            item_env(
+                "bad",
+                "paginated_items",
+                "2026-01-01T10:00:00Z",
+                json!({"name": "no id", "salePrice": 1}),
+                None,
+            ),
+            item_env(
+                "tr1",
+                "trends",
+                "2026-01-01T00:00:00Z",
+                tv(80.0),
+                Some(json!({"time": at("2026-01-01T00:00:00Z").timestamp_millis()})),
+            ),
+            item_env(
+                "tr2",
+                "trends",
+                "2026-01-01T00:00:00Z",
+                blender.clone(),
+                Some(json!({"time": at("2026-01-01T00:00:00Z").timestamp_millis()})),
+            ),
+            item_env(
+                "tr3",
+                "trends",
+                "2026-01-02T00:00:00Z",
+                tv(90.0),
+                Some(json!({"time": at("2026-01-02T00:00:00Z").timestamp_millis()})),
+            ),
         ],
     )
     .await;
     // A replayed object: the same vod record again.
-    put_raw(&lake, "items-2", &[item_env("vod1", "vod", "2026-01-01T10:00:00Z", tv(80.0), None)]).await;
+    put_raw(
+        &lake,
+        "items-2",
+        &[item_env(
+            "vod1",
+            "vod",
+            "2026-01-01T10:00:00Z",
+            tv(80.0),
+            None,
+        )],
+    )
+    .await;
     (dir, lake)
 }
 
-fn find<'a>(rows: &'a [Value], pred: impl Fn(&Value) -> bool) -> &'a Value {
+fn find(rows: &[Value], pred: impl Fn(&Value) -> bool) -> &Value {
     rows.iter().find(|r| pred(r)).expect("row present")
 }
 
@@ -131,28 +222,56 @@ async fn marts_match_hand_computed_values() {
     let (_dir, lake) = fixture().await;
     let report = run(&lake, false).await;
     assert_eq!(report.rejected.get("missing_item_id"), Some(&1));
-    assert_eq!(report.duplicates_removed, 1, "the replayed vod record counts once");
-    assert!(lake.list("errors/transform/missing_item_id").await.unwrap().len() == 1, "rejected rows are kept");
+    assert_eq!(
+        report.duplicates_removed, 1,
+        "the replayed vod record counts once"
+    );
+    assert!(
+        lake.list("errors/transform/missing_item_id")
+            .await
+            .unwrap()
+            .len()
+            == 1,
+        "rejected rows are kept"
+    );
 
     let prices = mart(&lake, "prices_fx").await;
-    let p = |rid: &str, ccy: &str| find(&prices, |r| r["record_id"] == rid && r["currency"] == ccy).clone();
+    let p = |rid: &str, ccy: &str| {
+        find(&prices, |r| r["record_id"] == rid && r["currency"] == ccy).clone()
+    };
     assert_eq!(p("vod1", "EUR")["sale_price"], json!(72.0)); // 80 * 0.9
     assert_eq!(p("vod1", "GBP")["msrp"], json!(80.0)); // 100 * 0.8
     assert_eq!(p("vod1", "USD")["sale_price"], json!(80.0));
     assert_eq!(p("cat1", "EUR")["sale_price"], json!(72.0)); // 90 * 0.8: the rate at exactly that time
-    assert_eq!(p("cat2", "EUR")["rate"], Value::Null, "no earlier rate: null");
+    assert_eq!(
+        p("cat2", "EUR")["rate"],
+        Value::Null,
+        "no earlier rate: null"
+    );
     assert_eq!(p("cat2", "EUR")["sale_price"], Value::Null);
     assert_eq!(p("cat3", "EUR")["stale"], json!(true));
     assert_eq!(p("cat1", "EUR")["stale"], json!(false));
-    assert_eq!(prices.iter().filter(|r| r["record_id"] == "vod1").count(), 3, "one row per currency, no duplicate");
+    assert_eq!(
+        prices.iter().filter(|r| r["record_id"] == "vod1").count(),
+        3,
+        "one row per currency, no duplicate"
+    );
 
     let discounts = mart(&lake, "discounts").await;
-    let d = find(&discounts, |r| r["item_id"] == 1 && r["date"] == "2026-01-01");
+    let d = find(&discounts, |r| {
+        r["item_id"] == 1 && r["date"] == "2026-01-01"
+    });
     assert_eq!(d["discount_pct"], json!(20.0));
-    let d = find(&discounts, |r| r["item_id"] == 1 && r["date"] == "2026-01-02");
+    let d = find(&discounts, |r| {
+        r["item_id"] == 1 && r["date"] == "2026-01-02"
+    });
     assert_eq!(d["discount_pct"], json!(10.0));
     let d = find(&discounts, |r| r["item_id"] == 2);
-    assert_eq!((d["has_msrp"].clone(), d["discount_pct"].clone()), (json!(false), Value::Null), "kept and flagged");
+    assert_eq!(
+        (d["has_msrp"].clone(), d["discount_pct"].clone()),
+        (json!(false), Value::Null),
+        "kept and flagged"
+    );
 
     let vod = mart(&lake, "vod_fx").await;
     assert_eq!(vod.len(), 3, "one value of the day in three currencies");
@@ -160,29 +279,59 @@ async fn marts_match_hand_computed_values() {
 
     let trending = mart(&lake, "trending_popularity").await;
     assert_eq!(trending.len(), 2);
-    assert_eq!((trending[0]["item_id"].clone(), trending[0]["appearances"].clone(), trending[0]["rank"].clone()), (json!(1), json!(2), json!(1)));
-    assert_eq!(trending[0]["period_start"], "2025-12-29", "the ISO week's Monday");
+    assert_eq!(
+        (
+            trending[0]["item_id"].clone(),
+            trending[0]["appearances"].clone(),
+            trending[0]["rank"].clone()
+        ),
+        (json!(1), json!(2), json!(1))
+    );
+    assert_eq!(
+        trending[0]["period_start"], "2025-12-29",
+        "the ISO week's Monday"
+    );
 
     let fx_daily = mart(&lake, "fx_daily").await;
-    assert_eq!(find(&fx_daily, |r| r["quote"] == "EUR" && r["date"] == "2026-01-02")["close"], json!(0.8));
+    assert_eq!(
+        find(&fx_daily, |r| r["quote"] == "EUR"
+            && r["date"] == "2026-01-02")["close"],
+        json!(0.8)
+    );
 
     let daily = mart(&lake, "price_daily").await;
-    let day = find(&daily, |r| r["item_id"] == 1 && r["currency"] == "USD" && r["date"] == "2026-01-01");
-    assert_eq!((day["open"].clone(), day["close"].clone()), (json!(80.0), json!(80.0)));
+    let day = find(&daily, |r| {
+        r["item_id"] == 1 && r["currency"] == "USD" && r["date"] == "2026-01-01"
+    });
+    assert_eq!(
+        (day["open"].clone(), day["close"].clone()),
+        (json!(80.0), json!(80.0))
+    );
 
     let moves = mart(&lake, "price_moves").await;
     // As of 2026-01-05 (close 95), 7 days back there is nothing; 1 day back the last close on or before 01-04 is 90.
     let m = find(&moves, |r| r["item_id"] == 1 && r["window_days"] == 1);
-    assert_eq!((m["from_price"].clone(), m["to_price"].clone()), (json!(90.0), json!(95.0)));
+    assert_eq!(
+        (m["from_price"].clone(), m["to_price"].clone()),
+        (json!(90.0), json!(95.0))
+    );
 
     let basket = mart(&lake, "basket").await;
-    let b = find(&basket, |r| r["currency"] == "USD" && r["date"] == "2026-01-01");
+    let b = find(&basket, |r| {
+        r["currency"] == "USD" && r["date"] == "2026-01-01"
+    });
     // Both basket items were observed that day: the TV at 80 and the blender (trending) at 50.
-    assert_eq!((b["items"].clone(), b["cost"].clone()), (json!(2), json!(130.0)));
+    assert_eq!(
+        (b["items"].clone(), b["cost"].clone()),
+        (json!(2), json!(130.0))
+    );
 
     let categories = mart(&lake, "category_daily").await;
     let c = find(&categories, |r| r["category"] == "Home");
-    assert_eq!((c["items"].clone(), c["share_in_stock"].clone()), (json!(1), json!(0.0)));
+    assert_eq!(
+        (c["items"].clone(), c["share_in_stock"].clone()),
+        (json!(1), json!(0.0))
+    );
 }
 
 #[tokio::test]
@@ -192,15 +341,34 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
     assert!(!first.skipped);
     assert_eq!(first.consumed_objects, 4);
     let before = mart(&lake, "prices_fx").await;
-    assert!(run(&lake, false).await.skipped, "nothing new: nothing written");
+    assert!(
+        run(&lake, false).await.skipped,
+        "nothing new: nothing written"
+    );
 
     // A crashed run left a clean part behind without a manifest.
     let orphan = "clean/price_observations/date=2026-01-01/part-20260105T000000Z-99999999.parquet";
-    lake.put(orphan, Bytes::from_static(b"half-written")).await.unwrap();
-    put_raw(&lake, "items-3", &[item_env("late", "items", "2026-01-03T00:00:00Z", json!({"itemId": 2, "name": "Blender", "salePrice": 40}), None)]).await;
+    lake.put(orphan, Bytes::from_static(b"half-written"))
+        .await
+        .unwrap();
+    put_raw(
+        &lake,
+        "items-3",
+        &[item_env(
+            "late",
+            "items",
+            "2026-01-03T00:00:00Z",
+            json!({"itemId": 2, "name": "Blender", "salePrice": 40}),
+            None,
+        )],
+    )
+    .await;
     let second = run(&lake, false).await;
     assert_eq!(second.consumed_objects, 1, "only the new object");
-    assert!(lake.get(orphan).await.unwrap().is_none(), "the uncommitted part was removed");
+    assert!(
+        lake.get(orphan).await.unwrap().is_none(),
+        "the uncommitted part was removed"
+    );
     let after = mart(&lake, "prices_fx").await;
     assert_eq!(after.len(), before.len() + 3);
 
@@ -213,6 +381,9 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
 #[test]
 fn engines_parse() {
     assert_eq!("local".parse::<Engine>().unwrap(), Engine::Local);
-    assert!(matches!("ballista://h:50050".parse::<Engine>().unwrap(), Engine::Ballista(_)));
+    assert!(matches!(
+        "ballista://h:50050".parse::<Engine>().unwrap(),
+        Engine::Ballista(_)
+    ));
     assert!("spark".parse::<Engine>().is_err());
 }

@@ -88,8 +88,14 @@ mod tests {
     fn numbers_strings_and_exponents_are_read() {
         assert_eq!(value_as_f64(&json!(4.5)).unwrap(), Some(4.5));
         assert_eq!(value_as_f64(&json!("4.828")).unwrap(), Some(4.828));
-        assert_eq!(value_as_f64(&json!(1.1940434e-5)).unwrap(), Some(1.1940434e-5));
-        assert_eq!(value_as_f64(&json!("1.1940434e-5")).unwrap(), Some(1.1940434e-5));
+        assert_eq!(
+            value_as_f64(&json!(1.1940434e-5)).unwrap(),
+            Some(1.1940434e-5)
+        );
+        assert_eq!(
+            value_as_f64(&json!("1.1940434e-5")).unwrap(),
+            Some(1.1940434e-5)
+        );
         assert_eq!(value_as_f64(&json!(null)).unwrap(), None);
         assert!(value_as_f64(&json!("cheap")).is_err());
         assert!(value_as_f64(&json!("NaN")).is_err());

@@ -191,9 +191,11 @@ mod tests {
     fn rejects_items_it_cannot_keep() {
         let no_id = Item::from_json(&json!({"name": "x", "salePrice": 1.0})).unwrap_err();
         assert_eq!(no_id.code(), "missing_item_id");
-        let bad_price =
-            Item::from_json(&json!({"itemId": 1, "salePrice": "cheap"})).unwrap_err();
+        let bad_price = Item::from_json(&json!({"itemId": 1, "salePrice": "cheap"})).unwrap_err();
         assert_eq!(bad_price.code(), "bad_price");
-        assert_eq!(Item::from_json(&json!([1])).unwrap_err().code(), "item_not_object");
+        assert_eq!(
+            Item::from_json(&json!([1])).unwrap_err().code(),
+            "item_not_object"
+        );
     }
 }

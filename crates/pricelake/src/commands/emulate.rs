@@ -23,8 +23,14 @@ pub(super) async fn run(config: PricelakeConfig, args: EmulateArgs) -> anyhow::R
         .await
         .context("starting the emulator")?;
     println!("emulator listening on {}", running.base_url());
-    println!("  walmart v1:     {}/v1/trends?apiKey=<walmart key>", running.base_url());
-    println!("  currencylayer:  {}/api/live?access_key=<fx key>", running.base_url());
+    println!(
+        "  walmart v1:     {}/v1/trends?apiKey=<walmart key>",
+        running.base_url()
+    );
+    println!(
+        "  currencylayer:  {}/api/live?access_key=<fx key>",
+        running.base_url()
+    );
     println!("keys are set in [emulator]; press Ctrl-C to stop");
     let shutdown = crate::shutdown::install();
     crate::shutdown::requested(shutdown).await;

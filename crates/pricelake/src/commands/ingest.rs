@@ -52,7 +52,11 @@ pub(super) async fn run(config: PricelakeConfig, args: IngestArgs) -> anyhow::Re
         checkpoints,
     )?;
     let shutdown = crate::shutdown::install();
-    let stop = if args.once { StopAt::OneRound } else { StopAt::Never };
+    let stop = if args.once {
+        StopAt::OneRound
+    } else {
+        StopAt::Never
+    };
     let summary = Ingest {
         sources: &mut sources,
         delivery: &delivery,
@@ -77,12 +81,18 @@ pub(super) async fn run(config: PricelakeConfig, args: IngestArgs) -> anyhow::Re
 
 /// Parses `YYYY-MM-DD..YYYY-MM-DD`.
 pub(crate) fn parse_range(range: &str) -> Result<(NaiveDate, NaiveDate), UsageError> {
-    let bad = || UsageError(format!("--backfill {range:?}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD"));
+    let bad = || {
+        UsageError(format!(
+            "--backfill {range:?}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD"
+        ))
+    };
     let (from, to) = range.split_once("..").ok_or_else(bad)?;
     let from = NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d").map_err(|_| bad())?;
     let to = NaiveDate::parse_from_str(to.trim(), "%Y-%m-%d").map_err(|_| bad())?;
     if to < from {
-        return Err(UsageError(format!("--backfill {range:?}: FROM is after TO")));
+        return Err(UsageError(format!(
+            "--backfill {range:?}: FROM is after TO"
+        )));
     }
     Ok((from, to))
 }

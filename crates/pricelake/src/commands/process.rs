@@ -33,7 +33,11 @@ pub fn print_report(report: &pricelake_transform::ProcessReport) {
         println!("process: nothing new since the last run");
         return;
     }
-    let rows: Vec<String> = report.rows.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let rows: Vec<String> = report
+        .rows
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     println!(
         "process run {}: {} raw objects -> {} ({} duplicates removed)",
         report.run_id,
@@ -42,7 +46,14 @@ pub fn print_report(report: &pricelake_transform::ProcessReport) {
         report.duplicates_removed
     );
     if !report.rejected.is_empty() {
-        let rejected: Vec<String> = report.rejected.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("  rejected (kept under errors/transform/): {}", rejected.join(", "));
+        let rejected: Vec<String> = report
+            .rejected
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!(
+            "  rejected (kept under errors/transform/): {}",
+            rejected.join(", ")
+        );
     }
 }

@@ -17,9 +17,14 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
     }
     let (lake, metrics, clock) = super::open_lake(&config)?;
     let secrets = SourceSecrets::from_env()?;
-    let delivery = DeliveryStream::open(config.delivery.clone(), lake.clone(), clock.clone(), metrics.clone())
-        .await
-        .context("opening the delivery stream")?;
+    let delivery = DeliveryStream::open(
+        config.delivery.clone(),
+        lake.clone(),
+        clock.clone(),
+        metrics.clone(),
+    )
+    .await
+    .context("opening the delivery stream")?;
     let mut sources = build_sources(
         &config.sources,
         &secrets,
@@ -30,7 +35,12 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
     let shutdown = crate::shutdown::install();
 
     let serving = {
-        let (lake, serve, metrics, shutdown) = (lake.clone(), config.serve.clone(), metrics.clone(), shutdown.clone());
+        let (lake, serve, metrics, shutdown) = (
+            lake.clone(),
+            config.serve.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        );
         async move {
             if args.no_serve {
                 return Ok(());
@@ -39,8 +49,13 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
         }
     };
     let processing = {
-        let (lake, transform, metrics, clock, shutdown) =
-            (lake.clone(), config.transform.clone(), metrics.clone(), clock.clone(), shutdown.clone());
+        let (lake, transform, metrics, clock, shutdown) = (
+            lake.clone(),
+            config.transform.clone(),
+            metrics.clone(),
+            clock.clone(),
+            shutdown.clone(),
+        );
         let interval = std::time::Duration::from_secs(config.schedule.process_interval_secs);
         async move {
             loop {
@@ -48,9 +63,20 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
                     _ = clock.sleep(interval) => {},
                     _ = crate::shutdown::requested(shutdown.clone()) => return anyhow::Ok(()),
                 }
-                match pricelake_transform::process(&lake, &transform, &Engine::Local, clock.clone(), metrics.clone(), false).await {
+                match pricelake_transform::process(
+                    &lake,
+                    &transform,
+                    &Engine::Local,
+                    clock.clone(),
+                    metrics.clone(),
+                    false,
+                )
+                .await
+                {
                     Ok(report) => super::process::print_report(&report),
-                    Err(e) => tracing::error!(error = %e, "scheduled process run failed; the next run retries"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "scheduled process run failed; the next run retries")
+                    }
                 }
             }
         }

@@ -23,13 +23,18 @@ pub async fn serve_until(
     metrics: pricelake_core::Metrics,
     shutdown: crate::shutdown::ShutdownSignal,
 ) -> anyhow::Result<()> {
-    let token = std::env::var("PRICELAKE_SERVE_TOKEN").ok().filter(|t| !t.is_empty()).map(Secret::new);
+    let token = std::env::var("PRICELAKE_SERVE_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Secret::new);
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("binding {} (set [serve] bind or --bind)", config.bind))?;
     let addr = listener.local_addr()?;
     let state = ServeState::new(lake, config, metrics, token).await?;
-    println!("dashboard: http://{addr}/   API: http://{addr}/api/v1/   metrics: http://{addr}/metrics");
+    println!(
+        "dashboard: http://{addr}/   API: http://{addr}/api/v1/   metrics: http://{addr}/metrics"
+    );
     pricelake_serve::serve(state, listener, crate::shutdown::requested(shutdown)).await?;
     Ok(())
 }

@@ -30,7 +30,11 @@ impl StatusReport {
         let mut error_objects = std::collections::BTreeMap::new();
         for object in lake.list("errors").await? {
             let mut parts = object.path.split('/').skip(1);
-            let key = format!("{}/{}", parts.next().unwrap_or("?"), parts.next().unwrap_or("?"));
+            let key = format!(
+                "{}/{}",
+                parts.next().unwrap_or("?"),
+                parts.next().unwrap_or("?")
+            );
             *error_objects.entry(key).or_insert(0) += 1;
         }
         let last_process_run = pricelake_transform::latest_manifest(lake)
@@ -58,7 +62,10 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
         return Ok(());
     }
     println!("lake: {}", report.lake);
-    println!("raw zone: {} objects, {} bytes", report.raw_objects, report.raw_bytes);
+    println!(
+        "raw zone: {} objects, {} bytes",
+        report.raw_objects, report.raw_bytes
+    );
     if report.error_objects.is_empty() {
         println!("errors zone: empty");
     } else {
@@ -77,10 +84,17 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
     }
     match &report.ingest {
         Some(ingest) => {
-            println!("ingest status written {}", ingest["written_at"].as_str().unwrap_or("?"));
+            println!(
+                "ingest status written {}",
+                ingest["written_at"].as_str().unwrap_or("?")
+            );
             if let Some(sources) = ingest["sources"].as_array() {
                 for source in sources {
-                    println!("  source {}: {}", source["name"].as_str().unwrap_or("?"), source["health"]);
+                    println!(
+                        "  source {}: {}",
+                        source["name"].as_str().unwrap_or("?"),
+                        source["health"]
+                    );
                 }
             }
         }

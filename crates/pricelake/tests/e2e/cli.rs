@@ -4,17 +4,23 @@ use std::process::Command;
 
 fn pricelake() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pricelake"));
-    cmd.env_remove("PRICELAKE_CONFIG").current_dir(std::env::temp_dir());
+    cmd.env_remove("PRICELAKE_CONFIG")
+        .current_dir(std::env::temp_dir());
     cmd
 }
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["emulate", "ingest", "process", "serve", "run", "demo", "status"] {
+    for sub in [
+        "emulate", "ingest", "process", "serve", "run", "demo", "status",
+    ] {
         let out = pricelake().args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub} --help");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Example"), "{sub} --help shows an example:\n{text}");
+        assert!(
+            text.contains("Example"),
+            "{sub} --help shows an example:\n{text}"
+        );
     }
 }
 
@@ -26,13 +32,22 @@ fn bad_usage_and_bad_config_exit_with_2() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[delivery]\nbuffer_size_mib = \"lots\"\n").unwrap();
-    let out = pricelake().args(["--config", config.to_str().unwrap(), "status"]).output().unwrap();
+    let out = pricelake()
+        .args(["--config", config.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("delivery.buffer_size_mib"), "names the field: {err}");
+    assert!(
+        err.contains("delivery.buffer_size_mib"),
+        "names the field: {err}"
+    );
 
     std::fs::write(&config, "[delivery]\nbuffer_size_mib = 500\n").unwrap();
-    let out = pricelake().args(["--config", config.to_str().unwrap(), "status"]).output().unwrap();
+    let out = pricelake()
+        .args(["--config", config.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "out of range");
 
     // An enabled source without its key: exit 2, naming the variable, never a secret.
@@ -50,7 +65,18 @@ fn bad_usage_and_bad_config_exit_with_2() {
 #[test]
 fn status_of_an_empty_lake_is_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = pricelake().arg("status").env("PRICELAKE_LAKE__URL", dir.path().join("lake").to_str().unwrap()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pricelake()
+        .arg("status")
+        .env(
+            "PRICELAKE_LAKE__URL",
+            dir.path().join("lake").to_str().unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("last process run: none yet"));
 }

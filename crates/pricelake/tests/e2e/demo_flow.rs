@@ -43,10 +43,24 @@ fn options(dir: &std::path::Path) -> DemoOptions {
 
 /// A mart of the newest run, as JSON rows.
 async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
-    let manifest = pricelake_transform::latest_manifest(lake).await.unwrap().unwrap();
-    let bytes = lake.get(&format!("marts/{name}/run={}/part-0.parquet", manifest.run_id)).await.unwrap().unwrap();
+    let manifest = pricelake_transform::latest_manifest(lake)
+        .await
+        .unwrap()
+        .unwrap();
+    let bytes = lake
+        .get(&format!(
+            "marts/{name}/run={}/part-0.parquet",
+            manifest.run_id
+        ))
+        .await
+        .unwrap()
+        .unwrap();
     let mut rows = Vec::new();
-    for batch in ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap() {
+    for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap()
+    {
         let batch = batch.unwrap();
         for i in 0..batch.num_rows() {
             let mut row = serde_json::Map::new();
@@ -67,7 +81,7 @@ async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
     rows
 }
 
-fn pick<'a>(rows: &'a [Value], pred: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+fn pick(rows: &[Value], pred: impl Fn(&Value) -> bool) -> Vec<&Value> {
     rows.iter().filter(|r| pred(r)).collect()
 }
 
@@ -77,8 +91,18 @@ async fn landed_items(lake: &Lake, endpoint: &str) -> usize {
     for object in lake.list(&format!("raw/walmart/{endpoint}")).await.unwrap() {
         let bytes = lake.get(&object.path).await.unwrap().unwrap();
         let mut text = String::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).unwrap();
-        n += text.lines().filter(|l| matches!(serde_json::from_str::<LakeRecord>(l), Ok(LakeRecord::Raw(_)))).count();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        n += text
+            .lines()
+            .filter(|l| {
+                matches!(
+                    serde_json::from_str::<LakeRecord>(l),
+                    Ok(LakeRecord::Raw(_))
+                )
+            })
+            .count();
     }
     n
 }
@@ -88,14 +112,23 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     let dir = tempfile::tempdir().unwrap();
     let outcome = run_pipeline(options(dir.path())).await.unwrap();
     let lake = outcome.lake.clone();
-    assert_eq!(outcome.process_runs.len(), 2, "processed after day 2 and at the end");
+    assert_eq!(
+        outcome.process_runs.len(),
+        2,
+        "processed after day 2 and at the end"
+    );
     assert!(outcome.process_runs.iter().all(|r| !r.skipped));
-    assert_eq!(outcome.ingest.dead_letters, 0, "a clean run has no dead letters");
+    assert_eq!(
+        outcome.ingest.dead_letters, 0,
+        "a clean run has no dead letters"
+    );
 
     // Nothing lost between the emulator and the lake.
     for endpoint in ["trends", "vod", "paginated_items"] {
         assert_eq!(
-            outcome.served.items_served_intact(&format!("walmart/{endpoint}")),
+            outcome
+                .served
+                .items_served_intact(&format!("walmart/{endpoint}")),
             landed_items(&lake, endpoint).await,
             "{endpoint}: served = landed"
         );
@@ -103,35 +136,62 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
 
     // Value of the day: 103 at 20 USD, 102 at 50, 101 at 90.
     let vod = mart(&lake, "vod_fx").await;
-    let eur: Vec<f64> = pick(&vod, |r| r["currency"] == "EUR").iter().map(|r| r["price"].as_f64().unwrap()).collect();
+    let eur: Vec<f64> = pick(&vod, |r| r["currency"] == "EUR")
+        .iter()
+        .map(|r| r["price"].as_f64().unwrap())
+        .collect();
     assert_eq!(eur, vec![18.0, 45.0, 90.0]); // 20*0.9, 50*0.9 (00:00 on day 2 is before the noon change), 90*1.0
-    let gbp: Vec<f64> = pick(&vod, |r| r["currency"] == "GBP").iter().map(|r| r["price"].as_f64().unwrap()).collect();
+    let gbp: Vec<f64> = pick(&vod, |r| r["currency"] == "GBP")
+        .iter()
+        .map(|r| r["price"].as_f64().unwrap())
+        .collect();
     assert_eq!(gbp, vec![16.0, 40.0, 45.0]);
 
     // Discounts: (msrp - sale) / msrp * 100.
     let discounts = mart(&lake, "discounts").await;
-    let d = |item: i64, date: &str| pick(&discounts, |r| r["item_id"] == item && r["date"] == date)[0].clone();
+    let d = |item: i64, date: &str| {
+        pick(&discounts, |r| r["item_id"] == item && r["date"] == date)[0].clone()
+    };
     assert_eq!(d(101, "2026-01-01")["discount_pct"], json!(20.0));
     assert_eq!(d(101, "2026-01-02")["discount_pct"], json!(10.0));
     assert_eq!(d(103, "2026-01-03")["discount_pct"], json!(40.0)); // rollback to 15 of 25
-    assert_eq!((d(102, "2026-01-01")["has_msrp"].clone(), d(102, "2026-01-01")["discount_pct"].clone()), (json!(false), Value::Null));
+    assert_eq!(
+        (
+            d(102, "2026-01-01")["has_msrp"].clone(),
+            d(102, "2026-01-01")["discount_pct"].clone()
+        ),
+        (json!(false), Value::Null)
+    );
 
     // Trending: 101 three times, 102 and 103 once, all in the week of Monday 2025-12-29.
     let trending = mart(&lake, "trending_popularity").await;
     let ranks: Vec<(i64, i64, i64)> = trending
         .iter()
-        .map(|r| (r["rank"].as_i64().unwrap(), r["item_id"].as_i64().unwrap(), r["appearances"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["rank"].as_i64().unwrap(),
+                r["item_id"].as_i64().unwrap(),
+                r["appearances"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(ranks, vec![(1, 101, 3), (2, 102, 1), (3, 103, 1)]);
 
     // Every observation in three currencies: 6 + 6 + 5 observations.
     let prices = mart(&lake, "prices_fx").await;
     assert_eq!(prices.len(), 17 * 3);
-    assert!(prices.iter().all(|r| !r["rate"].is_null()), "every observation has a rate in force");
+    assert!(
+        prices.iter().all(|r| !r["rate"].is_null()),
+        "every observation has a rate in force"
+    );
 
     // Basket of all three items: 150, 160 and 155 USD.
     let basket = mart(&lake, "basket").await;
-    let cost = |ccy: &str, date: &str| pick(&basket, |r| r["currency"] == ccy && r["date"] == date)[0]["cost"].as_f64().unwrap();
+    let cost = |ccy: &str, date: &str| {
+        pick(&basket, |r| r["currency"] == ccy && r["date"] == date)[0]["cost"]
+            .as_f64()
+            .unwrap()
+    };
     assert_eq!(cost("USD", "2026-01-01"), 150.0);
     assert_eq!(cost("EUR", "2026-01-02"), 144.0); // 160 * 0.9
     assert_eq!(cost("GBP", "2026-01-03"), 77.5); // 155 * 0.5
@@ -139,7 +199,14 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     // FX history: EUR on 2026-01-02 opens at 0.9 and closes at 0.8 after the noon change.
     let fx = mart(&lake, "fx_daily").await;
     let day = pick(&fx, |r| r["quote"] == "EUR" && r["date"] == "2026-01-02")[0].clone();
-    assert_eq!((day["open"].clone(), day["low"].clone(), day["close"].clone()), (json!(0.9), json!(0.8), json!(0.8)));
+    assert_eq!(
+        (
+            day["open"].clone(),
+            day["low"].clone(),
+            day["close"].clone()
+        ),
+        (json!(0.9), json!(0.8), json!(0.8))
+    );
 
     // status reads the same lake.
     let status = StatusReport::read(&lake).await.unwrap();
@@ -149,9 +216,14 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     assert!(status.ingest.is_some());
 
     // The API serves the same numbers, in date order.
-    let state = pricelake_serve::ServeState::new(lake.clone(), pricelake_serve::ServeConfig::default(), outcome.metrics.clone(), None)
-        .await
-        .unwrap();
+    let state = pricelake_serve::ServeState::new(
+        lake.clone(),
+        pricelake_serve::ServeConfig::default(),
+        outcome.metrics.clone(),
+        None,
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -168,8 +240,17 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     let (status, body) = get("/api/v1/vod?currency=EUR").await;
     assert_eq!(status, 200);
     let body: Value = serde_json::from_str(&body).unwrap();
-    let dates: Vec<&str> = body["days"].as_array().unwrap().iter().map(|d| d["date"].as_str().unwrap()).collect();
-    assert_eq!(dates, vec!["2026-01-01", "2026-01-02", "2026-01-03"], "dates in order");
+    let dates: Vec<&str> = body["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dates,
+        vec!["2026-01-01", "2026-01-02", "2026-01-03"],
+        "dates in order"
+    );
     assert_eq!(body["days"][2]["price"], json!(90.0));
     let (status, body) = get("/api/v1/items/101/history?currency=GBP").await;
     assert_eq!(status, 200, "{body}");
@@ -178,14 +259,20 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     assert_eq!(get("/api/v1/items/999").await.0, 404);
     let (status, body) = get("/api/v1/vod?currency=XXX").await;
     assert_eq!(status, 400);
-    assert!(body.contains("currency"), "the error names the parameter: {body}");
+    assert!(
+        body.contains("currency"),
+        "the error names the parameter: {body}"
+    );
     assert_eq!(get("/api/v1/discounts?date=yesterday").await.0, 400);
     let (status, page) = get("/").await;
     assert_eq!(status, 200);
     assert!(page.contains("id=\"currency\""));
     let (status, svg) = get("/api/v1/charts/vod.svg?currency=EUR").await;
     assert_eq!(status, 200);
-    assert!(svg.starts_with("<svg") && svg.contains("2026-01-03 = 90.0000 EUR"), "the chart plots the mart");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("2026-01-03 = 90.0000 EUR"),
+        "the chart plots the mart"
+    );
     let (_, metrics) = get("/metrics").await;
     assert!(metrics.contains("pricelake_records_delivered_total"));
     let (status, openapi) = get("/openapi.json").await;
@@ -202,7 +289,11 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
 async fn a_repeated_demo_on_the_same_lake_adds_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     run_pipeline(options(dir.path())).await.unwrap();
-    let lake = Lake::open(&pricelake_lake::LakeConfig { url: dir.path().join("lake").to_string_lossy().into(), ..Default::default() }).unwrap();
+    let lake = Lake::open(&pricelake_lake::LakeConfig {
+        url: dir.path().join("lake").to_string_lossy().into(),
+        ..Default::default()
+    })
+    .unwrap();
     let before = mart(&lake, "prices_fx").await;
     // Process again with nothing new: skipped, marts unchanged.
     let report = pricelake_transform::process(
