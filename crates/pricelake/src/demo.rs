@@ -253,7 +253,7 @@ pub async fn run_cli(mut config: PricelakeConfig, args: DemoArgs) -> anyhow::Res
         spool_dir: config.demo.spool_dir.clone(),
         wipe: !args.keep,
         progress: true,
-        process_every_days: 7,
+        process_every_days: 10,
     })
     .await?;
     eprintln!(
