@@ -1,713 +1,702 @@
-//! What the emulator sells and quotes: a generated catalog (deterministic from a seed,
-//! realistic enough to plot) or a small fixture whose numbers a test can check by hand.
-//!
-//! Everything is a pure function of (seed, item, instant), so any simulated instant can be
-//! served in O(1) without replaying history.
+//! What the emulator sells: products, their prices at any instant, the trending lists,
+//! the value of the day and the exchange rates, either generated from a seed or read from
+//! a hand-written fixture. Everything is a pure function of (catalog, instant).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
 
-use crate::EmulatorError;
+use crate::error::EmulatorError;
+use crate::fixture::Fixture;
+use crate::fx;
+use crate::hash::{hash, signed, unit};
+use crate::taxonomy::{self, Category};
 
-/// A mixing hash (splitmix64) over several inputs: the emulator's only source of randomness.
-pub(crate) fn mix(parts: &[u64]) -> u64 {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for p in parts {
-        x ^= p
-            .wrapping_add(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(x << 6)
-            .wrapping_add(x >> 2);
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x = z ^ (z >> 31);
-    }
-    x
-}
-
-/// A uniform number in [0, 1) from a hash.
-pub(crate) fn unit(parts: &[u64]) -> f64 {
-    (mix(parts) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// One department or sub-category of the taxonomy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Category {
-    /// `3944` or `3944_1060825`.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Children, if any.
-    #[serde(default)]
-    pub children: Vec<Category>,
-}
-
-/// A price and its flags from an instant on (fixture catalogs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PricePoint {
-    /// From when this price holds.
+/// A price schedule entry of a fixture item: from `from` on (until the next entry) the
+/// item has this state.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScheduledState {
     pub from: DateTime<Utc>,
-    /// Sale price in USD.
+    pub state: ItemState,
+}
+
+/// How a product's price is found at an instant.
+#[derive(Debug, Clone)]
+pub(crate) enum Pricing {
+    /// Generated: a base price moved by day-level hashed factors.
+    Model { base: f64, phases: [i64; 3] },
+    /// Fixture: piecewise constant, sorted by `from`.
+    Schedule(Vec<ScheduledState>),
+}
+
+/// The time-dependent part of an item.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ItemState {
     pub sale_price: f64,
-    /// MSRP in USD, if the item has one.
-    #[serde(default)]
     pub msrp: Option<f64>,
-    /// Stock text.
-    #[serde(default = "available")]
-    pub stock: String,
-    /// On rollback.
-    #[serde(default)]
     pub roll_back: bool,
-    /// On clearance.
-    #[serde(default)]
     pub clearance: bool,
+    pub special_buy: bool,
+    pub stock: String,
 }
 
-fn available() -> String {
-    "Available".to_string()
-}
-
-/// One product of a fixture catalog.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FixtureItem {
-    /// Item id.
-    pub item_id: u64,
-    /// Name (may be hostile: the XSS tests put markup here).
+/// The fixed part of an item.
+#[derive(Debug, Clone)]
+pub(crate) struct Product {
+    pub id: u64,
+    pub parent_id: u64,
     pub name: String,
-    /// Brand, if any.
-    #[serde(default)]
-    pub brand_name: Option<String>,
-    /// `Electronics/TV & Video`.
-    pub category_path: String,
-    /// `3944_1060825`.
-    pub category_node: String,
-    /// Prices over time; the last one whose `from` is not after now holds.
-    pub prices: Vec<PricePoint>,
+    pub brand: Option<String>,
+    pub upc: Option<String>,
+    pub category_node: Option<String>,
+    pub category_path: Option<String>,
+    pub rating: Option<String>,
+    pub num_reviews: Option<u64>,
+    pub short_description: String,
+    pub thumbnail: String,
+    pub product_url: String,
+    pub available_online: bool,
+    pub offer_type: &'static str,
+    pub free_ship_to_store: bool,
+    pub standard_ship_rate: f64,
+    pub color: Option<&'static str>,
+    pub pricing: Pricing,
+    /// The generated catalog's msrp (fixture items carry it per schedule entry).
+    pub msrp: Option<f64>,
 }
 
-/// A trending list from an instant on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrendPoint {
-    /// From when.
-    pub from: DateTime<Utc>,
-    /// Items in the list, in order.
-    pub item_ids: Vec<u64>,
+/// Trending, value-of-the-day and exchange-rate sources.
+#[derive(Debug, Clone)]
+enum Schedules {
+    Generated {
+        /// Persistently popular products, most popular first.
+        pool: Vec<usize>,
+        /// Products with an msrp: value-of-the-day candidates.
+        vod_candidates: Vec<usize>,
+    },
+    Fixture {
+        trending: Vec<(DateTime<Utc>, Vec<u64>)>,
+        vod: Vec<(DateTime<Utc>, u64)>,
+        fx: Vec<(DateTime<Utc>, BTreeMap<String, f64>)>,
+    },
 }
 
-/// A value of the day from an instant on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VodPoint {
-    /// From when.
-    pub from: DateTime<Utc>,
-    /// The item.
-    pub item_id: u64,
-}
-
-/// FX quotes (units per USD) from an instant on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FxPoint {
-    /// From when.
-    pub from: DateTime<Utc>,
-    /// Currency code to units per USD.
-    pub quotes: BTreeMap<String, f64>,
-}
-
-/// A small fixed catalog, read from JSON, for tests with hand-computed expectations.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Fixture {
-    /// What the fixture contains, for the humans who compute expectations from it.
-    #[serde(default)]
-    pub description: String,
-    /// Departments.
-    pub taxonomy: Vec<Category>,
-    /// Products.
-    pub items: Vec<FixtureItem>,
-    /// Trending lists over time.
-    #[serde(default)]
-    pub trends: Vec<TrendPoint>,
-    /// Values of the day over time.
-    #[serde(default)]
-    pub vod: Vec<VodPoint>,
-    /// Exchange rates over time.
-    pub fx: Vec<FxPoint>,
-}
-
-/// The quoted currencies: code, name, level in units per USD.
-const CURRENCIES: &[(&str, &str, f64)] = &[
-    ("AUD", "Australian Dollar", 1.52),
-    ("EUR", "Euro", 0.92),
-    ("GBP", "British Pound Sterling", 0.78),
-    ("INR", "Indian Rupee", 83.4),
-    ("AED", "United Arab Emirates Dirham", 3.6725),
-    ("JPY", "Japanese Yen", 151.2),
-    ("CHF", "Swiss Franc", 0.89),
-    ("ZAR", "South African Rand", 18.6),
-    ("CNY", "Chinese Yuan", 7.23),
-    ("CAD", "Canadian Dollar", 1.36),
-    ("MXN", "Mexican Peso", 17.1),
-    ("BRL", "Brazilian Real", 5.05),
-    ("SEK", "Swedish Krona", 10.6),
-    ("NOK", "Norwegian Krone", 10.8),
-    ("DKK", "Danish Krone", 6.87),
-    ("PLN", "Polish Zloty", 3.98),
-    ("CZK", "Czech Republic Koruna", 23.3),
-    ("HUF", "Hungarian Forint", 362.0),
-    ("SGD", "Singapore Dollar", 1.35),
-    ("HKD", "Hong Kong Dollar", 7.82),
-    ("KRW", "South Korean Won", 1345.0),
-    ("NZD", "New Zealand Dollar", 1.66),
-    ("TRY", "Turkish Lira", 32.2),
-    ("ILS", "Israeli New Sheqel", 3.71),
-    ("THB", "Thai Baht", 36.4),
-    ("MYR", "Malaysian Ringgit", 4.72),
-    ("PHP", "Philippine Peso", 56.3),
-    ("IDR", "Indonesian Rupiah", 15800.0),
-    ("SAR", "Saudi Riyal", 3.75),
-    ("CLP", "Chilean Peso", 940.0),
-    ("BTC", "Bitcoin", 0.000016),
-];
-
-/// Departments with their sub-categories and the nouns their products are named by.
-const DEPARTMENTS: &[(&str, u64, &[&str], &[&str])] = &[
-    (
-        "Electronics",
-        3944,
-        &["TV & Video", "Computers", "Cell Phones", "Audio"],
-        &[
-            "4K TV",
-            "Laptop",
-            "Headphones",
-            "Soundbar",
-            "Tablet",
-            "Smartphone",
-        ],
-    ),
-    (
-        "Home",
-        4044,
-        &["Kitchen & Dining", "Bedding", "Furniture", "Decor"],
-        &[
-            "Blender",
-            "Sheet Set",
-            "Desk Chair",
-            "Air Fryer",
-            "Lamp",
-            "Cookware Set",
-        ],
-    ),
-    (
-        "Grocery",
-        976759,
-        &["Snacks", "Beverages", "Pantry", "Breakfast"],
-        &[
-            "Coffee",
-            "Trail Mix",
-            "Olive Oil",
-            "Cereal",
-            "Sparkling Water",
-            "Pasta",
-        ],
-    ),
-    (
-        "Toys",
-        4171,
-        &["Building Sets", "Dolls", "Games & Puzzles", "Outdoor Play"],
-        &[
-            "Building Set",
-            "Puzzle",
-            "Board Game",
-            "Doll House",
-            "Scooter",
-            "RC Car",
-        ],
-    ),
-    (
-        "Clothing",
-        5438,
-        &["Women", "Men", "Kids", "Shoes"],
-        &["Jacket", "Jeans", "Sneakers", "Hoodie", "T-Shirt", "Boots"],
-    ),
-    (
-        "Sports & Outdoors",
-        4125,
-        &["Exercise & Fitness", "Camping", "Cycling", "Team Sports"],
-        &[
-            "Yoga Mat",
-            "Tent",
-            "Bike Helmet",
-            "Dumbbells",
-            "Basketball",
-            "Cooler",
-        ],
-    ),
-    (
-        "Beauty",
-        1085666,
-        &["Skin Care", "Hair Care", "Makeup", "Fragrance"],
-        &[
-            "Moisturizer",
-            "Shampoo",
-            "Lipstick",
-            "Perfume",
-            "Hair Dryer",
-            "Face Serum",
-        ],
-    ),
-    (
-        "Baby",
-        5427,
-        &["Diapering", "Feeding", "Nursery", "Strollers"],
-        &[
-            "Diapers",
-            "Bottle Set",
-            "Crib",
-            "Stroller",
-            "Baby Monitor",
-            "High Chair",
-        ],
-    ),
-];
-
-const BRANDS: &[&str] = &[
-    "Acme",
-    "Northwind",
-    "Contoso",
-    "Mainstays",
-    "Ozark Trail",
-    "Great Value",
-    "Hyper Tough",
-    "Equate",
-    "Vizio",
-    "onn.",
-    "Sony",
-    "Samsung",
-    "LEGO",
-    "Hasbro",
-    "Time and Tru",
-    "George",
-    "Parent's Choice",
-    "Better Homes",
-    "Ninja",
-    "Keurig",
-];
-const ADJECTIVES: &[&str] = &[
-    "Classic",
-    "Pro",
-    "Ultra",
-    "Compact",
-    "Deluxe",
-    "Essential",
-    "Premium",
-    "Smart",
-    "Eco",
-    "Max",
-];
-
-/// The emulator's data, generated or fixed.
+/// Everything the emulator serves, independent of HTTP: products and their prices at
+/// any instant, trending lists, the value of the day, the taxonomy and exchange rates.
+///
+/// Exists so that a test can compute what the emulator will answer without a server,
+/// and so that the generated and the fixture catalogs go through the same routes.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    kind: Kind,
+    seed: u64,
+    products: Vec<Product>,
+    by_upc: HashMap<String, usize>,
+    taxonomy: Vec<Category>,
+    schedules: Schedules,
 }
 
-#[derive(Debug, Clone)]
-enum Kind {
-    Generated { seed: u64, items: usize },
-    Fixture(Box<Fixture>),
-}
-
-/// An item's attributes at one instant, whichever kind of catalog it came from.
-struct ItemState {
-    id: u64,
-    name: String,
-    brand: Option<String>,
-    category_path: String,
-    category_node: String,
-    sale_price: f64,
-    msrp: Option<f64>,
-    stock: String,
-    roll_back: bool,
-    clearance: bool,
-    rating: Option<f64>,
-    reviews: u64,
-}
+const MODIFIERS: &[&str] = &[
+    "Classic",
+    "Premium",
+    "Essential",
+    "Pro",
+    "Deluxe",
+    "Compact",
+    "Ultra",
+    "Everyday",
+    "Signature",
+    "Plus",
+];
+const COLORS: &[&str] = &[
+    "Black", "White", "Gray", "Blue", "Red", "Silver", "Navy", "Green",
+];
+const SENTENCES: &[&str] = &[
+    "Built to last & easy to use.",
+    "A customer favorite at a great price.",
+    "Everyday low price, backed by our guarantee.",
+    "Designed for comfort and performance.",
+];
 
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-fn day_number(at: DateTime<Utc>) -> i64 {
-    at.timestamp().div_euclid(86_400)
+/// A shelf price: `x.99`/`x.97`/`x.00`/`x.88` above 20 USD, cents below.
+fn shelf_price(p: f64, k: u64) -> f64 {
+    if p >= 20.0 {
+        p.floor() + [0.99, 0.97, 0.0, 0.88][(k % 4) as usize]
+    } else {
+        round2(p.max(0.5))
+    }
 }
 
-fn last_at<T>(points: &[T], at: DateTime<Utc>, from: impl Fn(&T) -> DateTime<Utc>) -> Option<&T> {
-    points
-        .iter()
-        .filter(|p| from(p) <= at)
-        .max_by_key(|p| from(p))
+pub(crate) fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// A 12-digit UPC-A with a valid check digit.
+fn upc(h: u64) -> String {
+    let body = format!("{:011}", h % 100_000_000_000);
+    let sum: u32 = body
+        .chars()
+        .enumerate()
+        .map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+pub(crate) fn day_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(86_400)
+}
+
+/// The entry of a `from`-sorted schedule in effect at `t`: the last one whose `from` is
+/// not after `t`; before the first entry, the first.
+pub(crate) fn in_effect<T>(schedule: &[(DateTime<Utc>, T)], t: DateTime<Utc>) -> Option<&T> {
+    let n = schedule.partition_point(|(from, _)| *from <= t);
+    schedule.get(n.saturating_sub(1)).map(|(_, v)| v)
 }
 
 impl Catalog {
-    /// A realistic catalog of `items` products, the same for the same seed.
+    /// The generated catalog: `items` products spread over the built-in taxonomy, prices
+    /// moving day by day, all derived from `seed`.
     pub fn generate(seed: u64, items: usize) -> Catalog {
-        Catalog {
-            kind: Kind::Generated {
-                seed,
-                items: items.max(1),
+        let (roots, leaves) = taxonomy::builtin();
+        let id_base = 10_000_000 + (hash(&[seed, 0xB45E]) % 40) * 10_000_000;
+        let mut products = Vec::with_capacity(items);
+        for i in 0..items as u64 {
+            let h = |k: u64| hash(&[seed, i, k]);
+            let u = |k: u64| unit(&[seed, i, k]);
+            let id = id_base + i * 1000 + h(0) % 997 + 1;
+            let leaf = &leaves[(h(1) % leaves.len() as u64) as usize];
+            let brand = (u(2) >= 0.1)
+                .then(|| leaf.dept.brands[(h(3) % leaf.dept.brands.len() as u64) as usize]);
+            let noun = leaf.nouns[(h(4) % leaf.nouns.len() as u64) as usize];
+            let modifier = MODIFIERS[(h(5) % MODIFIERS.len() as u64) as usize];
+            let color = (u(6) < 0.7).then(|| COLORS[(h(7) % COLORS.len() as u64) as usize]);
+            let code = format!(
+                "{}{}-{}",
+                (b'A' + (h(8) % 26) as u8) as char,
+                (b'A' + (h(9) % 26) as u8) as char,
+                100 + h(10) % 900
+            );
+            let mut name = match brand {
+                Some(b) => format!("{b} {modifier} {noun} {code}"),
+                None => format!("{modifier} {noun} {code}"),
+            };
+            if let Some(c) = color {
+                name.push_str(", ");
+                name.push_str(c);
+            }
+            let (lo, hi) = leaf.price;
+            let raw = (lo.ln() + u(11) * (hi.ln() - lo.ln())).exp();
+            let base = shelf_price(raw, h(12));
+            let msrp = (u(13) < 0.7).then(|| shelf_price(base * (1.08 + 0.3 * u(14)), h(15)));
+            let rating = (u(16) < 0.8).then(|| {
+                let r = 2.8 + 2.2 * u(17).sqrt();
+                let decimals = 1 + (h(18) % 3) as usize;
+                let s = format!("{r:.decimals$}");
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            });
+            let num_reviews = rating.as_ref().map(|_| 1 + (u(19) * 8.0).exp() as u64);
+            let sentence = SENTENCES[(h(20) % SENTENCES.len() as u64) as usize];
+            products.push(Product {
+                id,
+                parent_id: if u(21) < 0.15 { id + 1 + h(22) % 500 } else { id },
+                short_description: html_escape(&format!("<p>{name}. {sentence}</p>")),
+                thumbnail: format!(
+                    "https://i5.walmartimages.com/asr/{:08x}-{:04x}.jpeg?odnHeight=100&odnWidth=100",
+                    h(23) & 0xFFFF_FFFF,
+                    h(24) & 0xFFFF
+                ),
+                product_url: format!("https://www.walmart.com/ip/{}/{id}", slug(&name)),
+                name,
+                brand: brand.map(str::to_string),
+                upc: Some(upc(h(25))),
+                category_node: Some(leaf.id.clone()),
+                category_path: Some(leaf.path.clone()),
+                msrp,
+                rating,
+                num_reviews,
+                available_online: u(26) < 0.95,
+                offer_type: if u(27) < 0.7 {
+                    "ONLINE_AND_STORE"
+                } else {
+                    "ONLINE_ONLY"
+                },
+                free_ship_to_store: u(28) < 0.8,
+                standard_ship_rate: if base >= 35.0 { 0.0 } else { 5.99 },
+                color,
+                pricing: Pricing::Model {
+                    base,
+                    phases: [(h(29) % 14) as i64, (h(30) % 5) as i64, (h(31) % 30) as i64],
+                },
+            });
+        }
+        let mut pool: Vec<usize> = (0..products.len()).collect();
+        pool.sort_by_key(|&i| hash(&[seed, products[i].id, 9]));
+        pool.truncate(60);
+        let vod_candidates: Vec<usize> = (0..products.len())
+            .filter(|&i| products[i].msrp.is_some())
+            .collect();
+        Catalog::assemble(
+            seed,
+            products,
+            roots,
+            Schedules::Generated {
+                pool,
+                vod_candidates,
             },
-        }
+        )
     }
 
-    /// A fixed catalog.
-    pub fn from_fixture(fixture: Fixture) -> Catalog {
+    fn assemble(
+        seed: u64,
+        products: Vec<Product>,
+        taxonomy: Vec<Category>,
+        schedules: Schedules,
+    ) -> Catalog {
+        let by_upc = products
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.upc.clone().map(|u| (u, i)))
+            .collect();
         Catalog {
-            kind: Kind::Fixture(Box::new(fixture)),
+            seed,
+            products,
+            by_upc,
+            taxonomy,
+            schedules,
         }
     }
 
-    /// Reads a fixture catalog from a JSON file.
-    pub fn load_fixture(path: &Path) -> Result<Catalog, EmulatorError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EmulatorError::Fixture(format!("{}: {e}", path.display())))?;
-        let fixture: Fixture = serde_json::from_str(&text)
-            .map_err(|e| EmulatorError::Fixture(format!("{}: {e}", path.display())))?;
+    /// A catalog made of a fixture's items and schedules, served by the same routes.
+    ///
+    /// Never panics: an inconsistent fixture should be rejected by [`Fixture::validate`]
+    /// first (as [`Catalog::load_fixture`] does); unknown ids are then simply not served.
+    pub fn from_fixture(f: Fixture) -> Catalog {
+        let (taxonomy, mut products, trending, vod, fx) = f.into_parts();
+        products.sort_by_key(|p| p.id);
+        Catalog::assemble(
+            0,
+            products,
+            taxonomy,
+            Schedules::Fixture { trending, vod, fx },
+        )
+    }
+
+    /// Reads, validates and converts a fixture file.
+    pub fn load_fixture(path: impl AsRef<Path>) -> Result<Catalog, EmulatorError> {
+        let fixture = Fixture::load(path.as_ref())?;
         Ok(Catalog::from_fixture(fixture))
+    }
+
+    /// Number of products.
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    /// True when the catalog has no products.
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
     }
 
     /// Every item id, ascending.
     pub fn item_ids(&self) -> Vec<u64> {
-        match &self.kind {
-            Kind::Generated { items, .. } => (0..*items as u64).map(generated_id).collect(),
-            Kind::Fixture(f) => {
-                let mut ids: Vec<u64> = f.items.iter().map(|i| i.item_id).collect();
-                ids.sort_unstable();
-                ids
-            }
-        }
+        self.products.iter().map(|p| p.id).collect()
     }
 
-    /// The taxonomy tree.
-    pub fn taxonomy(&self) -> Vec<Category> {
-        match &self.kind {
-            Kind::Fixture(f) => f.taxonomy.clone(),
-            Kind::Generated { .. } => DEPARTMENTS
-                .iter()
-                .map(|(name, id, subs, _)| Category {
-                    id: id.to_string(),
-                    name: name.to_string(),
-                    children: subs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, sub)| Category {
-                            id: format!("{id}_{}", 1_000_000 + i as u64 * 1_111),
-                            name: sub.to_string(),
-                            children: Vec::new(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
+    /// Whether this catalog comes from a fixture.
+    pub fn is_fixture(&self) -> bool {
+        matches!(self.schedules, Schedules::Fixture { .. })
     }
 
-    /// Items whose category node starts with `category` (a top-level id or a deeper node).
-    pub fn items_in_category(&self, category: &str, at: DateTime<Utc>) -> Vec<u64> {
-        self.item_ids()
+    /// The item as the API would serve it at `t`, or `None` for an unknown id.
+    pub fn item(&self, id: u64, t: DateTime<Utc>) -> Option<Value> {
+        self.index_of(id).map(|i| self.item_json(i, t))
+    }
+
+    /// The ids on the trending list at `t`, in list order.
+    pub fn trending_ids(&self, t: DateTime<Utc>) -> Vec<u64> {
+        self.trending(t)
             .into_iter()
-            .filter(|id| {
-                self.state(*id, at).is_some_and(|s| {
-                    s.category_node == category
-                        || s.category_node.starts_with(&format!("{category}_"))
-                })
-            })
+            .map(|i| self.products[i].id)
             .collect()
     }
 
-    /// The item as the API shows it at `at`; `None` for unknown ids.
-    pub fn item_json(&self, id: u64, at: DateTime<Utc>) -> Option<Value> {
-        let s = self.state(id, at)?;
-        let color = ["Black", "White", "Blue", "Red"][(mix(&[s.id, 3]) % 4) as usize];
-        let mut item = json!({
-            "itemId": s.id,
-            "parentItemId": s.id,
-            "name": s.name,
-            "salePrice": s.sale_price,
-            "upc": format!("{:012}", mix(&[s.id, 7]) % 1_000_000_000_000),
-            "categoryPath": s.category_path,
-            "categoryNode": s.category_node,
-            "shortDescription": format!("{} &amp; more from the {} department.", s.name, s.category_path.split('/').next().unwrap_or("")),
-            "thumbnailImage": format!("https://i5.walmartimages.com/asr/{}.jpeg", s.id),
-            "productUrl": format!("https://www.walmart.com/ip/{}", s.id),
-            "numReviews": s.reviews,
-            "stock": s.stock,
-            "availableOnline": s.stock != "Not available",
-            "rollBack": s.roll_back,
-            "clearance": s.clearance,
-            "offerType": "ONLINE_AND_STORE",
-            "marketplace": false,
-            "freeShipToStore": true,
-            "standardShipRate": 0.0,
-            "bundle": false,
-            "attributes": {"color": color},
-        });
-        let obj = item.as_object_mut().expect("object");
-        if let Some(msrp) = s.msrp {
-            obj.insert("msrp".into(), json!(msrp));
-        }
-        if let Some(brand) = s.brand {
-            obj.insert("brandName".into(), json!(brand));
-        }
-        if let Some(rating) = s.rating {
-            // The real API sends the rating as a string.
-            obj.insert("customerRating".into(), json!(format!("{rating:.3}")));
-        }
-        Some(item)
+    /// The value-of-the-day item id at `t`.
+    pub fn vod_id(&self, t: DateTime<Utc>) -> Option<u64> {
+        self.vod(t).map(|i| self.products[i].id)
     }
 
-    fn state(&self, id: u64, at: DateTime<Utc>) -> Option<ItemState> {
-        match &self.kind {
-            Kind::Fixture(f) => {
-                let item = f.items.iter().find(|i| i.item_id == id)?;
-                let price = last_at(&item.prices, at, |p| p.from).or(item.prices.first())?;
-                Some(ItemState {
-                    id,
-                    name: item.name.clone(),
-                    brand: item.brand_name.clone(),
-                    category_path: item.category_path.clone(),
-                    category_node: item.category_node.clone(),
-                    sale_price: price.sale_price,
-                    msrp: price.msrp,
-                    stock: price.stock.clone(),
-                    roll_back: price.roll_back,
-                    clearance: price.clearance,
-                    rating: None,
-                    reviews: 0,
-                })
+    /// Currency codes quoted (USD included), sorted.
+    pub fn currencies(&self) -> Vec<String> {
+        match &self.schedules {
+            Schedules::Generated { .. } => {
+                fx::CURRENCIES.iter().map(|c| c.code.to_string()).collect()
             }
-            Kind::Generated { seed, items } => {
-                let index = generated_index(id)?;
-                if index >= *items as u64 {
-                    return None;
+            Schedules::Fixture { fx, .. } => {
+                let mut codes: Vec<String> = fx
+                    .first()
+                    .map(|(_, q)| q.keys().cloned().collect())
+                    .unwrap_or_default();
+                if !codes.iter().any(|c| c == "USD") {
+                    codes.push("USD".to_string());
                 }
-                Some(generated_state(*seed, index, at))
+                codes.sort();
+                codes
             }
         }
     }
 
-    /// The trending list at `at`.
-    pub fn trending(&self, at: DateTime<Utc>) -> Vec<u64> {
-        match &self.kind {
-            Kind::Fixture(f) => last_at(&f.trends, at, |t| t.from)
-                .map(|t| t.item_ids.clone())
+    /// Units of `code` per USD published for the hour containing `t` (the feed updates
+    /// hourly: the rate in effect at the start of that hour).
+    pub fn usd_rate(&self, code: &str, t: DateTime<Utc>) -> Option<f64> {
+        let hour = fx::hour_start(t);
+        match &self.schedules {
+            Schedules::Generated { .. } => {
+                let spec = fx::spec(code)?;
+                Some(fx::usd_rate(
+                    self.seed,
+                    spec,
+                    hour.timestamp().div_euclid(3600),
+                ))
+            }
+            Schedules::Fixture { fx, .. } => {
+                if code == "USD" {
+                    return Some(1.0);
+                }
+                in_effect(fx, hour)?.get(code).copied()
+            }
+        }
+    }
+
+    pub(crate) fn products(&self) -> &[Product] {
+        &self.products
+    }
+
+    pub(crate) fn index_of(&self, id: u64) -> Option<usize> {
+        self.products.binary_search_by_key(&id, |p| p.id).ok()
+    }
+
+    pub(crate) fn index_of_upc(&self, upc: &str) -> Option<usize> {
+        self.by_upc.get(upc).copied()
+    }
+
+    pub(crate) fn taxonomy_json(&self) -> Value {
+        taxonomy::to_json(&self.taxonomy)
+    }
+
+    /// The trending list at `t`: a few persistently popular products (the more popular,
+    /// the more often) and the rest drawn at random, changing at each UTC midnight.
+    pub(crate) fn trending(&self, t: DateTime<Utc>) -> Vec<usize> {
+        match &self.schedules {
+            Schedules::Fixture { trending, .. } => in_effect(trending, t)
+                .map(|ids| ids.iter().filter_map(|id| self.index_of(*id)).collect())
                 .unwrap_or_default(),
-            Kind::Generated { seed, items } => {
-                let n = *items as u64;
-                let day = day_number(at) as u64;
-                let week = day / 7;
-                let mut out: Vec<u64> = Vec::with_capacity(25);
-                // A hot set that stays popular for weeks, so a top 20 over a month means something.
-                for k in 0..40u64 {
-                    if out.len() >= 12 {
+            Schedules::Generated { pool, .. } => {
+                let day = signed(day_of(t));
+                let seed = self.seed;
+                let n = self.products.len();
+                let target = ((23 + hash(&[seed, day, 14]) % 5) as usize).min(n);
+                let mut out: Vec<usize> = Vec::with_capacity(target);
+                // The popular pool, visited in a daily order: each product gets in with a
+                // chance that falls with its rank, until 17 places are taken.
+                let mut visit: Vec<(usize, usize)> = pool.iter().copied().enumerate().collect();
+                visit.sort_by_key(|&(_, i)| hash(&[seed, day, self.products[i].id, 16]));
+                for (rank, i) in visit {
+                    if out.len() >= target.min(17) {
                         break;
                     }
-                    let candidate = mix(&[*seed, 0x7EED, k]) % n;
-                    if unit(&[*seed, candidate, day, 0x407])
-                        < 0.35 + 0.3 * unit(&[*seed, candidate, week])
-                    {
-                        out.push(candidate);
+                    let p = 0.95 - 0.85 * rank as f64 / pool.len() as f64;
+                    if unit(&[seed, day, self.products[i].id, 10]) < p {
+                        out.push(i);
                     }
                 }
-                let mut k = 0u64;
-                while out.len() < 25.min(*items) {
-                    let candidate = mix(&[*seed, 0xDA11, day, k]) % n;
-                    if !out.contains(&candidate) {
-                        out.push(candidate);
+                let mut slot = 0u64;
+                while out.len() < target {
+                    let i = (hash(&[seed, day, slot, 15]) % n as u64) as usize;
+                    if !out.contains(&i) {
+                        out.push(i);
                     }
-                    k += 1;
+                    slot += 1;
                 }
-                out.dedup();
-                out.into_iter().map(generated_id).collect()
+                out.sort_by_key(|&i| hash(&[seed, day, self.products[i].id, 13]));
+                out
             }
         }
     }
 
-    /// The value of the day at `at`.
-    pub fn vod(&self, at: DateTime<Utc>) -> Option<u64> {
-        match &self.kind {
-            Kind::Fixture(f) => last_at(&f.vod, at, |v| v.from).map(|v| v.item_id),
-            Kind::Generated { seed, items } => Some(generated_id(
-                mix(&[*seed, 0x70D, day_number(at) as u64]) % *items as u64,
-            )),
-        }
-    }
-
-    /// Currency codes and names (`/list`).
-    pub fn currencies(&self) -> BTreeMap<String, String> {
-        let mut out: BTreeMap<String, String> = CURRENCIES
-            .iter()
-            .map(|(c, n, _)| (c.to_string(), n.to_string()))
-            .collect();
-        out.insert("USD".into(), "United States Dollar".into());
-        if let Kind::Fixture(f) = &self.kind {
-            out.retain(|code, _| code == "USD" || f.fx.iter().any(|p| p.quotes.contains_key(code)));
-        }
-        out
-    }
-
-    /// Units of each currency per USD at `at` (the rates published for that hour).
-    pub fn rates(&self, at: DateTime<Utc>) -> BTreeMap<String, f64> {
-        match &self.kind {
-            Kind::Fixture(f) => last_at(&f.fx, at, |p| p.from)
-                .map(|p| p.quotes.clone())
-                .unwrap_or_default(),
-            Kind::Generated { seed, .. } => {
-                let hours = at.timestamp().div_euclid(3600);
-                let t = hours as f64 / 24.0; // days
-                CURRENCIES
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (code, _, level))| {
-                        if *code == "AED" || *code == "SAR" || *code == "HKD" {
-                            return (code.to_string(), *level); // pegged
-                        }
-                        let i = i as u64;
-                        let p1 = unit(&[*seed, i, 1]) * std::f64::consts::TAU;
-                        let p2 = unit(&[*seed, i, 2]) * std::f64::consts::TAU;
-                        let vol = if *code == "BTC" { 6.0 } else { 1.0 };
-                        let moved = 1.0
-                            + vol * 0.025 * (t / 23.0 * std::f64::consts::TAU + p1).sin()
-                            + vol * 0.008 * (t / 5.3 * std::f64::consts::TAU + p2).sin()
-                            + vol * 0.0015 * (unit(&[*seed, i, hours as u64]) - 0.5);
-                        let rate = level * moved;
-                        let digits = if rate < 0.01 { 1e10 } else { 1e6 };
-                        (code.to_string(), (rate * digits).round() / digits)
-                    })
-                    .collect()
+    /// The value of the day at `t`.
+    pub(crate) fn vod(&self, t: DateTime<Utc>) -> Option<usize> {
+        match &self.schedules {
+            Schedules::Fixture { vod, .. } => in_effect(vod, t).and_then(|id| self.index_of(*id)),
+            Schedules::Generated { vod_candidates, .. } => {
+                let k = hash(&[self.seed, signed(day_of(t)), 11]);
+                if vod_candidates.is_empty() {
+                    (!self.products.is_empty()).then(|| (k % self.products.len() as u64) as usize)
+                } else {
+                    Some(vod_candidates[(k % vod_candidates.len() as u64) as usize])
+                }
             }
         }
     }
 
-    /// Earliest instant with data (fixtures); `None` means "any time".
-    pub fn starts_at(&self) -> Option<DateTime<Utc>> {
-        match &self.kind {
-            Kind::Fixture(f) => f.fx.iter().map(|p| p.from).min(),
-            Kind::Generated { .. } => None,
+    /// Price, flags and stock of product `i` at `t`.
+    pub(crate) fn state(&self, i: usize, t: DateTime<Utc>) -> ItemState {
+        let p = &self.products[i];
+        match &p.pricing {
+            Pricing::Schedule(schedule) => {
+                let n = schedule.partition_point(|s| s.from <= t);
+                schedule[n.saturating_sub(1)].state.clone()
+            }
+            Pricing::Model { base, phases } => {
+                let (seed, id) = (self.seed, p.id);
+                let day = day_of(t);
+                let u = |k: u64, c: i64| unit(&[seed, id, k, signed(c)]);
+                // A level that holds for two weeks, and small moves on some days.
+                let mut f = 1.0 + 0.06 * (2.0 * u(1, (day + phases[0]).div_euclid(14)) - 1.0);
+                if u(2, day) < 0.25 {
+                    f *= 1.0 + 0.04 * (2.0 * u(3, day) - 1.0);
+                }
+                // Rollbacks: 3 days out of some 5-day blocks, 10-25 % off.
+                let mut roll_back = false;
+                let rb = day + phases[1];
+                if u(4, rb.div_euclid(5)) < 0.10 && rb.rem_euclid(5) < 3 {
+                    f *= 1.0 - (0.10 + 0.15 * u(5, rb.div_euclid(5)));
+                    roll_back = true;
+                }
+                // Clearance: the last 10 days of some 30-day blocks, 30-50 % off.
+                let mut clearance = false;
+                let cb = day + phases[2];
+                if u(6, cb.div_euclid(30)) < 0.04 && cb.rem_euclid(30) >= 20 {
+                    f *= 0.5 + 0.2 * u(7, cb.div_euclid(30));
+                    clearance = true;
+                }
+                let mut special_buy = false;
+                if self.vod(t) == Some(i) {
+                    f = f.min(0.45 + 0.2 * unit(&[seed, signed(day), 12]));
+                    special_buy = true;
+                }
+                let s = u(8, day);
+                let stock = if s < 0.04 {
+                    "Not available"
+                } else if s < 0.14 || clearance {
+                    "Limited Supply"
+                } else {
+                    "Available"
+                };
+                ItemState {
+                    sale_price: round2(base * f).max(0.01),
+                    msrp: p.msrp,
+                    roll_back,
+                    clearance,
+                    special_buy,
+                    stock: stock.to_string(),
+                }
+            }
         }
     }
-}
 
-fn generated_id(index: u64) -> u64 {
-    10_000_000 + index * 37
-}
-
-fn generated_index(id: u64) -> Option<u64> {
-    let offset = id.checked_sub(10_000_000)?;
-    (offset % 37 == 0).then_some(offset / 37)
-}
-
-fn generated_state(seed: u64, index: u64, at: DateTime<Utc>) -> ItemState {
-    let h = |salt: u64| mix(&[seed, index, salt]);
-    let (dept, dept_id, subs, nouns) = DEPARTMENTS[(h(1) % DEPARTMENTS.len() as u64) as usize];
-    let sub_index = h(2) % subs.len() as u64;
-    let noun = nouns[(h(3) % nouns.len() as u64) as usize];
-    let brand = BRANDS[(h(4) % BRANDS.len() as u64) as usize];
-    let adjective = ADJECTIVES[(h(5) % ADJECTIVES.len() as u64) as usize];
-    // Log-uniform base price between 3 and 900 USD.
-    let base = (3.0f64.ln() + unit(&[seed, index, 6]) * (900.0f64.ln() - 3.0f64.ln())).exp();
-    let has_msrp = h(7) % 10 < 7;
-    let msrp = has_msrp.then(|| round2(base * (1.05 + 0.3 * unit(&[seed, index, 8]))));
-    let day = day_number(at) as u64;
-    let drift = 1.0 + 0.06 * (unit(&[seed, index, 9, day / 7]) - 0.5);
-    let roll_back = mix(&[seed, index, 10, day / 4]) % 11 == 0;
-    let clearance = mix(&[seed, index, 11, day / 30]) % 37 == 0;
-    let mut price = base * drift;
-    if roll_back {
-        price *= 0.75 + 0.15 * unit(&[seed, index, 12, day / 4]);
+    /// The item object of product `i` at `t`, with the fields the real API sends
+    /// (optional ones omitted when unknown, `customerRating` as a string).
+    pub(crate) fn item_json(&self, i: usize, t: DateTime<Utc>) -> Value {
+        let p = &self.products[i];
+        let s = self.state(i, t);
+        let mut m = Map::new();
+        m.insert("itemId".into(), json!(p.id));
+        m.insert("parentItemId".into(), json!(p.parent_id));
+        m.insert("name".into(), json!(p.name));
+        if let Some(msrp) = s.msrp {
+            m.insert("msrp".into(), json!(msrp));
+        }
+        m.insert("salePrice".into(), json!(s.sale_price));
+        if let Some(upc) = &p.upc {
+            m.insert("upc".into(), json!(upc));
+        }
+        if let Some(path) = &p.category_path {
+            m.insert("categoryPath".into(), json!(path));
+        }
+        if let Some(node) = &p.category_node {
+            m.insert("categoryNode".into(), json!(node));
+        }
+        m.insert("shortDescription".into(), json!(p.short_description));
+        if let Some(brand) = &p.brand {
+            m.insert("brandName".into(), json!(brand));
+        }
+        m.insert("thumbnailImage".into(), json!(p.thumbnail));
+        m.insert(
+            "mediumImage".into(),
+            json!(p
+                .thumbnail
+                .replace("odnHeight=100&odnWidth=100", "odnHeight=180&odnWidth=180")),
+        );
+        m.insert("productUrl".into(), json!(p.product_url));
+        m.insert("standardShipRate".into(), json!(p.standard_ship_rate));
+        m.insert("marketplace".into(), json!(false));
+        if let Some(rating) = &p.rating {
+            m.insert("customerRating".into(), json!(rating));
+        }
+        if let Some(n) = p.num_reviews {
+            m.insert("numReviews".into(), json!(n));
+        }
+        m.insert("rollBack".into(), json!(s.roll_back));
+        m.insert("clearance".into(), json!(s.clearance));
+        m.insert("specialBuy".into(), json!(s.special_buy));
+        m.insert("stock".into(), json!(s.stock));
+        m.insert("freeShipToStore".into(), json!(p.free_ship_to_store));
+        m.insert("availableOnline".into(), json!(p.available_online));
+        m.insert("offerType".into(), json!(p.offer_type));
+        m.insert("bundle".into(), json!(false));
+        let mut attributes = Map::new();
+        if let Some(c) = p.color {
+            attributes.insert("color".into(), json!(c));
+        }
+        m.insert("attributes".into(), Value::Object(attributes));
+        Value::Object(m)
     }
-    if clearance {
-        price *= 0.6;
-    }
-    let stock = match mix(&[seed, index, 13, day]) % 25 {
-        0 => "Not available",
-        1 | 2 => "Limited Supply",
-        _ => "Available",
-    };
-    let has_brand = h(14) % 8 != 0;
-    let rating = (h(15) % 5 != 0).then(|| 2.5 + 2.5 * unit(&[seed, index, 16]));
-    let _ = at.year();
-    ItemState {
-        id: generated_id(index),
-        name: format!("{brand} {adjective} {noun} {}", 100 + h(17) % 900),
-        brand: has_brand.then(|| brand.to_string()),
-        category_path: format!("{dept}/{}", subs[sub_index as usize]),
-        category_node: format!("{dept_id}_{}", 1_000_000 + sub_index * 1_111),
-        sale_price: round2(price.max(0.5)),
-        msrp,
-        stock: stock.to_string(),
-        roll_back,
-        clearance,
-        rating,
-        reviews: h(18) % 4000,
-    }
-}
-
-/// Midnight UTC of a date given as `YYYY-MM-DD`.
-pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
-    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{Duration, TimeZone};
+    use std::collections::HashSet;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap()
+    }
 
     #[test]
-    fn generated_catalog_is_deterministic_and_moves_over_time() {
-        let a = Catalog::generate(7, 100);
-        let b = Catalog::generate(7, 100);
-        let t0 = parse_date("2026-10-01").unwrap();
-        let id = a.item_ids()[5];
-        assert_eq!(a.item_json(id, t0), b.item_json(id, t0));
-        let prices: Vec<f64> = (0..60)
-            .map(|d| {
-                a.item_json(id, t0 + chrono::Duration::days(d)).unwrap()["salePrice"]
-                    .as_f64()
+    fn generated_items_are_realistic() {
+        let c = Catalog::generate(42, 2000);
+        assert_eq!(c.len(), 2000);
+        let ids = c.item_ids();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let with_msrp = c.products().iter().filter(|p| p.msrp.is_some()).count();
+        assert!((1200..1600).contains(&with_msrp), "msrp share {with_msrp}");
+        let rated = (0..c.len())
+            .map(|i| c.item_json(i, t0()))
+            .filter(|item| item.get("customerRating").is_some())
+            .inspect(|item| assert!(item["customerRating"].is_string()))
+            .count();
+        assert!(
+            rated > 1000 && rated < 2000,
+            "some ratings missing: {rated}"
+        );
+        let item = c.item(ids[7], t0()).unwrap();
+        assert!(item["salePrice"].as_f64().unwrap() > 0.0);
+        assert!(item["categoryNode"].as_str().unwrap().contains('_'));
+        assert_eq!(item["upc"].as_str().unwrap().len(), 12);
+        let depts: HashSet<&str> = c
+            .products()
+            .iter()
+            .map(|p| {
+                p.category_path
+                    .as_deref()
+                    .unwrap()
+                    .split('/')
+                    .next()
                     .unwrap()
             })
             .collect();
-        assert!(prices.windows(2).any(|w| w[0] != w[1]), "prices never move");
-        assert!(a.item_json(1, t0).is_none());
-        assert_eq!(a.trending(t0).len(), 25);
-        assert_ne!(a.trending(t0), a.trending(t0 + chrono::Duration::days(1)));
+        assert_eq!(depts.len(), 8);
     }
 
     #[test]
-    fn rates_are_realistic_and_aed_is_pegged() {
-        let c = Catalog::generate(1, 10);
-        let t = parse_date("2026-10-01").unwrap();
-        let r = c.rates(t);
-        assert!(r.len() >= 30);
-        assert_eq!(r["AED"], 3.6725);
-        assert!((0.85..1.0).contains(&r["EUR"]), "EUR {}", r["EUR"]);
-        assert_ne!(r["EUR"], c.rates(t + chrono::Duration::hours(5))["EUR"]);
+    fn prices_move_by_day_with_rollbacks_and_stay_within_bounds() {
+        let c = Catalog::generate(7, 300);
+        let mut changes = 0;
+        let mut rollbacks = 0;
+        let mut stocks: HashMap<String, usize> = HashMap::new();
+        for i in 0..c.len() {
+            let Pricing::Model { base, .. } = c.products()[i].pricing else {
+                unreachable!()
+            };
+            let mut prev = c.state(i, t0()).sale_price;
+            for d in 1..30 {
+                let s = c.state(i, t0() + Duration::days(d));
+                assert!(s.sale_price > base * 0.3 && s.sale_price < base * 1.2);
+                if s.sale_price != prev {
+                    changes += 1;
+                }
+                if s.roll_back {
+                    rollbacks += 1;
+                    // At most +10 % from level and wobble, then at least 10 % off.
+                    assert!(s.sale_price < base, "a rollback cuts the price");
+                }
+                *stocks.entry(s.stock.clone()).or_default() += 1;
+                prev = s.sale_price;
+            }
+            // Same day, later hour: same price (day-level moves).
+            assert_eq!(c.state(i, t0()), c.state(i, t0() + Duration::hours(11)));
+        }
+        assert!(changes > 300 * 5, "changes {changes}");
+        assert!(rollbacks > 100, "rollbacks {rollbacks}");
+        assert_eq!(stocks.len(), 3, "{stocks:?}");
     }
 
     #[test]
-    fn the_shipped_fixture_loads() {
-        let c = Catalog::load_fixture(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/small.json"
-        )))
-        .unwrap();
-        assert_eq!(c.item_ids().len(), 3);
-        let t = parse_date("2026-01-01").unwrap();
-        assert_eq!(c.rates(t)["EUR"], 0.9);
+    fn trending_changes_daily_with_persistent_favourites_and_vod_is_a_deep_discount() {
+        let c = Catalog::generate(42, 3000);
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        let first = c.trending(t0());
+        assert!((23..=27).contains(&first.len()));
+        assert_ne!(first, c.trending(t0() + Duration::days(1)));
+        assert_eq!(first, c.trending(t0() + Duration::hours(11)));
+        for d in 0..28 {
+            let list = c.trending(t0() + Duration::days(d));
+            let unique: HashSet<usize> = list.iter().copied().collect();
+            assert_eq!(unique.len(), list.len(), "no duplicates in a list");
+            for i in list {
+                *counts.entry(i).or_default() += 1;
+            }
+        }
+        let mut top: Vec<usize> = counts.values().copied().collect();
+        top.sort_unstable_by(|a, b| b.cmp(a));
+        // A random product would appear about 28 * 10 / 3000 times: the top 20 stand out,
+        // and they are ranked (not all tied).
+        assert!(top[19] >= 6, "top-20 is meaningful: {:?}", &top[..20]);
+        assert!(
+            top[0] > top[19] + 3,
+            "a gradient of popularity: {:?}",
+            &top[..20]
+        );
+        for d in 0..10 {
+            let t = t0() + Duration::days(d);
+            let item = c.item_json(c.vod(t).unwrap(), t);
+            let msrp = item["msrp"].as_f64().unwrap();
+            assert!(item["salePrice"].as_f64().unwrap() < msrp * 0.7);
+        }
+        assert_ne!(c.vod(t0()), c.vod(t0() + Duration::days(1)));
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_catalog() {
+        let a = Catalog::generate(5, 100);
+        let b = Catalog::generate(5, 100);
+        let other = Catalog::generate(6, 100);
+        assert_eq!(a.item_ids(), b.item_ids());
+        assert_ne!(a.item_ids(), other.item_ids());
+        let id = a.item_ids()[3];
+        assert_eq!(a.item(id, t0()), b.item(id, t0()));
+        assert_eq!(a.usd_rate("EUR", t0()), b.usd_rate("EUR", t0()));
     }
 }

@@ -1,287 +1,402 @@
-//! The Walmart Open API v1 routes (`/v1/...`, `apiKey` query parameter).
+//! The Walmart product API routes, v1 (`/v1/...`, `apiKey`) and Affiliate v2
+//! (`/api-proxy/service/affil/product/v2/...`, signed headers): same resources, same
+//! item objects, v2 paging adds `nextPageExist`.
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::{AppState, ServedEntry};
+use crate::auth::{self, V2Refusal};
+use crate::catalog::Catalog;
+use crate::reply::Reply;
+use crate::server::Inner;
 
-type Params = Query<HashMap<String, String>>;
-
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/trends", get(trends))
-        .route("/v1/vod", get(vod))
-        .route("/v1/taxonomy", get(taxonomy))
-        .route("/v1/search", get(search))
-        .route("/v1/items", get(items))
-        .route("/v1/items/{id}", get(item))
-        .route("/v1/paginated/items", get(paginated))
+/// The two Walmart API generations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    V1,
+    V2,
 }
 
-fn error(status: StatusCode, code: u32, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"errors": [{"code": code, "message": message}]})),
-    )
-        .into_response()
-}
+/// Where v2 lives.
+pub(crate) const V2_PREFIX: &str = "/api-proxy/service/affil/product/v2/";
 
-fn check_key(state: &AppState, params: &HashMap<String, String>) -> Result<(), Response> {
-    match params.get("apiKey") {
-        Some(key) if *key == state.config.walmart_api_key => Ok(()),
-        _ => Err(error(StatusCode::FORBIDDEN, 403, "Account Inactive")),
+impl Version {
+    fn prefix(self) -> &'static str {
+        match self {
+            Version::V1 => "/v1/",
+            Version::V2 => V2_PREFIX,
+        }
     }
 }
 
-fn record(state: &AppState, endpoint: &str, items: &[u64]) {
-    state.served.push(ServedEntry {
-        at: state.clock.now(),
-        endpoint: format!("walmart/{endpoint}"),
-        status: 200,
-        item_ids: items.to_vec(),
-        quotes: 0,
-        fault: None,
-    });
+/// A request to a Walmart route.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub state: &'a Inner,
+    pub now: DateTime<Utc>,
+    pub query: &'a HashMap<String, String>,
+    pub headers: &'a HeaderMap,
+    /// The `duplicate` fault was drawn for this request.
+    pub duplicate: bool,
 }
 
-fn item_list(state: &AppState, ids: &[u64]) -> Vec<Value> {
-    let now = state.clock.now();
-    ids.iter()
-        .filter_map(|id| state.catalog.item_json(*id, now))
-        .collect()
-}
-
-async fn trends(State(state): State<AppState>, Query(params): Params) -> Response {
-    if let Err(r) = check_key(&state, &params) {
-        return r;
+/// The endpoint name (as in the lake) of a path below the version prefix.
+pub(crate) fn endpoint_of(rest: &str) -> &'static str {
+    match rest.trim_end_matches('/') {
+        "trends" => "trends",
+        "vod" => "vod",
+        "search" => "search",
+        "items" => "items",
+        "paginated/items" => "paginated_items",
+        "taxonomy" => "taxonomy",
+        r if r.starts_with("items/") => "items",
+        _ => "unknown",
     }
-    let now = state.clock.now();
-    let ids = state.catalog.trending(now);
-    record(&state, "trends", &ids);
-    Json(json!({"items": item_list(&state, &ids), "time": now.timestamp_millis()})).into_response()
 }
 
-async fn vod(State(state): State<AppState>, Query(params): Params) -> Response {
-    if let Err(r) = check_key(&state, &params) {
-        return r;
-    }
-    let now = state.clock.now();
-    match state
-        .catalog
-        .vod(now)
-        .and_then(|id| state.catalog.item_json(id, now).map(|j| (id, j)))
-    {
-        Some((id, mut body)) => {
-            // The value of the day is a deep discount on the day's price.
-            if let Some(price) = body["salePrice"].as_f64() {
-                if state.config.fixture.is_none() {
-                    body["salePrice"] = json!((price * 0.7 * 100.0).round() / 100.0);
+fn bad(code: u32, message: &str) -> Reply {
+    Reply::walmart_error(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// Answers one Walmart request: authentication first, then the resource.
+pub(crate) fn handle(call: &Call<'_>, version: Version, rest: &str) -> Reply {
+    let cfg = &call.state.config;
+    match version {
+        Version::V1 => {
+            if call.query.get("apiKey").map(String::as_str) != Some(cfg.walmart_api_key.as_str()) {
+                return Reply::walmart_error(StatusCode::FORBIDDEN, 403, "Account Inactive");
+            }
+        }
+        Version::V2 => {
+            let checked = auth::check_v2(
+                call.headers,
+                call.state.verifying_key.as_ref(),
+                &cfg.walmart_consumer_id,
+                call.now,
+            );
+            match checked {
+                Ok(()) => {}
+                Err(V2Refusal::Forbidden(m)) => {
+                    return Reply::walmart_error(StatusCode::FORBIDDEN, 403, &m)
+                }
+                Err(V2Refusal::Unauthorized(m)) => {
+                    return Reply::walmart_error(StatusCode::UNAUTHORIZED, 401, &m)
                 }
             }
-            record(&state, "vod", &[id]);
-            Json(body).into_response()
         }
-        None => error(StatusCode::NOT_FOUND, 4004, "No value of the day"),
+    }
+    let catalog = &call.state.catalog;
+    let rest = rest.trim_end_matches('/');
+    match rest {
+        "trends" => trends(call, catalog),
+        "vod" => match catalog.vod(call.now) {
+            Some(i) => Reply::json(StatusCode::OK, &catalog.item_json(i, call.now))
+                .with_items(vec![catalog.products()[i].id]),
+            None => Reply::walmart_error(StatusCode::NOT_FOUND, 404, "No value of the day"),
+        },
+        "search" => search(call, catalog),
+        "items" => items(call, catalog),
+        "paginated/items" => paginated(call, catalog, version),
+        "taxonomy" => Reply::json(StatusCode::OK, &catalog.taxonomy_json()),
+        r if r.starts_with("items/") => {
+            let id = &r["items/".len()..];
+            match id.parse::<u64>().ok().and_then(|id| catalog.index_of(id)) {
+                Some(i) => Reply::json(StatusCode::OK, &catalog.item_json(i, call.now))
+                    .with_items(vec![catalog.products()[i].id]),
+                None => bad(4002, "Invalid itemId"),
+            }
+        }
+        _ => Reply::walmart_error(StatusCode::NOT_FOUND, 404, "Resource not found"),
     }
 }
 
-async fn taxonomy(State(state): State<AppState>, Query(params): Params) -> Response {
-    if let Err(r) = check_key(&state, &params) {
-        return r;
+/// Serializes items at `now`, repeating one when the duplicate fault is on; returns the
+/// body array, the ids in order and whether a repeat was made.
+fn items_body(
+    call: &Call<'_>,
+    catalog: &Catalog,
+    mut idx: Vec<usize>,
+) -> (Vec<Value>, Vec<u64>, bool) {
+    let mut duplicated = false;
+    if call.duplicate && !idx.is_empty() {
+        let again = idx[0];
+        idx.insert(idx.len().div_ceil(2), again);
+        duplicated = true;
     }
-    fn to_json(c: &crate::Category, parent_path: &str) -> Value {
-        let path = if parent_path.is_empty() {
-            c.name.clone()
-        } else {
-            format!("{parent_path}/{}", c.name)
-        };
-        let children: Vec<Value> = c.children.iter().map(|k| to_json(k, &path)).collect();
-        let mut v = json!({"id": c.id, "name": c.name, "path": path});
-        if !children.is_empty() {
-            v["children"] = Value::Array(children);
-        }
-        v
-    }
-    let categories: Vec<Value> = state
-        .catalog
-        .taxonomy()
+    let ids = idx.iter().map(|&i| catalog.products()[i].id).collect();
+    let body = idx
         .iter()
-        .map(|c| to_json(c, ""))
+        .map(|&i| catalog.item_json(i, call.now))
         .collect();
-    record(&state, "taxonomy", &[]);
-    Json(json!({"categories": categories})).into_response()
+    (body, ids, duplicated)
 }
 
-fn number(params: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, Response> {
-    match params.get(name) {
+fn trends(call: &Call<'_>, catalog: &Catalog) -> Reply {
+    let (items, ids, duplicated) = items_body(call, catalog, catalog.trending(call.now));
+    let mut reply = Reply::json(
+        StatusCode::OK,
+        &json!({"items": items, "time": call.now.timestamp_millis()}),
+    )
+    .with_items(ids);
+    reply.duplicated = duplicated;
+    reply
+}
+
+fn parse_range(call: &Call<'_>, name: &str, default: usize, max: usize) -> Result<usize, Reply> {
+    match call.query.get(name) {
         None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| error(StatusCode::BAD_REQUEST, 4000, &format!("Invalid {name}"))),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(bad(4003, &format!("{name} must be between 1 and {max}"))),
+        },
     }
 }
 
-async fn search(State(state): State<AppState>, Query(params): Params) -> Response {
-    if let Err(r) = check_key(&state, &params) {
-        return r;
+fn in_category(node: Option<&str>, category: &str) -> bool {
+    node.is_some_and(|n| n == category || n.starts_with(&format!("{category}_")))
+}
+
+fn search(call: &Call<'_>, catalog: &Catalog) -> Reply {
+    let Some(query) = call
+        .query
+        .get("query")
+        .map(|q| q.trim())
+        .filter(|q| !q.is_empty())
+    else {
+        return bad(4009, "Missing search query");
+    };
+    let start = match parse_range(call, "start", 1, 1000) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let num = match parse_range(call, "numItems", 10, 25) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let sort = call.query.get("sort").map_or("relevance", String::as_str);
+    if ![
+        "relevance",
+        "price",
+        "title",
+        "bestseller",
+        "customerRating",
+        "new",
+    ]
+    .contains(&sort)
+    {
+        return bad(4003, "Invalid sort parameter");
     }
-    let Some(query) = params.get("query").filter(|q| !q.trim().is_empty()) else {
-        return error(StatusCode::BAD_REQUEST, 4009, "Missing search query");
+    let order = call.query.get("order").map_or("ascending", String::as_str);
+    if !["ascending", "descending"].contains(&order) {
+        return bad(4003, "Invalid order parameter");
+    }
+    let category = call.query.get("categoryId").filter(|c| !c.is_empty());
+    let tokens: Vec<String> = query
+        .to_lowercase()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let products = catalog.products();
+    let mut hits: Vec<(usize, u32)> = Vec::new();
+    for (i, p) in products.iter().enumerate() {
+        if category.is_some_and(|c| !in_category(p.category_node.as_deref(), c)) {
+            continue;
+        }
+        let name = p.name.to_lowercase();
+        let brand = p.brand.as_deref().unwrap_or("").to_lowercase();
+        let path = p.category_path.as_deref().unwrap_or("").to_lowercase();
+        let mut score = 0;
+        let all = tokens.iter().all(|t| {
+            let s = 3 * u32::from(name.contains(t.as_str()))
+                + 2 * u32::from(brand.contains(t.as_str()))
+                + u32::from(path.contains(t.as_str()));
+            score += s;
+            s > 0
+        });
+        if all {
+            hits.push((i, score));
+        }
+    }
+    let id = |i: usize| products[i].id;
+    match sort {
+        "relevance" => hits.sort_by(|a, b| b.1.cmp(&a.1).then(id(a.0).cmp(&id(b.0)))),
+        "price" => {
+            let mut priced: Vec<(usize, u32, f64)> = hits
+                .iter()
+                .map(|&(i, s)| (i, s, catalog.state(i, call.now).sale_price))
+                .collect();
+            priced.sort_by(|a, b| a.2.total_cmp(&b.2).then(id(a.0).cmp(&id(b.0))));
+            hits = priced.into_iter().map(|(i, s, _)| (i, s)).collect();
+        }
+        "title" => hits.sort_by(|a, b| products[a.0].name.cmp(&products[b.0].name)),
+        "bestseller" => hits.sort_by_key(|&(i, _)| (products[i].num_reviews.unwrap_or(0), id(i))),
+        "customerRating" => {
+            let r = |i: usize| {
+                products[i]
+                    .rating
+                    .as_deref()
+                    .and_then(|r| r.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            hits.sort_by(|a, b| r(a.0).total_cmp(&r(b.0)).then(id(a.0).cmp(&id(b.0))))
+        }
+        _ => hits.sort_by_key(|&(i, _)| id(i)),
+    }
+    if sort != "relevance" && order == "descending" {
+        hits.reverse();
+    }
+    let total = hits.len();
+    let end = (start - 1 + num).min(total).min(1000);
+    let page: Vec<usize> = hits
+        .get(start - 1..end)
+        .unwrap_or(&[])
+        .iter()
+        .map(|(i, _)| *i)
+        .collect();
+    let (items, ids, duplicated) = items_body(call, catalog, page);
+    let mut reply = Reply::json(
+        StatusCode::OK,
+        &json!({
+            "query": query, "sort": sort, "responseGroup": "base", "totalResults": total,
+            "start": start, "numItems": items.len(), "items": items, "facets": []
+        }),
+    )
+    .with_items(ids);
+    reply.duplicated = duplicated;
+    reply
+}
+
+fn items(call: &Call<'_>, catalog: &Catalog) -> Reply {
+    if let Some(ids) = call.query.get("ids") {
+        let parsed: Result<Vec<u64>, _> = ids.split(',').map(|s| s.trim().parse::<u64>()).collect();
+        let Ok(parsed) = parsed else {
+            return bad(4002, "Invalid itemId");
+        };
+        if parsed.len() > 20 {
+            return bad(4003, "At most 20 ids per request");
+        }
+        let known: Vec<usize> = parsed
+            .iter()
+            .filter_map(|id| catalog.index_of(*id))
+            .collect();
+        if known.is_empty() {
+            return bad(4002, "Invalid itemId");
+        }
+        let (items, ids, _) = items_body(
+            &Call {
+                duplicate: false,
+                ..*call
+            },
+            catalog,
+            known,
+        );
+        return Reply::json(StatusCode::OK, &json!({"items": items})).with_items(ids);
+    }
+    if let Some(upc) = call.query.get("upc") {
+        return match catalog.index_of_upc(upc.trim()) {
+            Some(i) => Reply::json(
+                StatusCode::OK,
+                &json!({"items": [catalog.item_json(i, call.now)]}),
+            )
+            .with_items(vec![catalog.products()[i].id]),
+            None => bad(4002, "Invalid UPC"),
+        };
+    }
+    bad(4001, "Missing ids or upc parameter")
+}
+
+fn paginated(call: &Call<'_>, catalog: &Catalog, version: Version) -> Reply {
+    let count = match parse_range(call, "count", 100, 200) {
+        Ok(v) => v,
+        Err(r) => return r,
     };
-    let (start, num) = match (number(&params, "start", 1), number(&params, "numItems", 10)) {
-        (Ok(s), Ok(n)) => (s.max(1), n.clamp(1, 25)),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let max_id = match call.query.get("maxId").map(|v| v.trim().parse::<u64>()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => return bad(4003, "Invalid maxId"),
     };
-    let now = state.clock.now();
-    let needle = query.to_lowercase();
-    let mut matches: Vec<(u64, Value)> = state
-        .catalog
-        .item_ids()
-        .into_iter()
-        .filter_map(|id| state.catalog.item_json(id, now).map(|j| (id, j)))
-        .filter(|(_, j)| {
-            j["name"]
-                .as_str()
-                .is_some_and(|n| n.to_lowercase().contains(&needle))
-                && params.get("categoryId").is_none_or(|c| {
-                    j["categoryNode"]
-                        .as_str()
-                        .is_some_and(|n| n.starts_with(c.as_str()))
+    let offer = call.query.get("specialOffer").filter(|s| !s.is_empty());
+    if offer.is_some_and(|o| !["rollback", "clearance", "specialBuy"].contains(&o.as_str())) {
+        return bad(
+            4003,
+            "Invalid specialOffer: rollback, clearance or specialBuy",
+        );
+    }
+    let category = call.query.get("category").filter(|c| !c.is_empty());
+    let brand = call.query.get("brand").filter(|b| !b.is_empty());
+    let products = catalog.products();
+    let filtered: Vec<usize> = (0..catalog.len())
+        .filter(|&i| {
+            let p = &products[i];
+            category.is_none_or(|c| in_category(p.category_node.as_deref(), c))
+                && brand.is_none_or(|b| {
+                    p.brand
+                        .as_deref()
+                        .is_some_and(|pb| pb.eq_ignore_ascii_case(b))
+                })
+                && offer.is_none_or(|o| {
+                    let s = catalog.state(i, call.now);
+                    match o.as_str() {
+                        "rollback" => s.roll_back,
+                        "clearance" => s.clearance,
+                        _ => s.special_buy,
+                    }
                 })
         })
-        .take(1000)
         .collect();
-    match params.get("sort").map(String::as_str) {
-        Some("price") => matches.sort_by(|a, b| {
-            a.1["salePrice"]
-                .as_f64()
-                .partial_cmp(&b.1["salePrice"].as_f64())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        }),
-        Some("title") => matches.sort_by(|a, b| a.1["name"].as_str().cmp(&b.1["name"].as_str())),
-        _ => {}
-    }
-    if params.get("order").map(String::as_str) == Some("descending") {
-        matches.reverse();
-    }
-    let total = matches.len();
-    let page: Vec<(u64, Value)> = matches
-        .into_iter()
-        .skip(start as usize - 1)
-        .take(num as usize)
-        .collect();
-    let ids: Vec<u64> = page.iter().map(|(id, _)| *id).collect();
-    record(&state, "search", &ids);
-    Json(json!({
-        "query": query, "sort": params.get("sort").cloned().unwrap_or_else(|| "relevance".into()),
-        "responseGroup": "base", "totalResults": total, "start": start, "numItems": ids.len(),
-        "items": page.into_iter().map(|(_, j)| j).collect::<Vec<_>>(), "facets": []
-    }))
-    .into_response()
-}
-
-async fn items(State(state): State<AppState>, Query(params): Params) -> Response {
-    if let Err(r) = check_key(&state, &params) {
-        return r;
-    }
-    let now = state.clock.now();
-    let ids: Vec<u64> = if let Some(ids) = params.get("ids") {
-        let parsed: Result<Vec<u64>, _> = ids.split(',').map(|s| s.trim().parse::<u64>()).collect();
-        match parsed {
-            Ok(ids) if ids.len() <= 20 => ids,
-            Ok(_) => return error(StatusCode::BAD_REQUEST, 4001, "At most 20 ids per request"),
-            Err(_) => return error(StatusCode::BAD_REQUEST, 4002, "Invalid itemId"),
-        }
-    } else if let Some(upc) = params.get("upc") {
-        state
-            .catalog
-            .item_ids()
-            .into_iter()
-            .filter(|id| {
-                state
-                    .catalog
-                    .item_json(*id, now)
-                    .is_some_and(|j| j["upc"] == upc.as_str())
-            })
-            .collect()
-    } else {
-        return error(StatusCode::BAD_REQUEST, 4000, "ids or upc is required");
-    };
-    let found: Vec<u64> = ids
-        .into_iter()
-        .filter(|id| state.catalog.item_json(*id, now).is_some())
-        .collect();
-    if found.is_empty() {
-        return error(StatusCode::BAD_REQUEST, 4002, "Invalid itemId");
-    }
-    record(&state, "items", &found);
-    Json(json!({"items": item_list(&state, &found)})).into_response()
-}
-
-async fn item(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(params): Params,
-) -> Response {
-    if let Err(r) = check_key(&state, &params) {
-        return r;
-    }
-    let now = state.clock.now();
-    match id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| state.catalog.item_json(id, now).map(|j| (id, j)))
-    {
-        Some((id, body)) => {
-            record(&state, "items", &[id]);
-            Json(body).into_response()
-        }
-        None => error(StatusCode::BAD_REQUEST, 4002, "Invalid itemId"),
-    }
-}
-
-async fn paginated(State(state): State<AppState>, Query(params): Params) -> Response {
-    if let Err(r) = check_key(&state, &params) {
-        return r;
-    }
-    let count = match number(&params, "count", 100) {
-        Ok(c) => c.clamp(1, 200) as usize,
-        Err(r) => return r,
-    };
-    let max_id = match number(&params, "maxId", 0) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let now = state.clock.now();
-    let category = params.get("category").cloned().unwrap_or_default();
-    let all: Vec<u64> = if category.is_empty() {
-        state.catalog.item_ids()
-    } else {
-        state.catalog.items_in_category(&category, now)
-    };
-    let total_pages = all.len().div_ceil(count).max(1);
-    let page: Vec<u64> = all
+    let after: Vec<usize> = filtered
         .iter()
         .copied()
-        .filter(|id| *id > max_id)
-        .take(count)
+        .filter(|&i| max_id.is_none_or(|m| products[i].id > m))
         .collect();
-    let more = page
-        .last()
-        .is_some_and(|last| all.iter().any(|id| id > last));
-    let mut body = json!({"items": item_list(&state, &page), "totalPages": total_pages});
-    if more {
-        let last = page.last().copied().unwrap_or(0);
+    let page: Vec<usize> = after.iter().copied().take(count).collect();
+    let has_next = after.len() > page.len();
+    let mut idx = page.clone();
+    let mut duplicated = false;
+    if call.duplicate {
+        // Repeat the previous page's last item on top of this one, as a cursor that
+        // moved back would; on the first page repeat an item of the page.
+        if let Some(prev) = max_id.and_then(|m| catalog.index_of(m)) {
+            idx.insert(0, prev);
+            duplicated = true;
+        } else if let Some(&first) = page.first() {
+            idx.push(first);
+            duplicated = true;
+        }
+    }
+    let ids: Vec<u64> = idx.iter().map(|&i| products[i].id).collect();
+    let items: Vec<Value> = idx
+        .iter()
+        .map(|&i| catalog.item_json(i, call.now))
+        .collect();
+    let total_pages = filtered.len().div_ceil(count).max(1);
+    let mut body = json!({"items": items, "totalPages": total_pages});
+    if let (true, Some(&last)) = (has_next, page.last()) {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(c) = category {
+            q.append_pair("category", c);
+        }
+        if let Some(b) = brand {
+            q.append_pair("brand", b);
+        }
+        if let Some(o) = offer {
+            q.append_pair("specialOffer", o);
+        }
+        q.append_pair("count", &count.to_string());
+        q.append_pair("maxId", &products[last].id.to_string());
         body["nextPage"] = json!(format!(
-            "/v1/paginated/items?category={category}&count={count}&maxId={last}"
+            "{}paginated/items?{}",
+            version.prefix(),
+            q.finish()
         ));
     }
-    record(&state, "paginated_items", &page);
-    Json(body).into_response()
+    if version == Version::V2 {
+        body["nextPageExist"] = json!(has_next);
+    }
+    let mut reply = Reply::json(StatusCode::OK, &body).with_items(ids);
+    reply.duplicated = duplicated;
+    reply
 }

@@ -106,6 +106,7 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
             config.emulator.currencylayer_access_key.clone(),
         )),
         apilayer_apikey: Some(Secret::new(config.emulator.apilayer_apikey.clone())),
+        ..SourceSecrets::default()
     };
 
     let lake = Lake::open(&LakeConfig {

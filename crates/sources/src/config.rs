@@ -16,9 +16,32 @@ pub struct SourcesConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WalmartApi {
-    /// The legacy Open API v1 (`/v1/...`, `apiKey` query parameter).
+    /// The legacy Open API v1 (`/v1/...`, `apiKey` query parameter from
+    /// `PRICELAKE_WALMART_API_KEY`).
     #[default]
     V1,
+    /// The Affiliate API v2 (`/api-proxy/service/affil/product/v2/...`), every request
+    /// signed with the consumer's RSA key: consumer id from `PRICELAKE_WALMART_CONSUMER_ID`,
+    /// the private key's PEM file named by `PRICELAKE_WALMART_PRIVATE_KEY_FILE`.
+    V2,
+}
+
+impl WalmartApi {
+    /// The path prefix of the generation's resources, ending in `/`.
+    pub fn path_prefix(self) -> &'static str {
+        match self {
+            WalmartApi::V1 => "/v1/",
+            WalmartApi::V2 => "/api-proxy/service/affil/product/v2/",
+        }
+    }
+
+    /// The generation's public host.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            WalmartApi::V1 => "http://api.walmartlabs.com",
+            WalmartApi::V2 => "https://developer.api.walmart.com",
+        }
+    }
 }
 
 /// Retries of one request.
@@ -96,15 +119,20 @@ impl Default for SearchConfig {
     }
 }
 
-/// `[sources.walmart]`. The key comes from `PRICELAKE_WALMART_API_KEY`, never from here.
+/// `[sources.walmart]`. Credentials come from the environment, never from here: v1's key
+/// from `PRICELAKE_WALMART_API_KEY`; v2's consumer id and private key file from
+/// `PRICELAKE_WALMART_CONSUMER_ID` and `PRICELAKE_WALMART_PRIVATE_KEY_FILE`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WalmartConfig {
     /// Poll Walmart at all.
     pub enabled: bool,
-    /// API generation.
+    /// API generation: `v1` or `v2`.
     pub api: WalmartApi,
-    /// Scheme and host (`http://api.walmartlabs.com`); the demo points it at the emulator.
+    /// v2 only: the version of the consumer's key (`WM_SEC.KEY_VERSION`).
+    pub key_version: String,
+    /// Scheme and host; empty means the generation's own (`http://api.walmartlabs.com` or
+    /// `https://developer.api.walmart.com`). The demo points it at the emulator.
     pub base_url: String,
     /// Seconds between trending lists (`/trends`).
     pub trends_interval_secs: u64,
@@ -118,6 +146,8 @@ pub struct WalmartConfig {
     pub search: SearchConfig,
     /// Items to fetch by id (`/items?ids=`, 20 per request).
     pub tracked_item_ids: Vec<u64>,
+    /// Items to fetch by UPC (`/items?upc=`, one per request).
+    pub tracked_upcs: Vec<String>,
     /// Seconds between fetches of the tracked items.
     pub items_interval_secs: u64,
     /// Requests per second at most (the API allows 5).
@@ -137,19 +167,32 @@ impl Default for WalmartConfig {
         Self {
             enabled: true,
             api: WalmartApi::V1,
-            base_url: "http://api.walmartlabs.com".into(),
+            key_version: "1".into(),
+            base_url: String::new(),
             trends_interval_secs: 86_400,
             vod_interval_secs: 86_400,
             taxonomy_interval_secs: 7 * 86_400,
             catalog: CatalogConfig::default(),
             search: SearchConfig::default(),
             tracked_item_ids: Vec::new(),
+            tracked_upcs: Vec::new(),
             items_interval_secs: 86_400,
             rate_limit_per_sec: 5.0,
             daily_quota: 5000,
             timeout_secs: 10,
             retry: RetryConfig::default(),
             unhealthy_after_failures: 3,
+        }
+    }
+}
+
+impl WalmartConfig {
+    /// The base URL in force: the configured one, else the generation's.
+    pub fn effective_base_url(&self) -> String {
+        if self.base_url.is_empty() {
+            self.api.default_base_url().to_string()
+        } else {
+            self.base_url.trim_end_matches('/').to_string()
         }
     }
 }
@@ -181,6 +224,9 @@ pub struct CurrencylayerConfig {
     pub currencies: Vec<String>,
     /// Seconds between `/live` calls (rates update hourly).
     pub live_interval_secs: u64,
+    /// Seconds between `/list` calls (the currencies on offer, landed as reference
+    /// data); 0 disables.
+    pub list_interval_secs: u64,
     /// Seconds before one request is abandoned.
     pub timeout_secs: u64,
     /// Retries of one request.
@@ -207,6 +253,7 @@ impl Default for CurrencylayerConfig {
             .map(|s| s.to_string())
             .collect(),
             live_interval_secs: 3600,
+            list_interval_secs: 7 * 86_400,
             timeout_secs: 10,
             retry: RetryConfig::default(),
             quota_backoff_secs: 3600,

@@ -1,4 +1,6 @@
-//! apilayer's currency API: `/live` on a schedule, and backfills from `/timeframe`.
+//! apilayer's currency API: `/live` on a schedule, `/list` (the currencies on offer) now
+//! and then, and backfills from `/timeframe`, or day by day from `/historical` when the
+//! plan does not include timeframe queries (error 105).
 //!
 //! Errors arrive with HTTP 200 and `success:false`. Codes 101 and 102 (bad key, inactive
 //! account) stop the source with a clear message; 104 and 105 (quota, plan) back off until
@@ -52,6 +54,8 @@ struct Call {
     records: Vec<LakeRecord>,
     verdict: Verdict,
     requests: u32,
+    /// The service answered 105: this function is not on the plan.
+    not_on_plan: bool,
 }
 
 enum Verdict {
@@ -96,13 +100,18 @@ impl Client {
             self.config.effective_base_url(),
             self.config.path_prefix()
         );
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("&{query}")
+        };
         let (url, headers) = match self.config.variant {
             FxVariant::Currencylayer => (
-                format!("{base}?access_key={}&{query}", self.secret.expose()),
+                format!("{base}?access_key={}{query}", self.secret.expose()),
                 vec![],
             ),
             FxVariant::Apilayer => (
-                format!("{base}?{query}"),
+                format!("{base}?{}", query.trim_start_matches('&')),
                 vec![("apikey", self.secret.expose().to_string())],
             ),
         };
@@ -114,6 +123,7 @@ impl Client {
             slot,
         };
         let mut records = origin.discarded(&fetched.discarded);
+        let mut not_on_plan = false;
         let verdict = match fetched.outcome {
             Outcome::Json { status, body, at } => match ApiError::from_body(&body) {
                 None => {
@@ -124,10 +134,13 @@ impl Client {
                     let info = err.info.clone().unwrap_or_default();
                     match err.code {
                         101 | 102 => Verdict::Stop(format!("apilayer error {}: {info}", err.code)),
-                        104 | 105 => Verdict::Later(
-                            Duration::seconds(self.config.quota_backoff_secs.max(1) as i64),
-                            format!("apilayer error {}: {info}", err.code),
-                        ),
+                        104 | 105 => {
+                            not_on_plan = err.code == 105;
+                            Verdict::Later(
+                                Duration::seconds(self.config.quota_backoff_secs.max(1) as i64),
+                                format!("apilayer error {}: {info}", err.code),
+                            )
+                        }
                         code => {
                             records.push(origin.dead(
                                 &format!("api_error_{code}"),
@@ -163,6 +176,7 @@ impl Client {
             records,
             verdict,
             requests: fetched.attempts,
+            not_on_plan,
         }
     }
 
@@ -171,10 +185,20 @@ impl Client {
     }
 }
 
-/// The checkpoint of the live schedule.
+/// The checkpoint of the live and list schedules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct FxState {
     live: Slot,
+    /// `None` when the list job is disabled.
+    #[serde(default)]
+    list: Option<Slot>,
+}
+
+/// Which job a poll runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FxJob {
+    Live,
+    List,
 }
 
 /// The scheduled `/live` source.
@@ -185,6 +209,9 @@ pub struct FxSource {
     checkpoints: Arc<dyn CheckpointStore>,
     state: FxState,
     restored: bool,
+    /// When it was made: before its checkpoint is read it is due from then, which is
+    /// never later than any `now` a driver compares with.
+    created_at: DateTime<Utc>,
     health: SourceHealth,
     failures: u32,
 }
@@ -206,7 +233,9 @@ impl FxSource {
         }
         let state = FxState {
             live: Slot::new(clock.now()),
+            list: (config.list_interval_secs > 0).then(|| Slot::new(clock.now())),
         };
+        let now_at_creation = clock.now();
         Ok(Self {
             client: Client::new(config, secret, clock.clone(), metrics.clone())?,
             clock,
@@ -214,6 +243,7 @@ impl FxSource {
             checkpoints,
             state,
             restored: false,
+            created_at: now_at_creation,
             health: SourceHealth::Healthy,
             failures: 0,
         })
@@ -227,52 +257,77 @@ impl Source for FxSource {
     }
 
     fn next_due(&self) -> DateTime<Utc> {
-        if self.restored {
-            self.state.live.due()
-        } else {
-            self.clock.now()
+        if !self.restored {
+            return self.created_at;
+        }
+        match &self.state.list {
+            Some(list) => list.due().min(self.state.live.due()),
+            None => self.state.live.due(),
         }
     }
 
     async fn poll(&mut self, sink: &dyn RecordSink) -> Result<PollReport, SourceError> {
         if !self.restored {
             if let Some(saved) = self.checkpoints.load(NAME).await? {
-                if let Ok(state) = serde_json::from_value::<FxState>(saved) {
+                if let Ok(mut state) = serde_json::from_value::<FxState>(saved) {
+                    // A job enabled or disabled since the checkpoint follows the config.
+                    state.list = match (self.state.list.take(), state.list) {
+                        (Some(fresh), saved) => Some(saved.unwrap_or(fresh)),
+                        (None, _) => None,
+                    };
                     self.state = state;
                 }
             }
             self.restored = true;
         }
         let now = self.clock.now();
-        if matches!(self.health, SourceHealth::Stopped { .. }) || self.state.live.due() > now {
+        if matches!(self.health, SourceHealth::Stopped { .. }) {
             return Ok(PollReport::default());
         }
-        let query = format!(
-            "source={}&currencies={}",
-            self.client.config.source_currency,
-            self.client.currencies()
-        );
-        let call = self.client.call("live", &query, self.state.live.slot).await;
+        let job = match &self.state.list {
+            Some(list) if list.due() <= now && list.due() <= self.state.live.due() => FxJob::List,
+            _ if self.state.live.due() <= now => FxJob::Live,
+            _ => return Ok(PollReport::default()),
+        };
+        let call = match job {
+            FxJob::Live => {
+                let query = format!(
+                    "source={}&currencies={}",
+                    self.client.config.source_currency,
+                    self.client.currencies()
+                );
+                self.client.call("live", &query, self.state.live.slot).await
+            }
+            FxJob::List => {
+                let slot = self.state.list.as_ref().expect("list job").slot;
+                self.client.call("list", "", slot).await
+            }
+        };
         let (raw, dead) = count(&call.records);
+        let interval = match job {
+            FxJob::Live => self.client.config.live_interval_secs,
+            FxJob::List => self.client.config.list_interval_secs,
+        };
+        let slot = match job {
+            FxJob::Live => &mut self.state.live,
+            FxJob::List => self.state.list.as_mut().expect("list job"),
+        };
         if !call.records.is_empty() {
             if let Err(e) = sink.accept(call.records).await {
-                self.state.live.not_before = Some(now + Duration::seconds(5));
+                slot.not_before = Some(now + Duration::seconds(5));
                 return Err(e.into());
             }
         }
         let now = self.clock.now();
         match call.verdict {
             Verdict::Ok => {
-                self.state.live.advance(
-                    Duration::seconds(self.client.config.live_interval_secs.max(1) as i64),
-                    now,
-                );
+                slot.advance(Duration::seconds(interval.max(1) as i64), now);
                 self.failures = 0;
                 self.health = SourceHealth::Healthy;
             }
             Verdict::Later(wait, reason) => {
                 self.failures += 1;
-                self.state.live.not_before = Some(now + wait);
+                slot.not_before = Some(now + wait);
                 if self.failures >= self.client.config.unhealthy_after_failures {
                     self.health = SourceHealth::Unhealthy {
                         reason: reason.clone(),
@@ -333,16 +388,44 @@ pub async fn backfill_fx(
         _ => from,
     };
     let mut report = PollReport::default();
+    // Plans without timeframe queries answer 105: then one `/historical` call per day.
+    let mut daily = false;
     while start <= to {
-        let end = (start + Duration::days(364)).min(to);
-        let query = format!(
-            "start_date={start}&end_date={end}&source={}&currencies={}",
-            config.source_currency,
-            client.currencies()
-        );
+        let end = if daily {
+            start
+        } else {
+            (start + Duration::days(364)).min(to)
+        };
+        let (function, query) = if daily {
+            (
+                "historical",
+                format!(
+                    "date={start}&source={}&currencies={}",
+                    config.source_currency,
+                    client.currencies()
+                ),
+            )
+        } else {
+            (
+                "timeframe",
+                format!(
+                    "start_date={start}&end_date={end}&source={}&currencies={}",
+                    config.source_currency,
+                    client.currencies()
+                ),
+            )
+        };
         let slot = start.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        let call = client.call("timeframe", &query, slot).await;
+        let call = client.call(function, &query, slot).await;
         report.requests += call.requests;
+        if !daily && call.not_on_plan {
+            tracing::warn!(
+                source = NAME,
+                "timeframe is not on this plan (105): backfilling day by day from historical"
+            );
+            daily = true;
+            continue;
+        }
         let (raw, dead) = count(&call.records);
         if !call.records.is_empty() {
             sink.accept(call.records).await?;
@@ -358,7 +441,7 @@ pub async fn backfill_fx(
             }
             Verdict::Later(_, reason) | Verdict::Stop(reason) => {
                 return Err(SourceError::Request {
-                    endpoint: "timeframe".into(),
+                    endpoint: function.into(),
                     message: format!("{reason}; the backfill resumes from {start} when run again"),
                 });
             }

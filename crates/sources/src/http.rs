@@ -13,6 +13,7 @@ use pricelake_core::{Metrics, SharedClock};
 use serde_json::Value;
 
 use crate::config::RetryConfig;
+use crate::signing::WalmartSigner;
 use crate::SourceError;
 
 /// A response body that could not be used, kept to become a dead letter.
@@ -83,6 +84,7 @@ pub struct Fetcher {
     daily_quota: Option<u32>,
     quota_day: i64,
     used_today: u32,
+    signer: Option<WalmartSigner>,
 }
 
 impl Fetcher {
@@ -117,7 +119,14 @@ impl Fetcher {
             daily_quota,
             quota_day: i64::MIN,
             used_today: 0,
+            signer: None,
         })
+    }
+
+    /// Signs every attempt with `signer`'s headers (Walmart v2), made at the attempt's time.
+    pub fn with_signer(mut self, signer: WalmartSigner) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The start of the next UTC day when today's quota is spent, else `None`.
@@ -164,6 +173,11 @@ impl Fetcher {
             for (name, value) in headers {
                 request = request.header(*name, value);
             }
+            if let Some(signer) = &self.signer {
+                for (name, value) in signer.headers(self.clock.now()) {
+                    request = request.header(name, value);
+                }
+            }
             let labels = [("source", self.source), ("endpoint", endpoint)];
             let mut retry_after = None;
             match request.send().await {
@@ -185,7 +199,7 @@ impl Fetcher {
                         .headers()
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
+                        .and_then(|v| parse_retry_after(v, self.clock.now()));
                     let bytes = match response.bytes().await {
                         Ok(b) => b,
                         Err(e) => {
@@ -286,6 +300,18 @@ impl Fetcher {
     }
 }
 
+/// `Retry-After` in seconds from `now`: either delay-seconds or an HTTP date (RFC 9110).
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    Some((at - now).num_seconds().max(0) as u64)
+}
+
 /// The delay before attempt `attempt + 1`: uniform in [0, min(cap, initial * 2^(attempt-1))].
 pub fn backoff_delay(retry: &RetryConfig, attempt: u32, unit: f64) -> Duration {
     let exp = retry
@@ -304,6 +330,24 @@ fn random_unit() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_retry_after("120", now), Some(120));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(60)
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(0),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
 
     #[test]
     fn backoff_grows_exponentially_up_to_the_cap_with_full_jitter() {

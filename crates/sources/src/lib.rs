@@ -20,6 +20,7 @@ mod error;
 mod fx;
 pub mod http;
 mod schedule;
+mod signing;
 mod walmart;
 
 pub use checkpoint::{CheckpointStore, LakeCheckpoints, MemoryCheckpoints};
@@ -29,6 +30,7 @@ pub use config::{
 };
 pub use error::SourceError;
 pub use fx::{backfill_fx, FxSource};
+pub use signing::WalmartSigner;
 pub use walmart::WalmartSource;
 
 /// How a source is doing, for `status`, `/readyz` and the dashboard's health panel.
@@ -80,6 +82,10 @@ pub trait Source: Send {
 pub struct SourceSecrets {
     /// `PRICELAKE_WALMART_API_KEY`: the v1 `apiKey`.
     pub walmart_api_key: Option<Secret>,
+    /// `PRICELAKE_WALMART_CONSUMER_ID`: the v2 consumer id.
+    pub walmart_consumer_id: Option<String>,
+    /// The PEM text of the file named by `PRICELAKE_WALMART_PRIVATE_KEY_FILE`: v2's signing key.
+    pub walmart_private_key_pem: Option<Secret>,
     /// `PRICELAKE_CURRENCYLAYER_ACCESS_KEY`: currencylayer's `access_key`.
     pub currencylayer_access_key: Option<Secret>,
     /// `PRICELAKE_APILAYER_APIKEY`: the marketplace `apikey` header.
@@ -89,18 +95,73 @@ pub struct SourceSecrets {
 impl SourceSecrets {
     /// Reads the secrets from the process environment; empty values count as unset.
     pub fn from_env() -> Result<Self, SourceError> {
-        let read = |var: &str| {
-            std::env::var(var)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .map(Secret::new)
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Reads the secrets through `lookup` (the environment, or a map in tests). The private
+    /// key file is read here, so a missing or unreadable file is an error naming the variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SourceError> {
+        let read = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+        let walmart_private_key_pem = match read("PRICELAKE_WALMART_PRIVATE_KEY_FILE") {
+            None => None,
+            Some(path) => Some(Secret::new(std::fs::read_to_string(path.trim()).map_err(
+                |e| SourceError::Config {
+                    field: "PRICELAKE_WALMART_PRIVATE_KEY_FILE".into(),
+                    message: format!("cannot read {}: {e}", path.trim()),
+                },
+            )?)),
         };
         Ok(Self {
-            walmart_api_key: read("PRICELAKE_WALMART_API_KEY"),
-            currencylayer_access_key: read("PRICELAKE_CURRENCYLAYER_ACCESS_KEY"),
-            apilayer_apikey: read("PRICELAKE_APILAYER_APIKEY"),
+            walmart_api_key: read("PRICELAKE_WALMART_API_KEY").map(Secret::new),
+            walmart_consumer_id: read("PRICELAKE_WALMART_CONSUMER_ID"),
+            walmart_private_key_pem,
+            currencylayer_access_key: read("PRICELAKE_CURRENCYLAYER_ACCESS_KEY").map(Secret::new),
+            apilayer_apikey: read("PRICELAKE_APILAYER_APIKEY").map(Secret::new),
         })
     }
+
+    /// The Walmart credentials the configured generation needs, or the variable to set.
+    pub fn walmart_auth(
+        &self,
+        api: WalmartApi,
+        key_version: &str,
+    ) -> Result<WalmartAuth, SourceError> {
+        let missing = |var: &'static str| SourceError::MissingSecret {
+            source_name: "sources.walmart",
+            var,
+        };
+        match api {
+            WalmartApi::V1 => self
+                .walmart_api_key
+                .clone()
+                .map(WalmartAuth::ApiKey)
+                .ok_or(missing("PRICELAKE_WALMART_API_KEY")),
+            WalmartApi::V2 => {
+                let consumer = self
+                    .walmart_consumer_id
+                    .as_deref()
+                    .ok_or(missing("PRICELAKE_WALMART_CONSUMER_ID"))?;
+                let pem = self
+                    .walmart_private_key_pem
+                    .as_ref()
+                    .ok_or(missing("PRICELAKE_WALMART_PRIVATE_KEY_FILE"))?;
+                Ok(WalmartAuth::Signed(Box::new(WalmartSigner::from_pem(
+                    consumer,
+                    key_version,
+                    pem.expose(),
+                )?)))
+            }
+        }
+    }
+}
+
+/// How Walmart requests prove who sends them.
+#[derive(Debug, Clone)]
+pub enum WalmartAuth {
+    /// v1: the `apiKey` query parameter.
+    ApiKey(Secret),
+    /// v2: four signed headers, made afresh for every attempt.
+    Signed(Box<WalmartSigner>),
 }
 
 /// Builds every enabled source; an enabled source without its secret is a config error
@@ -114,16 +175,10 @@ pub fn build_sources(
 ) -> Result<Vec<Box<dyn Source>>, SourceError> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if config.walmart.enabled {
-        let key = secrets
-            .walmart_api_key
-            .clone()
-            .ok_or(SourceError::MissingSecret {
-                source_name: "sources.walmart",
-                var: "PRICELAKE_WALMART_API_KEY",
-            })?;
+        let auth = secrets.walmart_auth(config.walmart.api, &config.walmart.key_version)?;
         sources.push(Box::new(WalmartSource::new(
             config.walmart.clone(),
-            key,
+            auth,
             clock.clone(),
             metrics.clone(),
             checkpoints.clone(),

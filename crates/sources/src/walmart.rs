@@ -1,12 +1,13 @@
-//! The Walmart Open API v1 source: trends, value of the day, taxonomy, the paginated
-//! catalog (followed through `nextPage` to the end), searches (paged through `start`) and
-//! tracked items (20 ids per request), each on its own schedule.
+//! The Walmart product API source, Open API v1 (`apiKey`) or Affiliate API v2 (signed
+//! headers): trends, value of the day, taxonomy, the paginated catalog (followed through
+//! `nextPage` to the end), searches (paged through `start`) and tracked items (20 ids per
+//! request, or one UPC), each on its own schedule.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use pricelake_core::{LakeRecord, Metrics, RecordSink, Secret, SharedClock};
+use pricelake_core::{LakeRecord, Metrics, RecordSink, SharedClock};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -15,7 +16,7 @@ use crate::config::WalmartConfig;
 use crate::envelopes::{count, Origin};
 use crate::http::{Fetcher, Outcome};
 use crate::schedule::Slot;
-use crate::{PollReport, Source, SourceError, SourceHealth};
+use crate::{PollReport, Source, SourceError, SourceHealth, WalmartAuth};
 
 const NAME: &str = "walmart";
 
@@ -69,13 +70,16 @@ enum Job {
 /// The Walmart source.
 pub struct WalmartSource {
     config: WalmartConfig,
-    key: Secret,
+    auth: WalmartAuth,
     clock: SharedClock,
     metrics: Metrics,
     checkpoints: Arc<dyn CheckpointStore>,
     fetcher: Fetcher,
     state: WalmartState,
     restored: bool,
+    /// When it was made: before its checkpoint is read it is due from then, which is
+    /// never later than any `now` a driver compares with.
+    created_at: DateTime<Utc>,
     health: SourceHealth,
     failures: u32,
 }
@@ -96,7 +100,7 @@ impl WalmartSource {
     /// A source starting its schedules now (or where its checkpoint says, on first poll).
     pub fn new(
         config: WalmartConfig,
-        key: Secret,
+        auth: WalmartAuth,
         clock: SharedClock,
         metrics: Metrics,
         checkpoints: Arc<dyn CheckpointStore>,
@@ -113,7 +117,7 @@ impl WalmartSource {
                 message: "must be 1..=25".into(),
             });
         }
-        let fetcher = Fetcher::new(
+        let mut fetcher = Fetcher::new(
             NAME,
             clock.clone(),
             metrics.clone(),
@@ -122,35 +126,59 @@ impl WalmartSource {
             config.rate_limit_per_sec,
             Some(config.daily_quota),
         )?;
+        if let WalmartAuth::Signed(signer) = &auth {
+            fetcher = fetcher.with_signer((**signer).clone());
+        }
         let now = clock.now();
         let state = initial_state(&config, now);
+        let now_at_creation = clock.now();
         Ok(Self {
             config,
-            key,
+            auth,
             clock,
             metrics,
             checkpoints,
             fetcher,
             state,
             restored: false,
+            created_at: now_at_creation,
             health: SourceHealth::Healthy,
             failures: 0,
         })
     }
 
-    fn url(&self, path_and_query: &str) -> String {
-        let sep = if path_and_query.contains('?') {
-            '&'
+    /// The full URL of `resource`: a path below the generation's prefix (`trends`), or an
+    /// absolute path the service handed back (`nextPage`). v1 adds its `apiKey`; v2 signs
+    /// headers instead.
+    fn url(&self, resource: &str) -> String {
+        let path = if resource.starts_with('/') {
+            resource.to_string()
         } else {
-            '?'
+            format!("{}{resource}", self.config.api.path_prefix())
         };
-        format!(
-            "{}{}{}apiKey={}",
-            self.config.base_url.trim_end_matches('/'),
-            path_and_query,
-            sep,
-            self.key.expose()
-        )
+        let base = self.config.effective_base_url();
+        match &self.auth {
+            WalmartAuth::ApiKey(key) => {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                format!("{base}{path}{sep}apiKey={}", key.expose())
+            }
+            WalmartAuth::Signed(_) => format!("{base}{path}"),
+        }
+    }
+
+    /// The tracked-items requests of one round: ids 20 at a time, then each UPC.
+    fn item_requests(&self) -> Vec<String> {
+        let by_id = self.config.tracked_item_ids.chunks(20).map(|chunk| {
+            let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            format!("items?ids={}", ids.join(","))
+        });
+        let by_upc = self.config.tracked_upcs.iter().map(|upc| {
+            format!(
+                "items?upc={}",
+                url::form_urlencoded::byte_serialize(upc.as_bytes()).collect::<String>()
+            )
+        });
+        by_id.chain(by_upc).collect()
     }
 
     fn due_jobs(&self) -> Vec<(DateTime<Utc>, Job)> {
@@ -207,36 +235,23 @@ impl WalmartSource {
         let slot = self.slot_mut(job).slot;
         match job {
             Job::Trends => {
-                self.simple("trends", "/v1/trends", slot, ListShape::Items(&["time"]))
+                self.simple("trends", "trends", slot, ListShape::Items(&["time"]))
                     .await
             }
-            Job::Vod => {
-                self.simple("vod", "/v1/vod", slot, ListShape::WholeItem)
-                    .await
-            }
+            Job::Vod => self.simple("vod", "vod", slot, ListShape::WholeItem).await,
             Job::Taxonomy => {
-                self.simple("taxonomy", "/v1/taxonomy", slot, ListShape::Whole)
+                self.simple("taxonomy", "taxonomy", slot, ListShape::Whole)
                     .await
             }
             Job::Items => {
                 let progress = self.state.items.clone().expect("items job");
-                let batches: Vec<Vec<u64>> = self
-                    .config
-                    .tracked_item_ids
-                    .chunks(20)
-                    .map(|c| c.to_vec())
-                    .collect();
-                let Some(batch) = batches.get(progress.batch) else {
+                let batches = self.item_requests();
+                let Some(request) = batches.get(progress.batch) else {
+                    self.state.items.as_mut().expect("items job").batch = 0;
                     return (Vec::new(), Advance::RoundDone, 0);
                 };
-                let ids: Vec<String> = batch.iter().map(u64::to_string).collect();
                 let (records, advance, requests) = self
-                    .simple(
-                        "items",
-                        &format!("/v1/items?ids={}", ids.join(",")),
-                        slot,
-                        ListShape::Items(&[]),
-                    )
+                    .simple("items", &request.clone(), slot, ListShape::Items(&[]))
                     .await;
                 let advance = match advance {
                     Advance::RoundDone if progress.batch + 1 < batches.len() => {
@@ -346,7 +361,7 @@ impl WalmartSource {
             return (Vec::new(), Advance::RoundDone, 0);
         };
         let path = format!(
-            "/v1/search?query={}&sort={}&start={}&numItems={}",
+            "search?query={}&sort={}&start={}&numItems={}",
             url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>(),
             self.config.search.sort,
             progress.start,
@@ -415,7 +430,7 @@ impl WalmartSource {
         let progress = self.state.catalog.clone().expect("catalog job");
         if progress.categories.is_empty() {
             // Learn the departments from the taxonomy (and land the taxonomy itself).
-            let url = self.url("/v1/taxonomy");
+            let url = self.url("taxonomy");
             let fetched = self.fetcher.get("taxonomy", &url, &[]).await;
             let origin = Origin {
                 source: NAME,
@@ -464,7 +479,7 @@ impl WalmartSource {
         let category = progress.categories[progress.index].clone();
         let path = progress.next_path.clone().unwrap_or_else(|| {
             format!(
-                "/v1/paginated/items?category={category}&count={}",
+                "paginated/items?category={category}&count={}",
                 self.config.catalog.count
             )
         });
@@ -581,10 +596,12 @@ fn initial_state(config: &WalmartConfig, now: DateTime<Utc>) -> WalmartState {
             query_index: 0,
             start: 1,
         }),
-        items: (!config.tracked_item_ids.is_empty()).then(|| ItemsProgress {
-            slot: Slot::new(now),
-            batch: 0,
-        }),
+        items: (!config.tracked_item_ids.is_empty() || !config.tracked_upcs.is_empty()).then(
+            || ItemsProgress {
+                slot: Slot::new(now),
+                batch: 0,
+            },
+        ),
     }
 }
 
@@ -596,7 +613,7 @@ impl Source for WalmartSource {
 
     fn next_due(&self) -> DateTime<Utc> {
         if !self.restored {
-            return self.clock.now();
+            return self.created_at;
         }
         let due = self
             .due_jobs()

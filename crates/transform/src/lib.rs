@@ -14,8 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::datasource::MemTable;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::execution::context::SessionContext;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
@@ -249,24 +248,26 @@ pub async fn process(
         })?;
         let schema = batches.first().map(RecordBatch::schema).unwrap_or(logical);
         let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if *mart == "prices_fx" {
+            // Observations with no rate at or before them: kept with null prices, counted.
+            let missing = missing_rates(&batches);
+            rows.insert("mart.prices_fx.missing_rate".to_string(), missing);
+            metrics.add(
+                "pricelake_transform_missing_fx_rate_total",
+                &[("mart", "prices_fx")],
+                missing,
+            );
+        }
         let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
         lake.put(&path, parquet_bytes(schema.clone(), &batches)?)
             .await?;
-        // Later marts read earlier ones from memory rather than re-running them.
+        // Later marts read earlier ones from the file just written rather than re-running
+        // them: a file-backed table, so the same plans can run on Ballista.
         ctx.deregister_table(*mart).ok();
-        ctx.register_table(
-            *mart,
-            Arc::new(MemTable::try_new(schema, vec![batches]).map_err(|source| {
-                TransformError::Query {
-                    mart: mart.to_string(),
-                    source,
-                }
-            })?),
-        )
-        .map_err(|source| TransformError::Query {
-            mart: mart.to_string(),
-            source,
-        })?;
+        let folder = lake.table_url(&format!("{}/run={run_id}", layout::mart(mart)));
+        ctx.register_parquet(*mart, folder, ParquetReadOptions::default().schema(&schema))
+            .await
+            .map_err(q(mart))?;
         rows.insert(format!("mart.{mart}"), count as u64);
         produced.push(path);
         marts.push(mart.to_string());
@@ -299,6 +300,15 @@ pub async fn process(
         marts,
         skipped: false,
     })
+}
+
+/// Rows of `prices_fx` whose `rate` is null: no quote at or before the observation.
+fn missing_rates(batches: &[RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .filter_map(|b| b.column_by_name("rate"))
+        .map(|c| c.null_count() as u64)
+        .sum()
 }
 
 fn q(mart: &str) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + '_ {
@@ -340,19 +350,14 @@ async fn session(lake: &Lake, config: &TransformConfig) -> Result<SessionContext
         ("fx_rates", parse::fx_schema()),
         ("trending_appearances", parse::trending_schema()),
     ] {
-        let has_files = !lake.list(&layout::clean_table(table)).await?.is_empty();
-        if has_files {
-            let options = ParquetReadOptions::default().schema(&schema);
-            ctx.register_parquet(table, lake.table_url(&layout::clean_table(table)), options)
-                .await
-                .map_err(q(table))?;
-        } else {
-            ctx.register_table(
-                table,
-                Arc::new(MemTable::try_new(schema, vec![vec![]]).map_err(q(table))?),
-            )
+        // A file-backed listing table with the Hive partition `date` (from `date=YYYY-MM-DD`),
+        // even when empty, so the same plans can run on Ballista.
+        let options = ParquetReadOptions::default()
+            .schema(&schema)
+            .table_partition_cols(vec![("date".to_string(), DataType::Date32)]);
+        ctx.register_parquet(table, lake.table_url(&layout::clean_table(table)), options)
+            .await
             .map_err(q(table))?;
-        }
     }
     let views = [
         "CREATE VIEW obs_unique AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY observed_at) AS rn FROM price_observations) WHERE rn = 1",

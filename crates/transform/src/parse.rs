@@ -285,11 +285,17 @@ fn object_rejection(path: &str, reason: &str, detail: &str) -> DeadLetter {
     }
 }
 
+/// The object's text, decompressed by its extension: `.gz` (what delivery writes),
+/// `.zst`, or anything else as plain NDJSON.
 fn decompress(path: &str, bytes: &[u8]) -> Result<String, String> {
     let mut text = String::new();
     if path.ends_with(".gz") {
         flate2::read::MultiGzDecoder::new(bytes)
             .read_to_string(&mut text)
+            .map_err(|e| e.to_string())?;
+    } else if path.ends_with(".zst") {
+        zstd::stream::read::Decoder::new(bytes)
+            .and_then(|mut d| d.read_to_string(&mut text))
             .map_err(|e| e.to_string())?;
     } else {
         text = String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())?;
@@ -459,4 +465,39 @@ pub fn trending_batch(rows: &[&TrendingAppearance]) -> RecordBatch {
         Arc::new(pos.finish()),
     ];
     RecordBatch::try_new(trending_schema(), columns).expect("columns match the schema")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const LINE: &str = r#"{"kind":"raw","record_id":"r1","source":"walmart","endpoint":"items","fetched_at":"2026-01-01T00:00:00Z","request_url":"http://x","http_status":200,"payload":{"itemId":7,"name":"TV","salePrice":80}}"#;
+
+    #[test]
+    fn objects_are_decompressed_by_extension() {
+        let text = format!("{LINE}\n\n{LINE}\n");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(text.as_bytes(), 1).unwrap();
+        for (path, bytes) in [
+            ("raw/a/x.ndjson.gz", gz.clone()),
+            ("raw/a/x.ndjson.zst", zst.clone()),
+            ("raw/a/x.ndjson", text.as_bytes().to_vec()),
+        ] {
+            let mut parsed = Parsed::default();
+            parsed.add_object(path, &bytes);
+            assert_eq!(parsed.observations.len(), 2, "{path}");
+            assert!(parsed.rejected.is_empty(), "{path}");
+            assert_eq!(parsed.observations[0].sale_price, Some(80.0));
+        }
+        // Compressed bytes under the wrong name are one rejected object, not a panic.
+        let mut parsed = Parsed::default();
+        parsed.add_object("raw/a/x.ndjson.gz", &zst);
+        assert_eq!(
+            parsed.rejected_by_reason().get("unreadable_object"),
+            Some(&1)
+        );
+    }
 }

@@ -249,6 +249,11 @@ async fn marts_match_hand_computed_values() {
         "no earlier rate: null"
     );
     assert_eq!(p("cat2", "EUR")["sale_price"], Value::Null);
+    assert_eq!(
+        report.rows.get("mart.prices_fx.missing_rate"),
+        Some(&2),
+        "the blender before any rate, in EUR and GBP (USD needs no rate)"
+    );
     assert_eq!(p("cat3", "EUR")["stale"], json!(true));
     assert_eq!(p("cat1", "EUR")["stale"], json!(false));
     assert_eq!(
@@ -376,6 +381,91 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
     run(&lake, true).await;
     let refreshed = mart(&lake, "prices_fx").await;
     assert_eq!(refreshed, after);
+}
+
+#[tokio::test]
+async fn empty_tables_partition_dates_and_plain_types() {
+    // Items only: no rates and no trending lists at all.
+    let lake = Lake::in_memory();
+    put_raw(
+        &lake,
+        "items-only",
+        &[
+            item_env(
+                "a",
+                "items",
+                "2026-01-01T10:00:00Z",
+                json!({"itemId": 1, "name": "TV", "salePrice": 80}),
+                None,
+            ),
+            item_env(
+                "b",
+                "items",
+                "2026-01-02T10:00:00Z",
+                json!({"itemId": 1, "name": "TV", "salePrice": 70}),
+                None,
+            ),
+        ],
+    )
+    .await;
+    let report = run(&lake, false).await;
+    assert_eq!(report.rows.get("fx_rates"), Some(&0));
+    assert_eq!(report.rows.get("mart.trending_popularity"), Some(&0));
+    assert_eq!(
+        report.rows.get("mart.prices_fx.missing_rate"),
+        Some(&4),
+        "two observations, EUR and GBP, no rate anywhere"
+    );
+    assert!(mart(&lake, "fx_daily").await.is_empty());
+
+    // The clean tables carry the Hive partition `date` as Date32.
+    let ctx = session(&lake, &config()).await.unwrap();
+    let batches = ctx
+        .sql("SELECT CAST(date AS VARCHAR) AS d, COUNT(*) AS n FROM price_observations GROUP BY date ORDER BY date")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let df_schema = ctx
+        .table("price_observations")
+        .await
+        .unwrap()
+        .schema()
+        .as_arrow()
+        .clone();
+    assert_eq!(
+        df_schema.field_with_name("date").unwrap().data_type(),
+        &DataType::Date32
+    );
+    let days: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            (0..b.num_rows()).map(move |i| {
+                ScalarValue::try_from_array(b.column(0), i)
+                    .unwrap()
+                    .to_string()
+            })
+        })
+        .collect();
+    assert_eq!(days, vec!["2026-01-01", "2026-01-02"]);
+
+    // Mart files use plain Utf8 strings, readable by pyarrow, DuckDB and Spark.
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    let bytes = lake
+        .get(&format!("marts/discounts/run={}/part-0.parquet", m.run_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let file = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+    assert_eq!(
+        file.schema().field_with_name("name").unwrap().data_type(),
+        &DataType::Utf8
+    );
+    assert_eq!(
+        file.schema().field_with_name("date").unwrap().data_type(),
+        &DataType::Date32
+    );
 }
 
 #[test]

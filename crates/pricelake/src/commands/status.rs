@@ -93,7 +93,7 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
                     println!(
                         "  source {}: {}",
                         source["name"].as_str().unwrap_or("?"),
-                        source["health"]
+                        describe_health(&source["health"])
                     );
                 }
             }
@@ -101,4 +101,18 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
         None => println!("ingest: no status yet (run `pricelake ingest`)"),
     }
     Ok(())
+}
+
+/// One line for a source's health, loud when a person should look.
+fn describe_health(health: &serde_json::Value) -> String {
+    let reason = health["reason"].as_str().unwrap_or("?");
+    match health["state"].as_str() {
+        Some("healthy") => "healthy".to_string(),
+        Some("unhealthy") => format!(
+            "UNHEALTHY after {} failed polls in a row (last: {reason}); it keeps retrying",
+            health["consecutive_failures"]
+        ),
+        Some("stopped") => format!("STOPPED: {reason}; fix the credentials and restart"),
+        _ => health.to_string(),
+    }
 }

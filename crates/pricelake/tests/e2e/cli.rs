@@ -80,3 +80,75 @@ fn status_of_an_empty_lake_is_not_an_error() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("last process run: none yet"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_a_failing_source_as_unhealthy_while_the_other_runs() {
+    let emulator = pricelake_emulator::start(
+        pricelake_emulator::EmulatorConfig {
+            items: 20,
+            ..Default::default()
+        },
+        std::sync::Arc::new(pricelake_core::SystemClock),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    // A port nobody listens on: Walmart fails every poll.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pricelake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[lake]
+url = "{lake}"
+[delivery]
+spool_dir = "{spool}"
+[sources.walmart]
+base_url = "{dead_url}"
+unhealthy_after_failures = 2
+[sources.walmart.retry]
+max_attempts = 1
+[sources.currencylayer]
+base_url = "{fx}"
+"#,
+            lake = dir.path().join("lake").display(),
+            spool = dir.path().join("spool").display(),
+            fx = emulator.base_url(),
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = pricelake();
+        cmd.arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("PRICELAKE_WALMART_API_KEY", "demo-walmart-key")
+            .env("PRICELAKE_CURRENCYLAYER_ACCESS_KEY", "demo-fx-key");
+        cmd
+    };
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = run(&["ingest", "--once"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "one failing source does not stop ingest: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("source walmart: UNHEALTHY"),
+        "the failing source is named unhealthy:\n{text}"
+    );
+    assert!(text.contains("source currencylayer: healthy"), "{text}");
+    assert!(!text.contains("demo-walmart-key") && !text.contains("demo-fx-key"));
+    emulator.shutdown().await;
+}
