@@ -97,6 +97,8 @@ impl Default for CatalogConfig {
 pub struct SearchConfig {
     /// Queries to run; empty disables search.
     pub queries: Vec<String>,
+    /// Restrict every query to this category id (`3944` or `3944_1060825`); empty: all.
+    pub category_id: String,
     /// `relevance`, `price`, `title`, `bestseller`, `customerRating` or `new`.
     pub sort: String,
     /// Items per page (at most 25).
@@ -111,6 +113,7 @@ impl Default for SearchConfig {
     fn default() -> Self {
         Self {
             queries: Vec::new(),
+            category_id: String::new(),
             sort: "relevance".into(),
             num_items: 25,
             max_results: 100,

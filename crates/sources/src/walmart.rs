@@ -360,13 +360,19 @@ impl WalmartSource {
         else {
             return (Vec::new(), Advance::RoundDone, 0);
         };
-        let path = format!(
+        let mut path = format!(
             "search?query={}&sort={}&start={}&numItems={}",
             url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>(),
             self.config.search.sort,
             progress.start,
             self.config.search.num_items
         );
+        if !self.config.search.category_id.is_empty() {
+            path.push_str("&categoryId=");
+            path.extend(url::form_urlencoded::byte_serialize(
+                self.config.search.category_id.as_bytes(),
+            ));
+        }
         let url = self.url(&path);
         let fetched = self.fetcher.get("search", &url, &[]).await;
         let origin = Origin {

@@ -286,6 +286,8 @@ async fn walmart_v2_signs_every_request_and_a_wrong_key_stops_the_source() {
         .unwrap()
         .to_string();
     config.walmart.tracked_upcs = vec![upc.clone()];
+    config.walmart.search.queries = vec!["a".into()]; // matches most names
+    config.walmart.search.max_results = 60;
     let env = |key: &std::path::Path| {
         let key = key.display().to_string();
         SourceSecrets::from_lookup(move |var| match var {
@@ -316,7 +318,7 @@ async fn walmart_v2_signs_every_request_and_a_wrong_key_stops_the_source() {
         .entries()
         .iter()
         .all(|e| e.api == pricelake_emulator::Api::WalmartV2));
-    for endpoint in ["trends", "paginated_items", "items"] {
+    for endpoint in ["trends", "paginated_items", "items", "search"] {
         let landed = raw_of(&records, endpoint).len();
         assert!(landed > 0, "{endpoint} landed");
         assert_eq!(
@@ -345,6 +347,16 @@ async fn walmart_v2_signs_every_request_and_a_wrong_key_stops_the_source() {
         .map(|e| e.path.clone())
         .collect();
     assert_eq!(item_requests.len(), 3, "{item_requests:?}");
+    let searches: Vec<String> = served
+        .entries()
+        .iter()
+        .filter(|e| e.endpoint == "walmart/search")
+        .map(|e| e.path.clone())
+        .collect();
+    assert!(
+        searches.len() >= 2 && searches[1].contains("start=26"),
+        "search paged through start: {searches:?}"
+    );
     assert_eq!(sources[0].health(), SourceHealth::Healthy);
 
     // Signed with another key: 401, the source stops and says why.
@@ -615,6 +627,22 @@ async fn the_apilayer_variant_sends_its_key_as_a_header_and_lists_currencies() {
         .entries()
         .iter()
         .all(|e| e.api == pricelake_emulator::Api::CurrencyData && e.status == 200));
+
+    // Any other apilayer error (202: a currency code it does not know) is a dead letter
+    // with its code as the reason, and the source carries on.
+    let mut bad_codes = config.clone();
+    bad_codes.currencylayer.currencies = vec!["EUR".into(), "XXX".into()];
+    bad_codes.currencylayer.list_interval_secs = 0;
+    let sink = MemorySink::new();
+    let mut sources = build(
+        &bad_codes,
+        &secrets(),
+        &clock,
+        Arc::new(MemoryCheckpoints::default()),
+    );
+    sources[0].poll(&sink).await.unwrap();
+    assert_eq!(dead_reasons(&sink.records()), ["api_error_202"]);
+    assert!(!matches!(sources[0].health(), SourceHealth::Stopped { .. }));
 
     // A wrong key: the marketplace answers 401 and the source stops.
     let wrong = SourceSecrets {
