@@ -2,4 +2,5 @@
 //! One test binary for all of them (each test binary links the whole stack).
 
 mod cli;
+mod crash;
 mod demo_flow;
