@@ -88,6 +88,7 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
                 "ingest status written {}",
                 ingest["written_at"].as_str().unwrap_or("?")
             );
+            println!("  delivery: {}", describe_delivery(&ingest["metrics"]));
             if let Some(sources) = ingest["sources"].as_array() {
                 for source in sources {
                     println!(
@@ -115,4 +116,42 @@ fn describe_health(health: &serde_json::Value) -> String {
         Some("stopped") => format!("STOPPED: {reason}; fix the credentials and restart"),
         _ => health.to_string(),
     }
+}
+
+/// The delivery stream's books from the metrics snapshot of the last ingest status.
+fn describe_delivery(metrics: &serde_json::Value) -> String {
+    use pricelake_core::metrics::names;
+    let delivery = |labels: &serde_json::Value| {
+        labels.as_array().is_some_and(|l| {
+            l.iter()
+                .any(|pair| pair[0] == "component" && pair[1] == "delivery")
+        })
+    };
+    let counter = |name: &str| -> f64 {
+        metrics["counters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c[0]["name"] == name && delivery(&c[0]["labels"]))
+            .filter_map(|c| c[1].as_f64())
+            .sum()
+    };
+    let gauge = |name: &str| -> f64 {
+        metrics["gauges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|g| g[0]["name"] == name)
+            .filter_map(|g| g[1].as_f64())
+            .sum()
+    };
+    format!(
+        "{} records received, {} delivered, {} retried writes, {} dead-lettered; spool {} bytes, oldest unflushed {:.0} s",
+        counter(names::RECORDS_RECEIVED),
+        counter(names::RECORDS_DELIVERED),
+        counter(names::RETRIES),
+        counter(names::DEAD_LETTERS),
+        gauge(names::SPOOL_BYTES),
+        gauge(names::OLDEST_UNFLUSHED_SECONDS),
+    )
 }

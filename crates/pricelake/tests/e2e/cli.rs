@@ -149,6 +149,14 @@ base_url = "{fx}"
         "the failing source is named unhealthy:\n{text}"
     );
     assert!(text.contains("source currencylayer: healthy"), "{text}");
+    let delivery = text
+        .lines()
+        .find(|l| l.contains("delivery:"))
+        .unwrap_or_else(|| panic!("delivery books shown:\n{text}"));
+    assert!(
+        delivery.contains("2 records received, 2 delivered") && delivery.contains("spool 0 bytes"),
+        "the list and the live rates, delivered: {delivery}"
+    );
     assert!(!text.contains("demo-walmart-key") && !text.contains("demo-fx-key"));
     emulator.shutdown().await;
 }
