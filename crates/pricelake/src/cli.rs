@@ -63,6 +63,13 @@ pub enum Command {
     /// What is in the lake, what ran last, and how healthy each component was.
     #[command(after_help = "Example:\n  pricelake status\n  pricelake status --json")]
     Status(StatusArgs),
+
+    /// The books of the lake: fetched, landed, dead-lettered by reason, duplicates,
+    /// processed, rejected; exits 1 when they do not balance.
+    #[command(
+        after_help = "Example:\n  pricelake audit\n  pricelake audit --emulator http://127.0.0.1:8100 --json"
+    )]
+    Audit(AuditArgs),
 }
 
 /// `pricelake emulate`.
@@ -152,6 +159,18 @@ pub struct DemoArgs {
 /// `pricelake status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pricelake audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A running emulator whose served log to check against (default: the served log the
+    /// demo saved in the lake, if any).
+    #[arg(long)]
+    pub emulator: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -195,6 +195,13 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
         .context("closing the delivery stream")?;
     let served = emulator.served();
     emulator.shutdown().await;
+    // Kept for `pricelake audit`, which balances the lake against what was served.
+    lake.put_json(
+        &pricelake_core::layout::state(crate::commands::SERVED_STATE),
+        &served.summary(),
+    )
+    .await
+    .context("saving the emulator's served log")?;
     Ok(DemoOutcome {
         lake,
         ingest: total,
@@ -265,6 +272,23 @@ pub async fn run_cli(mut config: PricelakeConfig, args: DemoArgs) -> anyhow::Res
         outcome.ingest.dead_letters,
         outcome.process_runs.len()
     );
+    let books = crate::audit::audit(&outcome.lake, Some(&outcome.served.summary()))
+        .await
+        .context("auditing the demo lake")?;
+    let failed: Vec<&str> = books
+        .checks
+        .iter()
+        .filter(|c| !c.holds())
+        .map(|c| c.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        eprintln!(
+            "demo: audit balances ({} checks; `pricelake audit --config ... ` shows the books)",
+            books.checks.len()
+        );
+    } else {
+        anyhow::bail!("demo: the books do not balance: {}", failed.join("; "));
+    }
     if args.no_serve {
         println!("demo lake: {}", outcome.lake.display_url());
         return Ok(());

@@ -2,7 +2,6 @@
 //! that cannot be kept into a rejection with its reason.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,7 +15,7 @@ use pricelake_core::models::walmart::Item;
 use pricelake_core::{DeadLetter, LakeRecord, RecordEnvelope};
 
 /// Endpoints whose payloads are Walmart items.
-const ITEM_ENDPOINTS: &[&str] = &["trends", "vod", "paginated_items", "search", "items"];
+use pricelake_core::models::walmart::ITEM_ENDPOINTS;
 
 /// One row of `clean/price_observations`.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +69,7 @@ pub struct Parsed {
 impl Parsed {
     /// Decompresses one raw object and parses its lines.
     pub fn add_object(&mut self, path: &str, bytes: &[u8]) {
-        let text = match decompress(path, bytes) {
+        let text = match pricelake_lake::ndjson::decode(path, bytes) {
             Ok(t) => t,
             Err(e) => {
                 self.rejected
@@ -283,24 +282,6 @@ fn object_rejection(path: &str, reason: &str, detail: &str) -> DeadLetter {
         http_status: None,
         raw: String::new(),
     }
-}
-
-/// The object's text, decompressed by its extension: `.gz` (what delivery writes),
-/// `.zst`, or anything else as plain NDJSON.
-fn decompress(path: &str, bytes: &[u8]) -> Result<String, String> {
-    let mut text = String::new();
-    if path.ends_with(".gz") {
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_string(&mut text)
-            .map_err(|e| e.to_string())?;
-    } else if path.ends_with(".zst") {
-        zstd::stream::read::Decoder::new(bytes)
-            .and_then(|mut d| d.read_to_string(&mut text))
-            .map_err(|e| e.to_string())?;
-    } else {
-        text = String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())?;
-    }
-    Ok(text)
 }
 
 fn ts() -> DataType {

@@ -6,6 +6,10 @@ use serde_json::Value;
 use super::flex;
 
 /// Why an item cannot become a row. The `code` is used as the dead-letter reason.
+/// The Walmart endpoints whose records are items (one per list entry, or the value of
+/// the day): what becomes a price observation. `taxonomy` is reference data.
+pub const ITEM_ENDPOINTS: &[&str] = &["trends", "vod", "paginated_items", "search", "items"];
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ItemError {
     /// No `itemId`, or one that is not a positive integer.

@@ -7,6 +7,7 @@ use pricelake_lake::Lake;
 use crate::cli::{Cli, Command};
 use crate::config::{ConfigError, PricelakeConfig};
 
+mod audit;
 mod emulate;
 mod ingest;
 mod process;
@@ -14,6 +15,7 @@ mod run;
 mod serve;
 mod status;
 
+pub use audit::{Unbalanced, SERVED_STATE};
 pub use process::print_report as print_process_report;
 pub use serve::serve_until;
 pub use status::StatusReport;
@@ -35,6 +37,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(config, args).await,
         Command::Demo(args) => crate::demo::run_cli(config, args).await,
         Command::Status(args) => status::run(config, args).await,
+        Command::Audit(args) => audit::run(config, args).await,
     }
 }
 

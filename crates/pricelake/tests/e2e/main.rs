@@ -1,6 +1,7 @@
 //! End-to-end tests: the whole pipeline in-process, and the binary's surface.
 //! One test binary for all of them (each test binary links the whole stack).
 
+mod audit;
 mod cli;
 mod crash;
 mod demo_flow;
