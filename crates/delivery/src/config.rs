@@ -13,6 +13,8 @@ pub enum Compression {
     /// gzip (`.ndjson.gz`), what Firehose and every reader understand.
     #[default]
     Gzip,
+    /// zstd (`.ndjson.zst`): smaller and faster than gzip; DuckDB, Spark and pandas read it.
+    Zstd,
     /// No compression (`.ndjson`).
     None,
 }
@@ -22,6 +24,7 @@ impl Compression {
     pub fn extension(self) -> &'static str {
         match self {
             Compression::Gzip => "ndjson.gz",
+            Compression::Zstd => "ndjson.zst",
             Compression::None => "ndjson",
         }
     }

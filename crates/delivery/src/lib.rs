@@ -128,24 +128,13 @@ impl DeliveryStream {
         config.validate()?;
         let seq = read_seq(&config);
         let now = clock.now();
-        let mut replayed: Vec<(u64, Vec<u8>)> = Vec::new();
-        let (spool, report) = {
-            let dir = config.spool_dir.clone();
+        let dir = config.spool_dir.clone();
+        let (spool, report, segments) = {
+            let dir = dir.clone();
             let fsync = config.fsync;
-            tokio::task::spawn_blocking(move || {
-                let mut records = Vec::new();
-                let result = spool::Spool::open(&dir, fsync, |r| {
-                    records.push((r.segment, r.bytes));
-                    Ok(())
-                });
-                result.map(|(s, rep)| (s, rep, records))
-            })
-            .await
-            .map_err(|e| DeliveryError::Spool(e.to_string()))?
-            .map(|(s, rep, records)| {
-                replayed = records;
-                (s, rep)
-            })?
+            tokio::task::spawn_blocking(move || spool::Spool::open(&dir, fsync))
+                .await
+                .map_err(|e| DeliveryError::Spool(e.to_string()))??
         };
         if report.quarantined_segments > 0 {
             metrics.add(
@@ -170,15 +159,34 @@ impl DeliveryStream {
                 },
             }),
         };
-        if !replayed.is_empty() {
-            tracing::info!(records = replayed.len(), "replaying the delivery spool");
-            let mut inner = stream.inner.lock().await;
-            for (segment, bytes) in replayed {
+        if !segments.is_empty() {
+            tracing::info!(
+                records = report.records,
+                segments = segments.len(),
+                "replaying the delivery spool"
+            );
+        }
+        // Streamed segment by segment, frame by frame: memory stays bounded by the
+        // buffers (each flushed when full), whatever the spool's size.
+        for segment in segments {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(256);
+            let path = spool::segment_path(&dir, segment);
+            let reader = tokio::task::spawn_blocking(move || {
+                spool::replay_segment(&path, &mut |bytes| {
+                    tx.blocking_send(bytes)
+                        .map_err(|_| DeliveryError::Spool("replay was abandoned".into()))
+                })
+            });
+            while let Some(bytes) = rx.recv().await {
                 let record: LakeRecord = serde_json::from_slice(&bytes)
                     .map_err(|e| DeliveryError::Record(e.to_string()))?;
+                let mut inner = stream.inner.lock().await;
                 stream.buffer(&mut inner, &record, bytes, segment, now);
                 stream.flush_full(&mut inner).await;
             }
+            reader
+                .await
+                .map_err(|e| DeliveryError::Spool(e.to_string()))??;
         }
         Ok(stream)
     }
@@ -516,6 +524,7 @@ fn compress(compression: Compression, lines: &[u8]) -> std::io::Result<Vec<u8>> 
             encoder.write_all(lines)?;
             encoder.finish()
         }
+        Compression::Zstd => zstd::bulk::compress(lines, 1),
     }
 }
 

@@ -15,12 +15,6 @@ const SEGMENT_BYTES: u64 = 16 << 20;
 /// A frame larger than this is corruption, not a record.
 const MAX_FRAME: u32 = 256 << 20;
 
-/// One record read back from the spool.
-pub(crate) struct Replayed {
-    pub segment: u64,
-    pub bytes: Vec<u8>,
-}
-
 /// What replay found wrong.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ReplayReport {
@@ -44,7 +38,7 @@ pub(crate) struct Spool {
     sizes: BTreeMap<u64, u64>,
 }
 
-fn segment_path(dir: &Path, id: u64) -> PathBuf {
+pub(crate) fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("seg-{id:012}.wal"))
 }
 
@@ -53,13 +47,14 @@ fn io(path: &Path, e: std::io::Error) -> DeliveryError {
 }
 
 impl Spool {
-    /// Opens the spool, streaming every record of existing segments to `on_record`, and
-    /// starts a fresh active segment.
+    /// Opens the spool: checks every existing segment frame by frame (quarantining a
+    /// corrupt tail), counts its records without keeping them, and starts a fresh active
+    /// segment. Returns the segments that hold records, oldest first, for
+    /// [`replay_segment`] to stream.
     pub(crate) fn open(
         dir: &Path,
         fsync: bool,
-        mut on_record: impl FnMut(Replayed) -> Result<(), DeliveryError>,
-    ) -> Result<(Spool, ReplayReport), DeliveryError> {
+    ) -> Result<(Spool, ReplayReport, Vec<u64>), DeliveryError> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let mut ids: Vec<u64> = std::fs::read_dir(dir)
             .map_err(|e| io(dir, e))?
@@ -78,7 +73,7 @@ impl Spool {
         let mut sizes = BTreeMap::new();
         for id in &ids {
             let path = segment_path(dir, *id);
-            let (count, valid_len, total_len) = replay_segment(&path, *id, &mut on_record)?;
+            let (count, valid_len, total_len) = replay_segment(&path, &mut |_| Ok(()))?;
             report.records += count;
             if valid_len < total_len {
                 quarantine(dir, &path, valid_len)?;
@@ -92,6 +87,7 @@ impl Spool {
                 sizes.insert(*id, valid_len);
             }
         }
+        let to_replay: Vec<u64> = pending.keys().copied().collect();
         let active = ids.last().map_or(1, |last| last + 1);
         let path = segment_path(dir, active);
         let file = OpenOptions::new()
@@ -110,6 +106,7 @@ impl Spool {
                 sizes,
             },
             report,
+            to_replay,
         ))
     }
 
@@ -171,11 +168,11 @@ impl Spool {
     }
 }
 
-/// Streams the valid frames of one segment; returns (records, valid bytes, file bytes).
-fn replay_segment(
+/// Streams the valid frames of one segment, one at a time (memory bounded by one
+/// frame); returns (records, valid bytes, file bytes).
+pub(crate) fn replay_segment(
     path: &Path,
-    id: u64,
-    on_record: &mut impl FnMut(Replayed) -> Result<(), DeliveryError>,
+    on_record: &mut impl FnMut(Vec<u8>) -> Result<(), DeliveryError>,
 ) -> Result<(u64, u64, u64), DeliveryError> {
     let file = File::open(path).map_err(|e| io(path, e))?;
     let total = file.metadata().map_err(|e| io(path, e))?.len();
@@ -206,7 +203,7 @@ fn replay_segment(
         }
         valid += 8 + u64::from(len);
         count += 1;
-        on_record(Replayed { segment: id, bytes })?;
+        on_record(bytes)?;
     }
     Ok((count, valid, total))
 }
