@@ -128,9 +128,18 @@ impl Lake {
                 .clone()
                 .or_else(|| std::env::var("AWS_REGION").ok())
                 .unwrap_or_else(|| "us-east-1".to_string());
+            // A short retry budget: when the store is away, delivery's own retries (with
+            // back-pressure and the error output) take over instead of a flush hanging
+            // inside the client for minutes.
+            let retry = object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(15),
+                ..Default::default()
+            };
             builder = builder
                 .with_region(region)
-                .with_allow_http(config.s3_allow_http);
+                .with_allow_http(config.s3_allow_http)
+                .with_retry(retry);
             let store = builder.build()?;
             return Ok(Lake {
                 store: Arc::new(store),
