@@ -149,7 +149,7 @@ impl OwnServer {
                 .unwrap()
                 .port()
         });
-        let child = Command::new("moto_server")
+        let mut child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -161,6 +161,8 @@ impl OwnServer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("moto_server did not start on {port}");
     }
 
