@@ -25,6 +25,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 mod config;
+pub mod firehose;
 mod spool;
 
 pub use config::{Compression, DeliveryConfig};

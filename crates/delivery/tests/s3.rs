@@ -85,7 +85,8 @@ async fn records_land_in_s3_as_whole_firehose_named_objects() {
     let endpoint = endpoint();
     create_bucket(&endpoint, "pricelake-delivery").await;
     for compression in [Compression::Gzip, Compression::Zstd] {
-        let prefix = format!("lake-{compression:?}");
+        // A fresh prefix per run: the server may hold objects of an earlier run.
+        let prefix = format!("lake-{compression:?}-{}", uuid::Uuid::new_v4());
         let lake = s3_lake(&endpoint, "pricelake-delivery", &prefix);
         let dir = tempfile::tempdir().unwrap();
         let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 5, 6, 7, 9, 0).unwrap());
@@ -119,7 +120,16 @@ async fn records_land_in_s3_as_whole_firehose_named_objects() {
             );
         }
         let expected: Vec<String> = (0..3000).map(|i| format!("id-{i:06}")).collect();
-        assert_eq!(landed_ids(&lake).await, expected, "{compression:?}");
+        let landed = landed_ids(&lake).await;
+        assert_eq!(
+            landed.len(),
+            expected.len(),
+            "{compression:?}: every record once"
+        );
+        assert!(
+            landed == expected,
+            "{compression:?}: the very records handed in"
+        );
         // The objects really are in the bucket, under the lake's prefix, seen by a plain
         // S3 client (moto's ListObjectsV2).
         let listing = reqwest::get(format!(
@@ -229,4 +239,68 @@ async fn a_store_that_goes_away_holds_records_in_the_spool_until_it_is_back() {
     let expected: Vec<String> = (0..500).map(|i| format!("id-{i:06}")).collect();
     assert_eq!(landed_ids(&lake).await, expected);
     drop(server);
+}
+
+#[tokio::test]
+async fn the_firehose_sink_delivers_through_put_record_batch_into_s3() {
+    use aws_sdk_firehose::types::{DeliveryStreamType, ExtendedS3DestinationConfiguration};
+    use pricelake_delivery::firehose::{FirehoseConfig, FirehoseSink};
+    let endpoint = endpoint();
+    create_bucket(&endpoint, "firehose-out").await;
+    // Fresh names per run: the server may hold an earlier run's stream and objects.
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let stream = format!("prices-{}", &run[..8]);
+    let sink = FirehoseSink::new(FirehoseConfig {
+        stream_name: stream.clone(),
+        region: "us-east-1".into(),
+        endpoint: endpoint.clone(),
+        ..FirehoseConfig::default()
+    })
+    .await;
+    sink.client()
+        .create_delivery_stream()
+        .delivery_stream_name(&stream)
+        .delivery_stream_type(DeliveryStreamType::DirectPut)
+        .extended_s3_destination_configuration(
+            ExtendedS3DestinationConfiguration::builder()
+                .bucket_arn("arn:aws:s3:::firehose-out")
+                .role_arn("arn:aws:iam::123456789012:role/firehose")
+                .prefix(format!("{run}/"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // 1200 records: three PutRecordBatch calls (500 + 500 + 200).
+    sink.accept((0..1200).map(record).collect()).await.unwrap();
+
+    let lake = s3_lake(&endpoint, "firehose-out", "");
+    let objects = lake.list(&run).await.unwrap();
+    assert!(!objects.is_empty(), "Firehose wrote objects");
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for object in &objects {
+        // <prefix>YYYY/MM/DD/HH/<stream>-1-<time>-<uuid>
+        let rest = object.path.strip_prefix(&format!("{run}/")).unwrap();
+        let parts: Vec<&str> = rest.split('/').collect();
+        assert_eq!(parts.len(), 5, "{}", object.path);
+        assert_eq!(parts[0], now.format("%Y").to_string());
+        assert!(
+            parts[4].starts_with(&format!("{stream}-1-")),
+            "{}",
+            object.path
+        );
+        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(text.ends_with('\n'), "newline-delimited records");
+        for line in text.lines() {
+            let record: LakeRecord = serde_json::from_str(line).unwrap();
+            ids.push(record.record_id().to_string());
+        }
+    }
+    ids.sort();
+    let expected: Vec<String> = (0..1200).map(|i| format!("id-{i:06}")).collect();
+    assert_eq!(ids.len(), expected.len(), "every record once");
+    assert!(ids == expected, "the very records, each on its own line");
 }
