@@ -54,8 +54,16 @@ pub struct DeliveryConfig {
     pub spool_dir: PathBuf,
     /// Spool size at which sources are refused (back-pressure) until the store catches up.
     pub spool_max_bytes: u64,
+    /// MiB of records held in memory across all buffers (at least `buffer_size_mib`). Past
+    /// it, while the store fails, new records are kept in the spool only and streamed back
+    /// when the store recovers: memory stays bounded whatever the spool's size.
+    pub memory_max_mib: u32,
     /// fsync the spool before acknowledging records (turn off only for benchmarks).
     pub fsync: bool,
+    /// `[delivery.firehose]`: when present, flushed buffers go to this Amazon Kinesis Data
+    /// Firehose stream (PutRecordBatch) instead of objects in the lake; the spool, the
+    /// buffering, the retries and the back-pressure stay the same.
+    pub firehose: Option<crate::firehose::FirehoseConfig>,
 }
 
 impl Default for DeliveryConfig {
@@ -70,7 +78,9 @@ impl Default for DeliveryConfig {
             retry_duration_secs: 86_400,
             spool_dir: PathBuf::from(".pricelake/spool"),
             spool_max_bytes: 1 << 30,
+            memory_max_mib: 128,
             fsync: true,
+            firehose: None,
         }
     }
 }
@@ -91,6 +101,12 @@ impl DeliveryConfig {
         }
         if self.stream_name.is_empty() || self.stream_name.contains('/') {
             return bad("stream_name", "must be non-empty and contain no '/'");
+        }
+        if self.memory_max_mib < self.buffer_size_mib || self.memory_max_mib > 4096 {
+            return bad(
+                "memory_max_mib",
+                "must be at least buffer_size_mib and at most 4096",
+            );
         }
         if self.spool_max_bytes < 1 << 20 {
             return bad("spool_max_bytes", "must be at least 1 MiB");

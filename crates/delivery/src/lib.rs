@@ -74,6 +74,10 @@ pub struct DeliveryStats {
     pub replayed: u64,
     /// Spool segments whose corrupt tail was quarantined at open.
     pub quarantined_segments: u64,
+    /// Bytes of records held in memory, waiting in the buffers.
+    pub buffered_bytes: u64,
+    /// True while records are kept in the spool only, the store failing.
+    pub spilling: bool,
 }
 
 /// What a flush did.
@@ -105,6 +109,13 @@ struct Buffer {
 struct Inner {
     spool: spool::Spool,
     buffers: BTreeMap<String, Buffer>,
+    /// Set while records are kept in the spool only (the store failed with the buffers
+    /// at the memory bound): the first segment holding such records.
+    spill_from: Option<u64>,
+    /// Not before this instant is a spill replayed again (after a replay that spilled).
+    unspill_at: Option<DateTime<Utc>>,
+    /// Replays that spilled again, for the backoff.
+    spill_attempts: u32,
     seq: u64,
     stats: DeliveryStats,
 }
@@ -113,9 +124,13 @@ struct Inner {
 pub struct DeliveryStream {
     config: DeliveryConfig,
     lake: Lake,
+    /// Set when flushed buffers go to a Firehose stream rather than lake objects.
+    firehose: Option<firehose::FirehoseSink>,
     clock: SharedClock,
     metrics: Metrics,
     inner: Mutex<Inner>,
+    /// Group commit: one fsync at a time; each covers every append made before it.
+    sync: Mutex<u64>,
 }
 
 impl DeliveryStream {
@@ -128,7 +143,6 @@ impl DeliveryStream {
     ) -> Result<Self, DeliveryError> {
         config.validate()?;
         let seq = read_seq(&config);
-        let now = clock.now();
         let dir = config.spool_dir.clone();
         let (spool, report, segments) = {
             let dir = dir.clone();
@@ -144,14 +158,22 @@ impl DeliveryStream {
                 report.quarantined_segments,
             );
         }
+        let firehose = match &config.firehose {
+            Some(f) => Some(firehose::FirehoseSink::new(f.clone()).await),
+            None => None,
+        };
         let stream = Self {
             config,
             lake,
+            firehose,
             clock,
             metrics,
             inner: Mutex::new(Inner {
                 spool,
                 buffers: BTreeMap::new(),
+                spill_from: None,
+                unspill_at: None,
+                spill_attempts: 0,
                 seq,
                 stats: DeliveryStats {
                     replayed: report.records,
@@ -159,6 +181,7 @@ impl DeliveryStream {
                     ..DeliveryStats::default()
                 },
             }),
+            sync: Mutex::new(0),
         };
         if !segments.is_empty() {
             tracing::info!(
@@ -168,28 +191,132 @@ impl DeliveryStream {
             );
         }
         // Streamed segment by segment, frame by frame: memory stays bounded by the
-        // buffers (each flushed when full), whatever the spool's size.
-        for segment in segments {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(256);
+        // buffers (each flushed when full, or spilled), whatever the spool's size.
+        {
+            let mut inner = stream.inner.lock().await;
+            stream.replay(&mut inner, segments, false).await?;
+        }
+        Ok(stream)
+    }
+
+    /// Streams spooled segments into the buffers, flushing each buffer as it fills. When
+    /// the store fails and the buffers reach the memory bound, it stops and spills: the
+    /// buffers are dropped (every record is still in the spool, counted as pending) and
+    /// the segments are replayed again once the store is back. `recount` resets each
+    /// segment's pending count to all its records first, since all are buffered again.
+    async fn replay(
+        &self,
+        inner: &mut Inner,
+        segments: Vec<u64>,
+        recount: bool,
+    ) -> Result<(), DeliveryError> {
+        let now = self.clock.now();
+        let dir = self.config.spool_dir.clone();
+        for &segment in &segments {
             let path = spool::segment_path(&dir, segment);
+            if recount {
+                let counted = path.clone();
+                let (count, _, _) = tokio::task::spawn_blocking(move || {
+                    spool::replay_segment(&counted, &mut |_| Ok(()))
+                })
+                .await
+                .map_err(|e| DeliveryError::Spool(e.to_string()))??;
+                inner.spool.set_pending(segment, count);
+            }
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(256);
             let reader = tokio::task::spawn_blocking(move || {
                 spool::replay_segment(&path, &mut |bytes| {
                     tx.blocking_send(bytes)
                         .map_err(|_| DeliveryError::Spool("replay was abandoned".into()))
                 })
             });
+            let mut over_memory = false;
             while let Some(bytes) = rx.recv().await {
                 let record: LakeRecord = serde_json::from_slice(&bytes)
                     .map_err(|e| DeliveryError::Record(e.to_string()))?;
-                let mut inner = stream.inner.lock().await;
-                stream.buffer(&mut inner, &record, bytes, segment, now);
-                stream.flush_full(&mut inner).await;
+                self.buffer(inner, &record, bytes, segment, now);
+                self.flush_full(inner).await;
+                if self.buffered_bytes(inner) > self.memory_limit()
+                    && self.relieve_memory(inner, 0).await
+                {
+                    over_memory = true;
+                    break;
+                }
+            }
+            if over_memory {
+                drop(rx);
+                let _ = reader.await;
+                // Every buffered record came from this replay and is still pending in
+                // its segment: dropping the buffers loses nothing.
+                inner.buffers.clear();
+                inner.spill_from = Some(segments[0]);
+                inner.spill_attempts += 1;
+                let backoff = (1_000i64 << inner.spill_attempts.min(8)).min(300_000);
+                inner.unspill_at = Some(self.clock.now() + Duration::milliseconds(backoff));
+                tracing::warn!(
+                    from_segment = segments[0],
+                    "the store is failing and the buffers are full: records stay in the spool until it is back"
+                );
+                return Ok(());
             }
             reader
                 .await
                 .map_err(|e| DeliveryError::Spool(e.to_string()))??;
         }
-        Ok(stream)
+        Ok(())
+    }
+
+    fn memory_limit(&self) -> usize {
+        self.config.memory_max_mib as usize * 1024 * 1024
+    }
+
+    fn buffered_bytes(&self, inner: &Inner) -> usize {
+        inner.buffers.values().map(|b| b.lines.len()).sum()
+    }
+
+    /// Makes room for `incoming` bytes under the memory bound by flushing the largest
+    /// buffers early.
+    /// Returns true when that is impossible now (the store fails or they wait to retry).
+    async fn relieve_memory(&self, inner: &mut Inner, incoming: usize) -> bool {
+        while self.buffered_bytes(inner) + incoming > self.memory_limit() {
+            let now = self.clock.now();
+            let largest = inner
+                .buffers
+                .iter()
+                .filter(|(_, b)| b.retry_at.is_none_or(|t| t <= now))
+                .max_by_key(|(_, b)| b.lines.len())
+                .map(|(k, _)| k.clone());
+            let Some(prefix) = largest else {
+                return true;
+            };
+            if self.flush_one(inner, &prefix).await.is_err() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// After a spill, once every buffer is written: streams the spilled segments back.
+    async fn unspill(&self, inner: &mut Inner) -> Result<bool, DeliveryError> {
+        let Some(from) = inner.spill_from else {
+            return Ok(false);
+        };
+        if !inner.buffers.is_empty() || inner.unspill_at.is_some_and(|t| t > self.clock.now()) {
+            return Ok(false);
+        }
+        inner.spill_from = None;
+        inner.unspill_at = None;
+        inner.spool.roll()?;
+        let segments = inner.spool.pending_from(from);
+        tracing::info!(
+            segments = segments.len(),
+            "the store is back: replaying records kept in the spool"
+        );
+        self.replay(inner, segments, true).await?;
+        if inner.spill_from.is_none() {
+            inner.spill_attempts = 0;
+        }
+        Ok(inner.spill_from.is_none())
     }
 
     fn buffer(
@@ -251,6 +378,12 @@ impl DeliveryStream {
                     b.arrived + Duration::seconds(self.config.buffer_interval_secs as i64),
                 )
             })
+            .chain(
+                inner
+                    .spill_from
+                    .filter(|_| inner.buffers.is_empty())
+                    .map(|_| inner.unspill_at.unwrap_or_else(|| self.clock.now())),
+            )
             .min()
     }
 
@@ -268,14 +401,24 @@ impl DeliveryStream {
             })
             .map(|(k, _)| k.clone())
             .collect();
-        self.flush_many(&mut inner, due).await
+        let report = self.flush_many(&mut inner, due).await?;
+        self.unspill(&mut inner).await?;
+        Ok(report)
     }
 
     /// Flushes every buffer now (shutdown, end of a run), without waiting for retries.
     pub async fn flush_all(&self) -> Result<FlushReport, DeliveryError> {
         let mut inner = self.inner.lock().await;
-        let all: Vec<String> = inner.buffers.keys().cloned().collect();
-        self.flush_many(&mut inner, all).await
+        let mut total = FlushReport::default();
+        loop {
+            let all: Vec<String> = inner.buffers.keys().cloned().collect();
+            let report = self.flush_many(&mut inner, all).await?;
+            total.objects += report.objects;
+            total.records += report.records;
+            if !self.unspill(&mut inner).await? {
+                return Ok(total);
+            }
+        }
     }
 
     /// Flushes everything and closes the stream. Records that could not be written stay
@@ -322,19 +465,10 @@ impl DeliveryStream {
             return Ok(None);
         }
         let now = self.clock.now();
-        let body = compress(self.config.compression, &buffer.lines).map_err(|e| e.to_string())?;
         let seq = inner.seq + 1;
-        let key = format!(
-            "{prefix}/{}{}-{seq:010}-{}-{}.{}",
-            self.config.expand_prefix(buffer.oldest_event),
-            self.config.stream_name,
-            buffer.oldest_event.format("%Y%m%dT%H%M%SZ"),
-            uuid::Uuid::new_v4(),
-            self.config.compression.extension()
-        );
-        let size = body.len() as u64;
-        match self.lake.put(&key, Bytes::from(body)).await {
-            Ok(()) => {
+        let written = self.write_buffer(prefix, buffer, seq).await;
+        match written {
+            Ok(size) => {
                 inner.seq = seq;
                 write_seq(&self.config, seq);
                 let buffer = inner.buffers.remove(prefix).expect("buffer present");
@@ -356,8 +490,7 @@ impl DeliveryStream {
                     .add(names::BYTES_WRITTEN, &[("component", "delivery")], size);
                 Ok(Some(buffer.records))
             }
-            Err(e) => {
-                let message = e.to_string();
+            Err(message) => {
                 inner.stats.retried += 1;
                 self.metrics
                     .incr(names::RETRIES, &[("component", "delivery")]);
@@ -377,6 +510,36 @@ impl DeliveryStream {
                 Err(message)
             }
         }
+    }
+
+    /// Writes one buffer: one compressed object in the lake, or (with a Firehose
+    /// destination) its lines through PutRecordBatch. Returns the bytes written.
+    async fn write_buffer(&self, prefix: &str, buffer: &Buffer, seq: u64) -> Result<u64, String> {
+        if let Some(sink) = &self.firehose {
+            let lines: Vec<Vec<u8>> = buffer
+                .lines
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect();
+            sink.send_lines(lines).await.map_err(|e| e.to_string())?;
+            return Ok(buffer.lines.len() as u64);
+        }
+        let body = compress(self.config.compression, &buffer.lines).map_err(|e| e.to_string())?;
+        let key = format!(
+            "{prefix}/{}{}-{seq:010}-{}-{}.{}",
+            self.config.expand_prefix(buffer.oldest_event),
+            self.config.stream_name,
+            buffer.oldest_event.format("%Y%m%dT%H%M%SZ"),
+            uuid::Uuid::new_v4(),
+            self.config.compression.extension()
+        );
+        let size = body.len() as u64;
+        self.lake
+            .put(&key, Bytes::from(body))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(size)
     }
 
     /// After the retry duration: the buffer's records go under the error-output prefix
@@ -451,6 +614,8 @@ impl DeliveryStream {
 
     fn update_gauges(&self, inner: &mut Inner) {
         inner.stats.spool_bytes = inner.spool.bytes();
+        inner.stats.buffered_bytes = self.buffered_bytes(inner) as u64;
+        inner.stats.spilling = inner.spill_from.is_some();
         let now = self.clock.now();
         inner.stats.oldest_unflushed_age_secs = inner
             .buffers
@@ -494,7 +659,21 @@ impl RecordSink for DeliveryStream {
                 self.config.spool_max_bytes
             )));
         }
-        let segment = inner
+        let incoming: usize = lines.iter().map(|l| l.len() + 1).sum();
+        if inner.spill_from.is_none()
+            && self.buffered_bytes(&inner) + incoming > self.memory_limit()
+            && self.relieve_memory(&mut inner, incoming).await
+        {
+            // The store fails and memory is at its bound: from here on records are kept
+            // in the spool only, in segments of their own, until the store is back.
+            inner
+                .spool
+                .roll()
+                .map_err(|e| SinkError::Failed(e.to_string()))?;
+            inner.spill_from = Some(inner.spool.active());
+            tracing::warn!("the store is failing and the buffers are full: records are kept in the spool until it is back");
+        }
+        let (segment, durable_at) = inner
             .spool
             .append(&lines)
             .map_err(|e| SinkError::Failed(e.to_string()))?;
@@ -505,11 +684,37 @@ impl RecordSink for DeliveryStream {
             &[("component", "delivery")],
             records.len() as u64,
         );
-        for (record, line) in records.iter().zip(lines) {
-            self.buffer(&mut inner, record, line, segment, now);
+        if inner.spill_from.is_none() {
+            for (record, line) in records.iter().zip(lines) {
+                self.buffer(&mut inner, record, line, segment, now);
+            }
         }
         self.flush_full(&mut inner).await;
         self.update_gauges(&mut inner);
+        drop(inner);
+        // Acknowledged only once durable. Hand-offs that arrive while an fsync runs share
+        // the next one (group commit), so concurrent sources cost one fsync, not one each.
+        self.sync_through(durable_at)
+            .await
+            .map_err(|e| SinkError::Failed(e.to_string()))
+    }
+}
+
+impl DeliveryStream {
+    /// Returns once everything appended up to `position` is fsync'd.
+    async fn sync_through(&self, position: u64) -> Result<(), DeliveryError> {
+        let mut synced = self.sync.lock().await;
+        if *synced >= position {
+            return Ok(());
+        }
+        let work = self.inner.lock().await.spool.take_sync()?;
+        let Some(work) = work else {
+            *synced = position;
+            return Ok(());
+        };
+        *synced = tokio::task::spawn_blocking(move || work.run())
+            .await
+            .map_err(|e| DeliveryError::Spool(e.to_string()))??;
         Ok(())
     }
 }

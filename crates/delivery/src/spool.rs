@@ -36,6 +36,31 @@ pub(crate) struct Spool {
     pending: BTreeMap<u64, u64>,
     /// Bytes per segment on disk.
     sizes: BTreeMap<u64, u64>,
+    /// Bytes appended since the spool opened: the position a sync must reach.
+    appended: u64,
+    /// Handles of earlier segments written since the last sync (the active one is synced
+    /// through its own handle).
+    unsynced: Vec<File>,
+    /// True when the active segment has writes not yet synced.
+    active_dirty: bool,
+}
+
+/// What one group commit must make durable: handles to fsync, and the position reached.
+pub(crate) struct SyncWork {
+    files: Vec<File>,
+    /// Everything appended before this position is durable once `files` are synced.
+    pub(crate) upto: u64,
+}
+
+impl SyncWork {
+    /// fsyncs (fdatasync) every file; blocking.
+    pub(crate) fn run(self) -> Result<u64, DeliveryError> {
+        for file in &self.files {
+            file.sync_data()
+                .map_err(|e| DeliveryError::Spool(format!("fsync: {e}")))?;
+        }
+        Ok(self.upto)
+    }
 }
 
 pub(crate) fn segment_path(dir: &Path, id: u64) -> PathBuf {
@@ -104,14 +129,18 @@ impl Spool {
                 active_len: 0,
                 pending,
                 sizes,
+                appended: 0,
+                unsynced: Vec::new(),
+                active_dirty: false,
             },
             report,
             to_replay,
         ))
     }
 
-    /// Appends records durably; returns the segment they went to.
-    pub(crate) fn append(&mut self, records: &[Vec<u8>]) -> Result<u64, DeliveryError> {
+    /// Appends records (written, not yet synced: see [`Spool::take_sync`]); returns the
+    /// segment they went to and the position a sync must reach to make them durable.
+    pub(crate) fn append(&mut self, records: &[Vec<u8>]) -> Result<(u64, u64), DeliveryError> {
         if self.active_len >= SEGMENT_BYTES {
             self.roll()?;
         }
@@ -123,16 +152,44 @@ impl Spool {
         }
         let path = segment_path(&self.dir, self.active);
         self.file.write_all(&frame).map_err(|e| io(&path, e))?;
-        if self.fsync {
-            self.file.sync_data().map_err(|e| io(&path, e))?;
-        }
+        self.active_dirty = true;
         self.active_len += frame.len() as u64;
+        self.appended += frame.len() as u64;
         *self.sizes.entry(self.active).or_default() += frame.len() as u64;
         *self.pending.entry(self.active).or_default() += records.len() as u64;
-        Ok(self.active)
+        Ok((self.active, self.appended))
     }
 
-    fn roll(&mut self) -> Result<(), DeliveryError> {
+    /// The files to fsync so that everything appended so far is durable (group commit:
+    /// one fsync covers every append made before it). `None` when fsync is off.
+    pub(crate) fn take_sync(&mut self) -> Result<Option<SyncWork>, DeliveryError> {
+        if !self.fsync {
+            return Ok(None);
+        }
+        let mut files = std::mem::take(&mut self.unsynced);
+        if self.active_dirty {
+            let path = segment_path(&self.dir, self.active);
+            files.push(self.file.try_clone().map_err(|e| io(&path, e))?);
+            self.active_dirty = false;
+        }
+        Ok(Some(SyncWork {
+            files,
+            upto: self.appended,
+        }))
+    }
+
+    /// Starts a new active segment, so that what is appended from now on is apart from
+    /// what came before. An active segment that never received a record is removed.
+    pub(crate) fn roll(&mut self) -> Result<(), DeliveryError> {
+        if self.active_len == 0 && !self.pending.contains_key(&self.active) {
+            let _ = std::fs::remove_file(segment_path(&self.dir, self.active));
+        }
+        if self.active_dirty {
+            let path = segment_path(&self.dir, self.active);
+            self.unsynced
+                .push(self.file.try_clone().map_err(|e| io(&path, e))?);
+            self.active_dirty = false;
+        }
         self.active += 1;
         self.active_len = 0;
         let path = segment_path(&self.dir, self.active);
@@ -160,6 +217,27 @@ impl Spool {
             }
         }
         Ok(())
+    }
+
+    /// The segment appends go to.
+    pub(crate) fn active(&self) -> u64 {
+        self.active
+    }
+
+    /// Segments from `from` on, before the active one, that still hold unconfirmed
+    /// records, oldest first.
+    pub(crate) fn pending_from(&self, from: u64) -> Vec<u64> {
+        self.pending
+            .range(from..self.active)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Sets how many records of `segment` await confirmation, before it is replayed whole.
+    pub(crate) fn set_pending(&mut self, segment: u64, n: u64) {
+        if n > 0 {
+            self.pending.insert(segment, n);
+        }
     }
 
     /// Bytes of segments holding unconfirmed records.

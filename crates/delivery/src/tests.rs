@@ -419,3 +419,53 @@ async fn a_corrupt_frame_mid_segment_is_caught_by_its_checksum() {
     s.close().await.unwrap();
     assert_eq!(landed(&env.lake).await.len(), 6);
 }
+
+#[tokio::test]
+async fn a_store_down_with_full_buffers_spills_to_the_spool_and_memory_stays_bounded() {
+    let env = env();
+    let config = DeliveryConfig {
+        memory_max_mib: 1,
+        ..config(&env)
+    };
+    let limit = 1024 * 1024;
+    let lake_root = env.dir.path().join("lake");
+    std::fs::create_dir_all(&lake_root).unwrap();
+    std::fs::write(lake_root.join("raw"), b"not a folder").unwrap();
+    let total = 20_000u32;
+    {
+        let s = stream(&env, config.clone()).await;
+        for batch in 0..total / 100 {
+            s.accept((0..100).map(|i| record(batch * 100 + i, t0())).collect())
+                .await
+                .unwrap();
+            let stats = s.stats().await;
+            assert!(
+                stats.buffered_bytes <= limit,
+                "{} bytes buffered, bound {limit}",
+                stats.buffered_bytes
+            );
+        }
+        let stats = s.stats().await;
+        assert!(stats.spilling, "{stats:?}");
+        assert!(stats.spool_bytes > 8 * limit, "{stats:?}");
+        assert!(s.flush_all().await.is_err(), "the store is still down");
+        // A crash: the stream is dropped with everything in the spool.
+    }
+    // Reopened with the store still down: the replay stops at the memory bound.
+    let s = stream(&env, config.clone()).await;
+    let stats = s.stats().await;
+    assert!(stats.buffered_bytes <= limit, "{stats:?}");
+    assert!(stats.spilling, "{stats:?}");
+    std::fs::remove_file(lake_root.join("raw")).unwrap();
+    assert!(s.flush_all().await.is_ok() || s.stats().await.spilling);
+    env.clock.advance(Duration::minutes(10));
+    s.flush_all().await.unwrap();
+    let stats = s.stats().await;
+    assert!(!stats.spilling, "{stats:?}");
+    assert_eq!(stats.spool_bytes, 0, "{stats:?}");
+    let ids = landed(&env.lake).await;
+    let mut distinct = ids.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), total as usize, "every record landed");
+    assert_eq!(ids.len(), total as usize, "none twice");
+}

@@ -304,3 +304,87 @@ async fn the_firehose_sink_delivers_through_put_record_batch_into_s3() {
     assert_eq!(ids.len(), expected.len(), "every record once");
     assert!(ids == expected, "the very records, each on its own line");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_stream_with_a_firehose_destination_lands_its_spool_through_firehose() {
+    use aws_sdk_firehose::types::{DeliveryStreamType, ExtendedS3DestinationConfiguration};
+    use pricelake_delivery::firehose::FirehoseConfig;
+    let endpoint = endpoint();
+    create_bucket(&endpoint, "firehose-dest").await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let stream_name = format!("dest-{}", &run[..8]);
+    let firehose = FirehoseConfig {
+        stream_name: stream_name.clone(),
+        region: "us-east-1".into(),
+        endpoint: endpoint.clone(),
+        ..FirehoseConfig::default()
+    };
+    pricelake_delivery::firehose::FirehoseSink::new(firehose.clone())
+        .await
+        .client()
+        .create_delivery_stream()
+        .delivery_stream_name(&stream_name)
+        .delivery_stream_type(DeliveryStreamType::DirectPut)
+        .extended_s3_destination_configuration(
+            ExtendedS3DestinationConfiguration::builder()
+                .bucket_arn("arn:aws:s3:::firehose-dest")
+                .role_arn("arn:aws:iam::123456789012:role/firehose")
+                .prefix(format!("{run}/"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = DeliveryConfig {
+        firehose: Some(firehose),
+        ..delivery_config(dir.path(), Compression::Gzip)
+    };
+    let local = Lake::open(&pricelake_lake::LakeConfig {
+        url: dir.path().join("lake").to_string_lossy().into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let stream = DeliveryStream::open(
+        config,
+        local.clone(),
+        std::sync::Arc::new(pricelake_core::SystemClock),
+        pricelake_core::Metrics::new(),
+    )
+    .await
+    .unwrap();
+    stream.accept((0..700).map(record).collect()).await.unwrap();
+    let report = stream.close().await.unwrap();
+    assert_eq!(report.records, 700);
+    assert!(
+        local.list("raw").await.unwrap().is_empty(),
+        "nothing went to the local lake"
+    );
+    let out = s3_lake(&endpoint, "firehose-dest", "");
+    let mut ids = Vec::new();
+    for object in out.list(&run).await.unwrap() {
+        let bytes = out.get(&object.path).await.unwrap().unwrap();
+        for line in String::from_utf8(bytes.to_vec()).unwrap().lines() {
+            ids.push(
+                serde_json::from_str::<LakeRecord>(line)
+                    .unwrap()
+                    .record_id()
+                    .to_string(),
+            );
+        }
+    }
+    ids.sort();
+    let expected: Vec<String> = (0..700).map(|i| format!("id-{i:06}")).collect();
+    assert!(ids == expected, "every record once, through Firehose");
+    let spool_left: u64 = std::fs::read_dir(dir.path().join("spool"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wal"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert_eq!(
+        spool_left, 0,
+        "the spool is released once Firehose took the records"
+    );
+}

@@ -44,6 +44,12 @@ pub enum Command {
     )]
     Process(ProcessArgs),
 
+    /// Publish the newest run's marts to MongoDB (only new or changed rows are written).
+    #[command(
+        after_help = "Example:\n  PRICELAKE_MONGODB_URI=mongodb://127.0.0.1:27017 pricelake publish\n  pricelake publish --json"
+    )]
+    Publish(PublishArgs),
+
     /// Serve the JSON API and the dashboard from the lake.
     #[command(
         after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/"
@@ -109,6 +115,14 @@ pub struct ProcessArgs {
     /// `local` (embedded DataFusion) or `ballista://host:port`.
     #[arg(long, default_value = "local")]
     pub engine: String,
+}
+
+/// `pricelake publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pricelake serve`.

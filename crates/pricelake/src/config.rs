@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use pricelake_delivery::DeliveryConfig;
 use pricelake_emulator::EmulatorConfig;
 use pricelake_lake::LakeConfig;
-use pricelake_serve::ServeConfig;
+use pricelake_serve::{PublishConfig, ServeConfig};
 use pricelake_sources::SourcesConfig;
 use pricelake_transform::TransformConfig;
 
@@ -82,6 +82,8 @@ pub struct PricelakeConfig {
     pub transform: TransformConfig,
     /// The HTTP API and dashboard.
     pub serve: ServeConfig,
+    /// Publishing marts to MongoDB.
+    pub publish: PublishConfig,
     /// The built-in emulator of both APIs.
     pub emulator: EmulatorConfig,
     /// Periodic work in `run`.

@@ -24,8 +24,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub mod charts;
+mod http_cache;
+pub mod publish;
 mod store;
 
+pub use publish::{PublishConfig, PublishError, PublishReport, Publisher};
 pub use store::{MartStore, Row, MARTS};
 
 /// `[serve]`.
@@ -203,6 +206,9 @@ pub fn router(state: ServeState) -> Router {
         .route("/api/v1/fx", get(fx))
         .route("/api/v1/basket", get(basket))
         .route("/api/v1/charts/{panel}", get(chart))
+        .layer(axum::middleware::from_fn(
+            http_cache::conditional_and_compressed,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -457,8 +463,10 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
         .items()
         .values()
         .filter(|r| {
+            // An empty category is "All categories", as the dashboard sends it.
             params
                 .get("category")
+                .filter(|c| !c.is_empty())
                 .is_none_or(|c| str_of(r, "category") == c)
         })
         .filter(|r| {
@@ -586,8 +594,10 @@ async fn discounts(State(state): State<ServeState>, Query(params): Params) -> Re
         .iter()
         .filter(|r| date_of(r) == day)
         .filter(|r| {
+            // An empty category is "All categories", as the dashboard sends it.
             params
                 .get("category")
+                .filter(|c| !c.is_empty())
                 .is_none_or(|c| str_of(r, "category") == c)
         })
         .collect();

@@ -25,6 +25,10 @@ pub const MARTS: &[&str] = &[
     "basket",
 ];
 
+/// Marts no route reads row by row: only their row counts are kept, not their rows
+/// (`prices_fx` is every observation times every currency, most of the lake's rows).
+const COUNTED_ONLY: &[&str] = &["prices_fx"];
+
 /// One row: column name to JSON value (dates `YYYY-MM-DD`, times RFC 3339).
 pub type Row = Map<String, Value>;
 
@@ -34,6 +38,8 @@ pub struct MartStore {
     run_id: Option<String>,
     finished_at: Option<String>,
     marts: HashMap<String, Vec<Row>>,
+    /// Row counts of the marts in [`COUNTED_ONLY`].
+    counted: HashMap<String, usize>,
     /// `price_daily` rows by item id, for item histories.
     daily_by_item: HashMap<i64, Vec<usize>>,
     /// Latest attributes per item (from `discounts`): the item list.
@@ -47,8 +53,19 @@ impl MartStore {
             return Ok(MartStore::default());
         };
         let mut marts = HashMap::new();
+        let mut counted = HashMap::new();
         for mart in MARTS {
             let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
+            if COUNTED_ONLY.contains(mart) {
+                let count = match lake.get(&path).await? {
+                    Some(bytes) => {
+                        count_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?
+                    }
+                    None => 0,
+                };
+                counted.insert(mart.to_string(), count);
+                continue;
+            }
             let rows = match lake.get(&path).await? {
                 Some(bytes) => {
                     read_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?
@@ -64,6 +81,7 @@ impl MartStore {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             marts,
+            counted,
             ..MartStore::default()
         };
         store.index();
@@ -107,7 +125,14 @@ impl MartStore {
     pub fn counts(&self) -> BTreeMap<String, usize> {
         MARTS
             .iter()
-            .map(|m| (m.to_string(), self.rows(m).len()))
+            .map(|m| {
+                let count = self
+                    .counted
+                    .get(*m)
+                    .copied()
+                    .unwrap_or_else(|| self.rows(m).len());
+                (m.to_string(), count)
+            })
             .collect()
     }
 
@@ -140,7 +165,7 @@ impl MartStore {
     }
 }
 
-async fn newest_manifest(lake: &Lake) -> Result<Option<(String, Value)>, ServeError> {
+pub(crate) async fn newest_manifest(lake: &Lake) -> Result<Option<(String, Value)>, ServeError> {
     let objects = lake.list(layout::PROCESS_MANIFESTS).await?;
     let Some(last) = objects.last() else {
         return Ok(None);
@@ -159,6 +184,11 @@ pub async fn newest_run_id(lake: &Lake) -> Result<Option<String>, ServeError> {
     Ok(newest_manifest(lake).await?.map(|(id, _)| id))
 }
 
+fn count_rows(bytes: bytes::Bytes) -> Result<usize, String> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+    Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
+}
+
 fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| e.to_string())?
@@ -166,17 +196,25 @@ fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
         .map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for batch in reader {
-        let batch = batch.map_err(|e| e.to_string())?;
-        let schema = batch.schema();
-        for i in 0..batch.num_rows() {
-            let mut row = Map::with_capacity(schema.fields().len());
-            for (c, field) in schema.fields().iter().enumerate() {
-                let value =
-                    ScalarValue::try_from_array(batch.column(c), i).map_err(|e| e.to_string())?;
-                row.insert(field.name().clone(), to_json(value));
-            }
-            rows.push(row);
+        rows.extend(rows_of_batch(&batch.map_err(|e| e.to_string())?)?);
+    }
+    Ok(rows)
+}
+
+/// One record batch of a mart as rows, with the API's JSON types.
+pub(crate) fn rows_of_batch(
+    batch: &datafusion::arrow::record_batch::RecordBatch,
+) -> Result<Vec<Row>, String> {
+    let schema = batch.schema();
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let mut row = Map::with_capacity(schema.fields().len());
+        for (c, field) in schema.fields().iter().enumerate() {
+            let value =
+                ScalarValue::try_from_array(batch.column(c), i).map_err(|e| e.to_string())?;
+            row.insert(field.name().clone(), to_json(value));
         }
+        rows.push(row);
     }
     Ok(rows)
 }

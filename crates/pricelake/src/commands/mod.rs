@@ -11,12 +11,14 @@ mod audit;
 mod emulate;
 mod ingest;
 mod process;
+mod publish;
 mod run;
 mod serve;
 mod status;
 
 pub use audit::{Unbalanced, SERVED_STATE};
 pub use process::print_report as print_process_report;
+pub use publish::publish_after_process;
 pub use serve::serve_until;
 pub use status::StatusReport;
 
@@ -33,6 +35,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Emulate(args) => emulate::run(config, args).await,
         Command::Ingest(args) => ingest::run(config, args).await,
         Command::Process(args) => process::run(config, args).await,
+        Command::Publish(args) => publish::run(config, args).await,
         Command::Serve(args) => serve::run(config, args).await,
         Command::Run(args) => run::run(config, args).await,
         Command::Demo(args) => crate::demo::run_cli(config, args).await,

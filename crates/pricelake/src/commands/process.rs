@@ -24,6 +24,9 @@ pub(super) async fn run(config: PricelakeConfig, args: ProcessArgs) -> anyhow::R
     .await
     .context("processing")?;
     print_report(&report);
+    if !report.skipped {
+        super::publish_after_process(&config, &lake).await?;
+    }
     Ok(())
 }
 

@@ -49,6 +49,7 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
         }
     };
     let processing = {
+        let full_config = config.clone();
         let (lake, transform, metrics, clock, shutdown) = (
             lake.clone(),
             config.transform.clone(),
@@ -73,7 +74,15 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
                 )
                 .await
                 {
-                    Ok(report) => super::process::print_report(&report),
+                    Ok(report) => {
+                        super::process::print_report(&report);
+                        if !report.skipped {
+                            if let Err(e) = super::publish_after_process(&full_config, &lake).await
+                            {
+                                tracing::error!(error = %e, "publishing to MongoDB failed; the next run retries");
+                            }
+                        }
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "scheduled process run failed; the next run retries")
                     }

@@ -160,3 +160,71 @@ base_url = "{fx}"
     assert!(!text.contains("demo-walmart-key") && !text.contains("demo-fx-key"));
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_backfill_lands_fx_history_for_the_range_and_a_rerun_fetches_nothing() {
+    let emulator = pricelake_emulator::start(
+        pricelake_emulator::EmulatorConfig {
+            items: 20,
+            ..Default::default()
+        },
+        std::sync::Arc::new(pricelake_core::SystemClock),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pricelake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[lake]
+url = "{lake}"
+[delivery]
+spool_dir = "{spool}"
+[sources.walmart]
+enabled = false
+[sources.currencylayer]
+base_url = "{fx}"
+"#,
+            lake = dir.path().join("lake").display(),
+            spool = dir.path().join("spool").display(),
+            fx = emulator.base_url(),
+        ),
+    )
+    .unwrap();
+    let backfill = |config: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            pricelake()
+                .arg("--config")
+                .arg(&config)
+                .args(["ingest", "--backfill", "2025-01-01..2026-02-28"])
+                .env("PRICELAKE_CURRENCYLAYER_ACCESS_KEY", "demo-fx-key")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = backfill(config.clone()).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 424 days: two timeframe requests of at most 365 days each.
+    assert!(
+        text.contains("backfill 2025-01-01..2026-02-28: 2 requests"),
+        "{text}"
+    );
+    let timeframe = dir.path().join("lake/raw/currencylayer/timeframe");
+    assert!(timeframe.is_dir(), "the history landed under {timeframe:?}");
+    let out = backfill(config.clone()).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("backfill 2025-01-01..2026-02-28: 0 requests, 0 records"),
+        "the checkpoint says the range is done: {text}"
+    );
+    emulator.shutdown().await;
+}

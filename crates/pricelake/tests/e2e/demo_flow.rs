@@ -281,6 +281,49 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     for (path, _, _) in pricelake_serve::ROUTES {
         assert!(openapi["paths"].get(*path).is_some(), "{path} documented");
     }
+    // Conditional requests and gzip.
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/v1/items/101/history?currency=GBP");
+    let first = client.get(&url).send().await.unwrap();
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let plain = first.text().await.unwrap();
+    let again = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304, "unchanged: not modified");
+    assert!(again.bytes().await.unwrap().is_empty());
+    let stale = client
+        .get(&url)
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status().as_u16(), 200);
+    assert_eq!(
+        stale.text().await.unwrap(),
+        plain,
+        "a stale tag gets the body"
+    );
+    let url = format!("{base}/openapi.json");
+    let plain = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(plain.len() > 1024);
+    let gzipped = client
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let bytes = gzipped.bytes().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
+    assert_eq!(text, plain, "the same body, compressed");
+    assert!(bytes.len() < plain.len());
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }

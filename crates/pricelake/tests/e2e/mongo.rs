@@ -1,0 +1,198 @@
+//! Publishing marts to a real MongoDB-protocol server: `MONGODB_URI` when set (a real
+//! `mongod`), else the `nx-27017` server that `scripts/test` starts and names in
+//! `PRICELAKE_TEST_MONGODB_URI`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use mongodb::bson::{doc, Document};
+use pricelake_lake::{Lake, LakeConfig};
+use pricelake_serve::publish::WATERMARKS;
+use pricelake_serve::{PublishConfig, Publisher};
+
+fn server_uri() -> String {
+    std::env::var("MONGODB_URI")
+        .or_else(|_| std::env::var("PRICELAKE_TEST_MONGODB_URI"))
+        .expect(
+            "no MongoDB-protocol server: run the tests with scripts/test (which starts nx-27017), \
+             or set MONGODB_URI",
+        )
+}
+
+fn date(d: &str) -> i32 {
+    (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
+        - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+    .num_days() as i32
+}
+
+/// A `basket` mart file: (date, currency, cost).
+fn basket_parquet(rows: &[(&str, &str, f64)]) -> Bytes {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("date", DataType::Date32, false),
+        Field::new("currency", DataType::Utf8, false),
+        Field::new("cost", DataType::Float64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Date32Array::from(
+            rows.iter().map(|r| date(r.0)).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        )),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    Bytes::from(out)
+}
+
+/// Commits a run whose only non-empty mart is `basket`.
+async fn commit_run(lake: &Lake, run_id: &str, rows: &[(&str, &str, f64)]) {
+    lake.put(
+        &format!("marts/basket/run={run_id}/part-0.parquet"),
+        basket_parquet(rows),
+    )
+    .await
+    .unwrap();
+    lake.put_json(
+        &format!("_manifests/process/{run_id}.json"),
+        &serde_json::json!({"run_id": run_id, "finished_at": "2026-11-30T00:00:00Z"}),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_upserts_only_changed_rows_deletes_gone_ones_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(&LakeConfig {
+        url: dir.path().to_string_lossy().into(),
+        ..LakeConfig::default()
+    })
+    .unwrap();
+    // A database of its own per run, so a real server can be reused.
+    let config = PublishConfig {
+        database: format!("pricelake_test_{}", std::process::id()),
+        batch_size: 2,
+        ..PublishConfig::default()
+    };
+    let publisher = Publisher::connect(&config, &server_uri()).await.unwrap();
+    let db = publisher.database().clone();
+    let basket = db.collection::<Document>("basket");
+
+    commit_run(
+        &lake,
+        "r0001",
+        &[
+            ("2026-11-01", "USD", 10.0),
+            ("2026-11-01", "EUR", 9.25),
+            ("2026-11-02", "USD", 11.0),
+            ("2026-11-02", "EUR", 10.5),
+            ("2026-11-03", "USD", 12.0),
+        ],
+    )
+    .await;
+    let first = publisher.publish(&lake).await.unwrap();
+    assert_eq!(first.run_id.as_deref(), Some("r0001"));
+    let mart = first.marts.iter().find(|m| m.mart == "basket").unwrap();
+    assert_eq!(
+        (mart.rows, mart.written, mart.unchanged, mart.deleted),
+        (5, 5, 0, 0),
+        "{mart:?}"
+    );
+    assert_eq!(basket.count_documents(doc! {}).await.unwrap(), 5);
+    let eur = basket
+        .find_one(doc! {"_id": "EUR|2026-11-02"})
+        .await
+        .unwrap()
+        .expect("the natural key is the _id");
+    assert_eq!(eur.get_f64("cost").unwrap(), 10.5);
+    assert_eq!(eur.get_str("date").unwrap(), "2026-11-02");
+
+    // The same run again: the watermark says it is published; nothing is written.
+    let again = publisher.publish(&lake).await.unwrap();
+    assert_eq!(again.written(), 0);
+    assert!(again.marts.iter().all(|m| m.skipped));
+
+    // A new run: one row changed, one gone, one new, three unchanged.
+    commit_run(
+        &lake,
+        "r0002",
+        &[
+            ("2026-11-01", "USD", 10.0),
+            ("2026-11-01", "EUR", 9.25),
+            ("2026-11-02", "USD", 11.0),
+            ("2026-11-02", "EUR", 10.75),
+            ("2026-11-04", "USD", 13.0),
+        ],
+    )
+    .await;
+    let second = publisher.publish(&lake).await.unwrap();
+    let mart = second.marts.iter().find(|m| m.mart == "basket").unwrap();
+    assert_eq!(
+        (mart.rows, mart.written, mart.unchanged, mart.deleted),
+        (5, 2, 3, 1),
+        "{mart:?}"
+    );
+    assert_eq!(basket.count_documents(doc! {}).await.unwrap(), 5);
+    assert!(basket
+        .find_one(doc! {"_id": "USD|2026-11-03"})
+        .await
+        .unwrap()
+        .is_none());
+    let changed = basket
+        .find_one(doc! {"_id": "EUR|2026-11-02"})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.get_f64("cost").unwrap(), 10.75);
+
+    // A publish cut off before its watermark: the next one finds everything in place
+    // by content hash and writes nothing.
+    db.collection::<Document>(WATERMARKS)
+        .delete_many(doc! {})
+        .await
+        .unwrap();
+    let resumed = publisher.publish(&lake).await.unwrap();
+    let mart = resumed.marts.iter().find(|m| m.mart == "basket").unwrap();
+    assert_eq!((mart.written, mart.unchanged, mart.deleted), (0, 5, 0));
+
+    // The indexes the API's queries use exist, the natural key unique.
+    let mut names = Vec::new();
+    let mut cursor = basket.list_indexes().await.unwrap();
+    while cursor.advance().await.unwrap() {
+        let index = cursor.deserialize_current().unwrap();
+        names.push(index.keys.keys().cloned().collect::<Vec<_>>().join(","));
+    }
+    assert!(names.contains(&"currency,date".to_string()), "{names:?}");
+    assert!(names.contains(&"date".to_string()), "{names:?}");
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_there_is_a_clear_error_without_the_password() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = PublishConfig {
+        connect_timeout_secs: 1,
+        ..PublishConfig::default()
+    };
+    let uri = format!("mongodb://pricelake:s3cret-pw@127.0.0.1:{port}/?directConnection=true");
+    let error = Publisher::connect(&config, &uri)
+        .await
+        .err()
+        .expect("no server");
+    let text = error.to_string();
+    assert!(text.starts_with("MongoDB:"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "the password leaked: {text}");
+}

@@ -1,0 +1,443 @@
+//! Publishes the marts of the newest committed run to MongoDB, for users who query them
+//! there, as the original did with pymongo.
+//!
+//! One collection per mart. Each row becomes a document whose `_id` is the mart's natural
+//! key and whose `_h` is a hash of its content, so a publish writes only rows that are new
+//! or changed (upserts by `_id`, sent in bulk as `update` commands of many statements) and
+//! deletes rows the new run no longer has. A watermark per mart (collection
+//! `_pricelake_publish`) names the run last published whole: publishing the same run again
+//! writes nothing, and a publish cut off half-way is finished by the next one, since the
+//! hashes say what is already there.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Database, IndexModel};
+use pricelake_core::layout;
+use pricelake_lake::Lake;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::{self, Row, MARTS};
+
+/// What can go wrong while publishing.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// MongoDB is not configured, or its URI is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The server refused or failed a command.
+    #[error("MongoDB: {0}")]
+    Mongo(String),
+    /// The lake or a mart file could not be read.
+    #[error("{0}")]
+    Mart(String),
+}
+
+impl From<mongodb::error::Error> for PublishError {
+    fn from(e: mongodb::error::Error) -> Self {
+        PublishError::Mongo(e.to_string())
+    }
+}
+
+/// `[publish]`: where and how marts are published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishConfig {
+    /// The environment variable holding the MongoDB connection string (a secret: it may
+    /// carry a password). Unset: nothing is published and the API serves from the lake.
+    pub mongodb_uri_env: String,
+    /// The database the mart collections go to.
+    pub database: String,
+    /// Statements per bulk `update` command.
+    pub batch_size: usize,
+    /// Publish after every `process` run that commits, when MongoDB is configured.
+    pub after_process: bool,
+    /// Seconds to wait for a server before giving up.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        Self {
+            mongodb_uri_env: "PRICELAKE_MONGODB_URI".into(),
+            database: "pricelake".into(),
+            batch_size: 1000,
+            after_process: true,
+            connect_timeout_secs: 10,
+        }
+    }
+}
+
+impl PublishConfig {
+    /// The connection string from the environment, if MongoDB is configured.
+    pub fn uri(&self) -> Option<String> {
+        std::env::var(&self.mongodb_uri_env)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// Each mart's natural key (the document `_id`) and the indexes its queries use.
+pub struct MartKeys {
+    /// The mart.
+    pub mart: &'static str,
+    /// Columns whose values, joined, identify a row.
+    pub key: &'static [&'static str],
+    /// Further indexes, each a list of ascending columns.
+    pub indexes: &'static [&'static [&'static str]],
+}
+
+/// The keys and indexes of every published mart.
+pub const MART_KEYS: &[MartKeys] = &[
+    MartKeys {
+        mart: "prices_fx",
+        key: &["record_id", "currency"],
+        indexes: &[&["item_id", "currency", "observed_at"]],
+    },
+    MartKeys {
+        mart: "discounts",
+        key: &["item_id", "date"],
+        indexes: &[&["date"], &["category", "date"], &["name"]],
+    },
+    MartKeys {
+        mart: "vod_fx",
+        key: &["date", "currency"],
+        indexes: &[&["currency", "date"]],
+    },
+    MartKeys {
+        mart: "trending_popularity",
+        key: &["period_start", "item_id"],
+        indexes: &[&["period_start", "rank"]],
+    },
+    MartKeys {
+        mart: "price_daily",
+        key: &["item_id", "date", "currency"],
+        indexes: &[&["item_id", "currency", "date"]],
+    },
+    MartKeys {
+        mart: "fx_daily",
+        key: &["base", "quote", "date"],
+        indexes: &[&["quote", "date"]],
+    },
+    MartKeys {
+        mart: "category_daily",
+        key: &["category", "date"],
+        indexes: &[&["date"]],
+    },
+    MartKeys {
+        mart: "price_moves",
+        key: &["window_days", "item_id"],
+        indexes: &[&["window_days", "change_pct"]],
+    },
+    MartKeys {
+        mart: "basket",
+        key: &["currency", "date"],
+        indexes: &[&["date"]],
+    },
+];
+
+/// The collection holding one watermark document per mart.
+pub const WATERMARKS: &str = "_pricelake_publish";
+
+/// What publishing one mart did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MartPublish {
+    /// The mart.
+    pub mart: String,
+    /// Rows in the run's mart.
+    pub rows: u64,
+    /// Documents inserted or replaced.
+    pub written: u64,
+    /// Rows already there with the same content.
+    pub unchanged: u64,
+    /// Documents removed because the run no longer has their row.
+    pub deleted: u64,
+    /// True when the watermark showed this run already published.
+    pub skipped: bool,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PublishReport {
+    /// The run published; `None` when the lake has no committed run yet.
+    pub run_id: Option<String>,
+    /// Per mart.
+    pub marts: Vec<MartPublish>,
+}
+
+impl PublishReport {
+    /// Documents written in all.
+    pub fn written(&self) -> u64 {
+        self.marts.iter().map(|m| m.written).sum()
+    }
+}
+
+/// A connection to the database marts are published to.
+pub struct Publisher {
+    db: Database,
+    batch_size: usize,
+}
+
+impl Publisher {
+    /// Connects (and pings, so a wrong address fails here, clearly) using `uri`.
+    pub async fn connect(config: &PublishConfig, uri: &str) -> Result<Self, PublishError> {
+        let mut options = ClientOptions::parse(uri).await.map_err(|e| {
+            PublishError::Config(format!(
+                "{}: not a usable MongoDB connection string: {}",
+                config.mongodb_uri_env, e.kind
+            ))
+        })?;
+        options.app_name = Some("pricelake".into());
+        options.server_selection_timeout = Some(Duration::from_secs(config.connect_timeout_secs));
+        options.connect_timeout = Some(Duration::from_secs(config.connect_timeout_secs));
+        let client = Client::with_options(options)?;
+        let db = client.database(&config.database);
+        db.run_command(doc! {"ping": 1}).await?;
+        Ok(Self {
+            db,
+            batch_size: config.batch_size.max(1),
+        })
+    }
+
+    /// The database published to.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Publishes every mart of the newest committed run.
+    pub async fn publish(&self, lake: &Lake) -> Result<PublishReport, PublishError> {
+        let Some((run_id, _)) = store::newest_manifest(lake)
+            .await
+            .map_err(|e| PublishError::Mart(e.to_string()))?
+        else {
+            return Ok(PublishReport::default());
+        };
+        let mut report = PublishReport {
+            run_id: Some(run_id.clone()),
+            marts: Vec::new(),
+        };
+        for mart in MARTS {
+            report
+                .marts
+                .push(self.publish_mart(lake, &run_id, mart).await?);
+        }
+        Ok(report)
+    }
+
+    async fn publish_mart(
+        &self,
+        lake: &Lake,
+        run_id: &str,
+        mart: &str,
+    ) -> Result<MartPublish, PublishError> {
+        let keys = MART_KEYS
+            .iter()
+            .find(|k| k.mart == mart)
+            .ok_or_else(|| PublishError::Mart(format!("{mart}: no natural key declared")))?;
+        let mut result = MartPublish {
+            mart: mart.to_string(),
+            ..MartPublish::default()
+        };
+        let watermarks = self.db.collection::<Document>(WATERMARKS);
+        if let Some(mark) = watermarks.find_one(doc! {"_id": mart}).await? {
+            if mark.get_str("run_id").ok() == Some(run_id) {
+                result.skipped = true;
+                result.rows = mark.get_i64("rows").unwrap_or(0) as u64;
+                return Ok(result);
+            }
+        }
+        let collection = self.db.collection::<Document>(mart);
+        self.ensure_indexes(keys).await?;
+        // What is there now: `_id` to content hash.
+        let mut existing: HashMap<String, String> = HashMap::new();
+        let mut cursor = collection.find(doc! {}).projection(doc! {"_h": 1}).await?;
+        while cursor.advance().await? {
+            let current = cursor.deserialize_current()?;
+            if let Ok(id) = current.get_str("_id") {
+                existing.insert(
+                    id.to_string(),
+                    current.get_str("_h").unwrap_or_default().to_string(),
+                );
+            }
+        }
+        let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
+        let bytes = lake
+            .get(&path)
+            .await
+            .map_err(|e| PublishError::Mart(e.to_string()))?;
+        let mut statements = Vec::new();
+        if let Some(bytes) = bytes {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .and_then(|b| b.build())
+                .map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
+            for batch in reader {
+                let batch = batch.map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
+                let rows = store::rows_of_batch(&batch)
+                    .map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
+                for row in rows {
+                    result.rows += 1;
+                    let id = natural_key(&row, keys.key);
+                    let hash = content_hash(&row);
+                    if existing.remove(&id).as_deref() == Some(hash.as_str()) {
+                        result.unchanged += 1;
+                        continue;
+                    }
+                    statements.push(doc! {
+                        "q": {"_id": &id},
+                        "u": document_of(&id, &hash, row)?,
+                        "upsert": true,
+                    });
+                    if statements.len() >= self.batch_size {
+                        result.written += self.bulk_upsert(mart, &mut statements).await?;
+                    }
+                }
+            }
+        }
+        result.written += self.bulk_upsert(mart, &mut statements).await?;
+        let stale: Vec<String> = existing.into_keys().collect();
+        for chunk in stale.chunks(self.batch_size) {
+            let deleted = collection
+                .delete_many(doc! {"_id": {"$in": chunk.to_vec()}})
+                .await?;
+            result.deleted += deleted.deleted_count;
+        }
+        watermarks
+            .replace_one(
+                doc! {"_id": mart},
+                doc! {
+                    "_id": mart,
+                    "run_id": run_id,
+                    "rows": result.rows as i64,
+                    "published_at": Utc::now().to_rfc3339(),
+                },
+            )
+            .upsert(true)
+            .await?;
+        Ok(result)
+    }
+
+    /// Sends the pending upserts as one `update` command; returns how many were applied.
+    async fn bulk_upsert(
+        &self,
+        mart: &str,
+        statements: &mut Vec<Document>,
+    ) -> Result<u64, PublishError> {
+        if statements.is_empty() {
+            return Ok(0);
+        }
+        let sent = statements.len() as u64;
+        let updates: Vec<Bson> = statements.drain(..).map(Bson::Document).collect();
+        let reply = self
+            .db
+            .run_command(doc! {"update": mart, "updates": updates, "ordered": false})
+            .await?;
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            if !errors.is_empty() {
+                return Err(PublishError::Mongo(format!(
+                    "{mart}: {} of {sent} upserts failed, first: {}",
+                    errors.len(),
+                    errors[0]
+                )));
+            }
+        }
+        let applied = reply
+            .get_i32("n")
+            .map(i64::from)
+            .or_else(|_| reply.get_i64("n"))
+            .unwrap_or(0) as u64;
+        if applied != sent {
+            return Err(PublishError::Mongo(format!(
+                "{mart}: the server applied {applied} of {sent} upserts"
+            )));
+        }
+        Ok(applied)
+    }
+
+    async fn ensure_indexes(&self, keys: &MartKeys) -> Result<(), PublishError> {
+        let collection = self.db.collection::<Document>(keys.mart);
+        let all = std::iter::once(keys.key).chain(keys.indexes.iter().copied());
+        for (i, columns) in all.enumerate() {
+            let mut spec = Document::new();
+            for column in columns {
+                spec.insert(*column, 1);
+            }
+            let name = if i == 0 {
+                "natural_key".to_string()
+            } else {
+                columns.join("_")
+            };
+            let options = IndexOptions::builder().name(name).unique(i == 0).build();
+            collection
+                .create_index(IndexModel::builder().keys(spec).options(options).build())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The row's natural key as one string: the key columns' values joined by `|`.
+fn natural_key(row: &Row, key: &[&str]) -> String {
+    key.iter()
+        .map(|column| match row.get(*column) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => "null".into(),
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// A hash of the row's content (its JSON text; keys are sorted).
+fn content_hash(row: &Row) -> String {
+    let text = serde_json::to_vec(row).unwrap_or_default();
+    let digest = Sha256::digest(&text);
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn document_of(id: &str, hash: &str, row: Row) -> Result<Document, PublishError> {
+    let mut document = Document::new();
+    document.insert("_id", id);
+    document.insert("_h", hash);
+    for (column, value) in row {
+        let value = mongodb::bson::to_bson(&value)
+            .map_err(|e| PublishError::Mart(format!("column {column}: {e}")))?;
+        document.insert(column, value);
+    }
+    Ok(document)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_served_mart_has_a_natural_key() {
+        for mart in MARTS {
+            assert!(
+                MART_KEYS
+                    .iter()
+                    .any(|k| k.mart == *mart && !k.key.is_empty()),
+                "{mart} has no natural key"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_and_hashes_follow_the_row() {
+        let row: Row =
+            serde_json::from_str(r#"{"date":"2026-01-02","currency":"EUR","cost":1.5}"#).unwrap();
+        assert_eq!(natural_key(&row, &["currency", "date"]), "EUR|2026-01-02");
+        let mut changed = row.clone();
+        changed.insert("cost".into(), serde_json::json!(1.6));
+        assert_ne!(content_hash(&row), content_hash(&changed));
+        assert_eq!(content_hash(&row), content_hash(&row.clone()));
+        let mut missing = row.clone();
+        missing.remove("date");
+        assert_eq!(natural_key(&missing, &["currency", "date"]), "EUR|null");
+    }
+}
