@@ -530,9 +530,9 @@ async fn history(
         (Ok(c), Ok(f), Ok(t)) => (c, f, t),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
-    let mut rows: Vec<&Row> = store
-        .daily_of(id)
-        .into_iter()
+    let daily = store.daily_of(id);
+    let mut rows: Vec<&Row> = daily
+        .iter()
         .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))
         .collect();
     rows.sort_by_key(|r| date_of(r));
@@ -769,9 +769,9 @@ async fn chart(
                     "expected a numeric item id",
                 );
             };
-            let rows: Vec<&Row> = store
-                .daily_of(id)
-                .into_iter()
+            let daily = store.daily_of(id);
+            let rows: Vec<&Row> = daily
+                .iter()
                 .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))
                 .collect();
             let name = store

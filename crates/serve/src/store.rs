@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::scalar::ScalarValue;
 use pricelake_core::layout;
@@ -29,6 +30,10 @@ pub const MARTS: &[&str] = &[
 /// (`prices_fx` is every observation times every currency, most of the lake's rows).
 const COUNTED_ONLY: &[&str] = &["prices_fx"];
 
+/// Marts kept columnar (Arrow batches, a few bytes a value) and turned into JSON rows only
+/// for the item a request asks about: `price_daily` is items x days x currencies.
+const COLUMNAR: &str = "price_daily";
+
 /// One row: column name to JSON value (dates `YYYY-MM-DD`, times RFC 3339).
 pub type Row = Map<String, Value>;
 
@@ -40,8 +45,10 @@ pub struct MartStore {
     marts: HashMap<String, Vec<Row>>,
     /// Row counts of the marts in [`COUNTED_ONLY`].
     counted: HashMap<String, usize>,
-    /// `price_daily` rows by item id, for item histories.
-    daily_by_item: HashMap<i64, Vec<usize>>,
+    /// `price_daily`, columnar.
+    daily_batches: Vec<RecordBatch>,
+    /// Where each item's `price_daily` rows are: (batch, row).
+    daily_by_item: HashMap<i64, Vec<(u32, u32)>>,
     /// Latest attributes per item (from `discounts`): the item list.
     items: BTreeMap<i64, Row>,
 }
@@ -54,6 +61,7 @@ impl MartStore {
         };
         let mut marts = HashMap::new();
         let mut counted = HashMap::new();
+        let mut daily_batches = Vec::new();
         for mart in MARTS {
             let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
             if COUNTED_ONLY.contains(mart) {
@@ -63,6 +71,15 @@ impl MartStore {
                     }
                     None => 0,
                 };
+                counted.insert(mart.to_string(), count);
+                continue;
+            }
+            if *mart == COLUMNAR {
+                if let Some(bytes) = lake.get(&path).await? {
+                    daily_batches = read_batches(bytes)
+                        .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?;
+                }
+                let count = daily_batches.iter().map(RecordBatch::num_rows).sum();
                 counted.insert(mart.to_string(), count);
                 continue;
             }
@@ -82,6 +99,7 @@ impl MartStore {
                 .map(str::to_string),
             marts,
             counted,
+            daily_batches,
             ..MartStore::default()
         };
         store.index();
@@ -89,10 +107,22 @@ impl MartStore {
     }
 
     fn index(&mut self) {
-        if let Some(rows) = self.marts.get("price_daily") {
-            for (i, row) in rows.iter().enumerate() {
-                if let Some(id) = row.get("item_id").and_then(Value::as_i64) {
-                    self.daily_by_item.entry(id).or_default().push(i);
+        for (b, batch) in self.daily_batches.iter().enumerate() {
+            let Some(column) = batch.column_by_name("item_id") else {
+                continue;
+            };
+            for r in 0..batch.num_rows() {
+                let id = match ScalarValue::try_from_array(column, r) {
+                    Ok(ScalarValue::Int64(Some(id))) => Some(id),
+                    Ok(ScalarValue::Int32(Some(id))) => Some(i64::from(id)),
+                    Ok(ScalarValue::UInt64(Some(id))) => i64::try_from(id).ok(),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    self.daily_by_item
+                        .entry(id)
+                        .or_default()
+                        .push((b as u32, r as u32));
                 }
             }
         }
@@ -141,13 +171,25 @@ impl MartStore {
         &self.items
     }
 
-    /// An item's daily prices in every currency, sorted by date.
-    pub fn daily_of(&self, item_id: i64) -> Vec<&Row> {
-        let rows = self.rows("price_daily");
-        self.daily_by_item
-            .get(&item_id)
-            .map(|ix| ix.iter().map(|i| &rows[*i]).collect())
-            .unwrap_or_default()
+    /// An item's daily prices in every currency (rows of `price_daily`, made for this
+    /// request from the columnar store).
+    pub fn daily_of(&self, item_id: i64) -> Vec<Row> {
+        let Some(places) = self.daily_by_item.get(&item_id) else {
+            return Vec::new();
+        };
+        places
+            .iter()
+            .filter_map(|(b, r)| {
+                let batch = &self.daily_batches[*b as usize];
+                let schema = batch.schema();
+                let mut row = Map::with_capacity(schema.fields().len());
+                for (c, field) in schema.fields().iter().enumerate() {
+                    let value = ScalarValue::try_from_array(batch.column(c), *r as usize).ok()?;
+                    row.insert(field.name().clone(), to_json(value));
+                }
+                Some(row)
+            })
+            .collect()
     }
 
     /// Currencies present in the FX marts, base first.
@@ -189,6 +231,15 @@ fn count_rows(bytes: bytes::Bytes) -> Result<usize, String> {
     Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
 }
 
+fn read_batches(bytes: bytes::Bytes) -> Result<Vec<RecordBatch>, String> {
+    ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| e.to_string())?
+        .build()
+        .map_err(|e| e.to_string())?
+        .map(|b| b.map_err(|e| e.to_string()))
+        .collect()
+}
+
 fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| e.to_string())?
@@ -202,9 +253,7 @@ fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
 }
 
 /// One record batch of a mart as rows, with the API's JSON types.
-pub(crate) fn rows_of_batch(
-    batch: &datafusion::arrow::record_batch::RecordBatch,
-) -> Result<Vec<Row>, String> {
+pub(crate) fn rows_of_batch(batch: &RecordBatch) -> Result<Vec<Row>, String> {
     let schema = batch.schema();
     let mut rows = Vec::with_capacity(batch.num_rows());
     for i in 0..batch.num_rows() {

@@ -81,6 +81,13 @@ def main():
             assert other in after[panel]["table"] or other in after[panel]["src"], panel
         xss = page.evaluate("() => window.__xss === undefined ? null : window.__xss")
         assert xss is None, f"API text ran as script: window.__xss = {xss}"
+        # The FX panel always shows a pair, even with the base currency chosen.
+        for cur in currencies:
+            page.select_option("#currency", cur)
+            page.wait_for_load_state("networkidle")
+            fx_rows = page.eval_on_selector_all("#panel-fx .table tbody tr", "rs => rs.length")
+            fx_text = page.inner_text("#panel-fx .table")
+            assert fx_rows > 0 and "No data yet" not in fx_text, f"FX panel empty with {cur}"
         # Search for the item named like an attack: its name must show as text.
         page.fill("#item-search", "Blender")
         try:
