@@ -459,9 +459,11 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
         );
     }
     let q = params.get("q").map(|q| q.to_lowercase());
+    // Name order is precomputed per run; the other orders sort the matches.
     let mut rows: Vec<&Row> = store
-        .items()
-        .values()
+        .items_by_name()
+        .iter()
+        .filter_map(|id| store.items().get(id))
         .filter(|r| {
             // An empty category is "All categories", as the dashboard sends it.
             params
@@ -485,7 +487,7 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
                 .partial_cmp(&f64_of(a, "discount_pct"))
                 .unwrap_or(std::cmp::Ordering::Equal)
         }),
-        _ => rows.sort_by(|a, b| str_of(a, "name").cmp(str_of(b, "name"))),
+        _ => {}
     }
     let total = rows.len();
     let page: Vec<&Row> = rows.into_iter().skip(cursor).take(limit).collect();

@@ -51,6 +51,8 @@ pub struct MartStore {
     daily_by_item: HashMap<i64, Vec<(u32, u32)>>,
     /// Latest attributes per item (from `discounts`): the item list.
     items: BTreeMap<i64, Row>,
+    /// Item ids in name order, sorted once per run rather than on every request.
+    items_by_name: Vec<i64>,
 }
 
 impl MartStore {
@@ -134,6 +136,13 @@ impl MartStore {
                 }
             }
         }
+        let mut by_name: Vec<(&str, i64)> = self
+            .items
+            .iter()
+            .map(|(id, row)| (row.get("name").and_then(Value::as_str).unwrap_or(""), *id))
+            .collect();
+        by_name.sort_unstable();
+        self.items_by_name = by_name.into_iter().map(|(_, id)| id).collect();
     }
 
     /// The run whose marts these are.
@@ -164,6 +173,11 @@ impl MartStore {
                 (m.to_string(), count)
             })
             .collect()
+    }
+
+    /// Item ids sorted by name (then id).
+    pub fn items_by_name(&self) -> &[i64] {
+        &self.items_by_name
     }
 
     /// The latest state of every item, by id.
