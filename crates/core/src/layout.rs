@@ -30,6 +30,12 @@ pub fn mart(name: &str) -> String {
     format!("marts/{}", sanitize(name))
 }
 
+/// The one Parquet file of a mart written by a process run: what transform writes and
+/// what serve and publish read.
+pub fn mart_file(name: &str, run_id: &str) -> String {
+    format!("{}/run={run_id}/part-0.parquet", mart(name))
+}
+
 /// Prefix of process run manifests.
 pub const PROCESS_MANIFESTS: &str = "_manifests/process";
 

@@ -241,9 +241,33 @@ async fn a_store_that_goes_away_holds_records_in_the_spool_until_it_is_back() {
     drop(server);
 }
 
+/// Creates a DirectPut stream on moto delivering into `bucket` under `<run>/`.
+async fn create_firehose_stream(
+    client: &aws_sdk_firehose::Client,
+    stream: &str,
+    bucket: &str,
+    run: &str,
+) {
+    use aws_sdk_firehose::types::{DeliveryStreamType, ExtendedS3DestinationConfiguration};
+    client
+        .create_delivery_stream()
+        .delivery_stream_name(stream)
+        .delivery_stream_type(DeliveryStreamType::DirectPut)
+        .extended_s3_destination_configuration(
+            ExtendedS3DestinationConfiguration::builder()
+                .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+                .role_arn("arn:aws:iam::123456789012:role/firehose")
+                .prefix(format!("{run}/"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_firehose_sink_delivers_through_put_record_batch_into_s3() {
-    use aws_sdk_firehose::types::{DeliveryStreamType, ExtendedS3DestinationConfiguration};
     use pricelake_delivery::firehose::{FirehoseConfig, FirehoseSink};
     let endpoint = endpoint();
     create_bucket(&endpoint, "firehose-out").await;
@@ -257,21 +281,7 @@ async fn the_firehose_sink_delivers_through_put_record_batch_into_s3() {
         ..FirehoseConfig::default()
     })
     .await;
-    sink.client()
-        .create_delivery_stream()
-        .delivery_stream_name(&stream)
-        .delivery_stream_type(DeliveryStreamType::DirectPut)
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .bucket_arn("arn:aws:s3:::firehose-out")
-                .role_arn("arn:aws:iam::123456789012:role/firehose")
-                .prefix(format!("{run}/"))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_firehose_stream(sink.client(), &stream, "firehose-out", &run).await;
     // 1200 records: three PutRecordBatch calls (500 + 500 + 200).
     sink.accept((0..1200).map(record).collect()).await.unwrap();
 
@@ -307,7 +317,6 @@ async fn the_firehose_sink_delivers_through_put_record_batch_into_s3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_stream_with_a_firehose_destination_lands_its_spool_through_firehose() {
-    use aws_sdk_firehose::types::{DeliveryStreamType, ExtendedS3DestinationConfiguration};
     use pricelake_delivery::firehose::FirehoseConfig;
     let endpoint = endpoint();
     create_bucket(&endpoint, "firehose-dest").await;
@@ -319,23 +328,8 @@ async fn a_delivery_stream_with_a_firehose_destination_lands_its_spool_through_f
         endpoint: endpoint.clone(),
         ..FirehoseConfig::default()
     };
-    pricelake_delivery::firehose::FirehoseSink::new(firehose.clone())
-        .await
-        .client()
-        .create_delivery_stream()
-        .delivery_stream_name(&stream_name)
-        .delivery_stream_type(DeliveryStreamType::DirectPut)
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .bucket_arn("arn:aws:s3:::firehose-dest")
-                .role_arn("arn:aws:iam::123456789012:role/firehose")
-                .prefix(format!("{run}/"))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let sink = pricelake_delivery::firehose::FirehoseSink::new(firehose.clone()).await;
+    create_firehose_stream(sink.client(), &stream_name, "firehose-dest", &run).await;
     let dir = tempfile::tempdir().unwrap();
     let config = DeliveryConfig {
         firehose: Some(firehose),

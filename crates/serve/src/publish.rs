@@ -265,7 +265,7 @@ impl Publisher {
                 );
             }
         }
-        let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
+        let path = layout::mart_file(mart, run_id);
         let bytes = lake
             .get(&path)
             .await

@@ -65,7 +65,7 @@ impl MartStore {
         let mut counted = HashMap::new();
         let mut daily_batches = Vec::new();
         for mart in MARTS {
-            let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
+            let path = layout::mart_file(mart, &run_id);
             if COUNTED_ONLY.contains(mart) {
                 let count = match lake.get(&path).await? {
                     Some(bytes) => {

@@ -258,7 +258,7 @@ pub async fn process(
                 missing,
             );
         }
-        let path = format!("{}/run={run_id}/part-0.parquet", layout::mart(mart));
+        let path = layout::mart_file(mart, &run_id);
         lake.put(&path, parquet_bytes(schema.clone(), &batches)?)
             .await?;
         // Later marts read earlier ones from the file just written rather than re-running

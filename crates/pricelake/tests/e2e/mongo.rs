@@ -58,7 +58,7 @@ fn basket_parquet(rows: &[(&str, &str, f64)]) -> Bytes {
 /// Commits a run whose only non-empty mart is `basket`.
 async fn commit_run(lake: &Lake, run_id: &str, rows: &[(&str, &str, f64)]) {
     lake.put(
-        &format!("marts/basket/run={run_id}/part-0.parquet"),
+        &pricelake_core::layout::mart_file("basket", run_id),
         basket_parquet(rows),
     )
     .await
