@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod envelope;
 pub mod layout;
+pub mod marts;
 pub mod metrics;
 pub mod models;
 pub mod secret;

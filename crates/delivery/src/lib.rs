@@ -633,6 +633,11 @@ impl DeliveryStream {
     }
 
     /// The stream's counts.
+    /// The bound past which sources are paused: what a supervisor compares the spool with.
+    pub fn spool_max_bytes(&self) -> u64 {
+        self.config.spool_max_bytes
+    }
+
     pub async fn stats(&self) -> DeliveryStats {
         let mut inner = self.inner.lock().await;
         self.update_gauges(&mut inner);

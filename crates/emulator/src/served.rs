@@ -1,7 +1,7 @@
 //! The record of every response the emulator served, so a test can prove that what was
 //! served equals what landed plus what was dead-lettered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -141,6 +141,18 @@ pub struct ServedSummary {
     pub quotes: usize,
     /// Item records in bodies that were not delivered intact (truncated or malformed).
     pub items_corrupted: usize,
+    /// Every distinct request answered (path and query, secrets redacted), whatever the
+    /// answer. After retries, restarts and `kill -9`s, each must have left a record or a
+    /// dead letter in the lake: at-least-once, checked without knowing when the kills were.
+    #[serde(default)]
+    pub requests: BTreeSet<String>,
+    /// Distinct (request, item id) pairs delivered intact, per endpoint: each must have
+    /// landed, however often it was served again after an interruption.
+    #[serde(default)]
+    pub request_items: BTreeMap<String, BTreeSet<(String, u64)>>,
+    /// Distinct (request, currency pair) pairs delivered intact.
+    #[serde(default)]
+    pub request_quotes: BTreeSet<(String, String)>,
 }
 
 /// A shared, append-only log of served responses; clones share the same log.
@@ -231,7 +243,17 @@ impl ServedLog {
             if let Some(f) = &e.fault {
                 *s.faults.entry(f.clone()).or_default() += 1;
             }
+            s.requests.insert(e.path.clone());
             if e.delivered() {
+                if !e.item_ids.is_empty() {
+                    let pairs = s.request_items.entry(e.endpoint.clone()).or_default();
+                    for id in &e.item_ids {
+                        pairs.insert((e.path.clone(), *id));
+                    }
+                }
+                for q in &e.quotes {
+                    s.request_quotes.insert((e.path.clone(), q.pair.clone()));
+                }
                 *s.items_by_endpoint.entry(e.endpoint.clone()).or_default() += e.item_ids.len();
                 s.items += e.item_ids.len();
                 s.quotes += e.quotes.len();

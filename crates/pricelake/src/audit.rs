@@ -71,8 +71,32 @@ pub struct AuditReport {
     pub clean_rows: BTreeMap<String, u64>,
     /// Duplicate observations the newest run removed in the marts.
     pub duplicates_removed: u64,
+    /// Rows of the newest run's marts whose natural key repeats, per mart.
+    pub mart_duplicates: BTreeMap<String, u64>,
+    /// What the emulator says it served, when known.
+    pub served: Option<ServedFigures>,
     /// The identities checked.
     pub checks: Vec<Check>,
+}
+
+/// Totals of the emulator's served log, shown beside the books.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServedFigures {
+    /// Responses, faults included.
+    pub responses: u64,
+    /// Item records in bodies delivered intact (repeats and re-fetches counted).
+    pub items_served: u64,
+    /// Quotes in bodies delivered intact.
+    pub quotes_served: u64,
+    /// Quotes in distinct landed records.
+    pub quotes_landed: u64,
+    /// Bodies cut or replaced by garbage: each is a `malformed_json` dead letter when its
+    /// response reached a process that lived to spool it.
+    pub bodies_cut_or_malformed: u64,
+    /// 5xx answers: each is an `http_5xx` dead letter, likewise.
+    pub answers_5xx: u64,
+    /// Injected faults by kind.
+    pub faults: BTreeMap<String, u64>,
 }
 
 impl AuditReport {
@@ -80,6 +104,50 @@ impl AuditReport {
     pub fn balanced(&self) -> bool {
         self.checks.iter().all(Check::holds)
     }
+}
+
+/// A request as both sides log it: path and query of the redacted URL (the lake keeps the
+/// whole URL, the emulator the path), normalised by one URL parser.
+fn request_of(url: &str) -> String {
+    let parsed = if url.starts_with('/') {
+        url::Url::parse(&format!("http://emulator{url}"))
+    } else {
+        url::Url::parse(url)
+    };
+    match parsed {
+        Ok(u) => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
+/// The item id of an item payload, a number or a numeric string as the APIs send it.
+fn item_id_of(payload: &serde_json::Value) -> Option<u64> {
+    let id = payload.get("itemId")?;
+    id.as_u64()
+        .or_else(|| id.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// Where the last audit's books are kept, for the dashboard's health panel.
+pub const AUDIT_STATE: &str = "audit";
+
+/// Keeps the books in the lake (`_state/audit.json`) with when they were drawn up, so that
+/// the dashboard shows the same figures `pricelake audit` printed.
+pub async fn record(
+    lake: &Lake,
+    report: &AuditReport,
+    audited_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AuditError> {
+    let doc = serde_json::json!({
+        "audited_at": audited_at,
+        "balanced": report.balanced(),
+        "report": report,
+    });
+    lake.put_json(&pricelake_core::layout::state(AUDIT_STATE), &doc)
+        .await?;
+    Ok(())
 }
 
 /// Every record of the objects under `prefix`, with the object it came from. An object
@@ -136,11 +204,36 @@ pub async fn audit(lake: &Lake, served: Option<&ServedSummary>) -> Result<AuditR
         .count() as u64;
     let mut ids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut quotes_landed = 0u64;
+    // What the lake holds per request: the request of every record and dead letter, the
+    // (request, item) pairs and the (request, pair) quotes that landed.
+    let mut traced_requests: BTreeSet<String> = BTreeSet::new();
+    let mut landed_items: BTreeMap<String, BTreeSet<(String, u64)>> = BTreeMap::new();
+    let mut landed_quotes: BTreeSet<(String, String)> = BTreeSet::new();
     let mut consumed_items = 0u64;
     for (path, record) in &raw {
         let LakeRecord::Raw(e) = record else { continue };
         let key = format!("{}/{}", e.source, e.endpoint);
         report.landed.entry(key.clone()).or_default().records += 1;
+        let request = request_of(&e.request_url);
+        if let Some(id) = item_id_of(&e.payload) {
+            landed_items
+                .entry(key.clone())
+                .or_default()
+                .insert((request.clone(), id));
+        }
+        if let Some(q) = e.payload.get("quotes").and_then(|q| q.as_object()) {
+            for (k, v) in q {
+                match v.as_object() {
+                    Some(day) => {
+                        landed_quotes.extend(day.keys().map(|p| (request.clone(), p.clone())))
+                    }
+                    None => {
+                        landed_quotes.insert((request.clone(), k.clone()));
+                    }
+                }
+            }
+        }
+        traced_requests.insert(request);
         let fresh = ids.entry(key).or_default().insert(e.record_id.clone());
         if fresh {
             if let Some(q) = e.payload.get("quotes").and_then(|q| q.as_object()) {
@@ -168,6 +261,9 @@ pub async fn audit(lake: &Lake, served: Option<&ServedSummary>) -> Result<AuditR
         let LakeRecord::DeadLetter(d) = record else {
             continue;
         };
+        if d.stage != "transform" {
+            traced_requests.insert(request_of(&d.request_url));
+        }
         if d.stage == "transform" {
             // Rejections of runs that never committed are not part of the books.
             if !produced.contains(path) {
@@ -197,57 +293,83 @@ pub async fn audit(lake: &Lake, served: Option<&ServedSummary>) -> Result<AuditR
         expected: 0,
         actual: unreadable_raw + unreadable_errors,
     });
+    report.mart_duplicates = pricelake_transform::mart_duplicates(lake).await?;
+    report.checks.push(Check {
+        name: "rows of the marts counted twice (a repeated natural key)".into(),
+        expected: 0,
+        actual: report.mart_duplicates.values().sum(),
+    });
     report.checks.push(Check {
         name: "item records consumed by processing = price observations + item rejections".into(),
         expected: consumed_items,
         actual: report.clean_rows["price_observations"] + transform_item_rejections,
     });
     if let Some(served) = served {
-        for (endpoint, items) in &served.items_by_endpoint {
+        // Identities that hold however often a run was interrupted: a response lost with
+        // a killed process (never acknowledged) is asked for again under the same request,
+        // so what is compared is distinct requests, not responses.
+        for (endpoint, pairs) in &served.request_items {
             let Some(name) = endpoint.strip_prefix("walmart/") else {
                 continue;
             };
             if !ITEM_ENDPOINTS.contains(&name) {
                 continue;
             }
+            let served_pairs: BTreeSet<(String, u64)> = pairs
+                .iter()
+                .map(|(path, id)| (request_of(path), *id))
+                .collect();
+            let landed = landed_items.get(endpoint.as_str());
             report.checks.push(Check {
-                name: format!("{endpoint}: items served intact = distinct records landed"),
-                expected: *items as u64,
-                actual: report.landed.get(endpoint).map_or(0, |l| l.unique),
+                name: format!("{endpoint}: distinct (request, item) served intact = landed"),
+                expected: served_pairs.len() as u64,
+                actual: landed.map_or(0, |l| l.intersection(&served_pairs).count() as u64),
+            });
+            report.checks.push(Check {
+                name: format!("{endpoint}: landed items never served"),
+                expected: 0,
+                actual: landed.map_or(0, |l| l.difference(&served_pairs).count() as u64),
             });
         }
+        let served_quotes: BTreeSet<(String, String)> = served
+            .request_quotes
+            .iter()
+            .map(|(path, pair)| (request_of(path), pair.clone()))
+            .collect();
         report.checks.push(Check {
-            name: "quotes served intact = distinct quotes landed".into(),
-            expected: served.quotes as u64,
-            actual: quotes_landed,
+            name: "distinct (request, currency pair) served intact = landed".into(),
+            expected: served_quotes.len() as u64,
+            actual: served_quotes.intersection(&landed_quotes).count() as u64,
         });
+        let requests: BTreeSet<String> = served.requests.iter().map(|p| request_of(p)).collect();
+        let untraced: Vec<&String> = requests.difference(&traced_requests).collect();
+        if let Some(first) = untraced.first() {
+            tracing::warn!(request = %first, missing = untraced.len(), "served requests with no record or dead letter in the lake");
+        }
+        report.checks.push(Check {
+            name: "distinct requests answered = requests with a record or a dead letter".into(),
+            expected: requests.len() as u64,
+            actual: (requests.len() - untraced.len()) as u64,
+        });
+        // Figures, not identities: after an interruption the same response is served again.
         let faults = |kind: &str| served.faults.get(kind).copied().unwrap_or(0) as u64;
-        let dead = |reason: &str| {
-            report
-                .dead_letters
-                .get(&format!("ingest/{reason}"))
-                .copied()
-                .unwrap_or(0)
-        };
-        report.checks.push(Check {
-            name: "bodies served cut or malformed = malformed_json dead letters".into(),
-            expected: faults("truncated") + faults("malformed"),
-            actual: dead("malformed_json"),
-        });
-        report.checks.push(Check {
-            name: "5xx answers served = http_5xx dead letters".into(),
-            expected: served
+        report.served = Some(ServedFigures {
+            responses: served.responses as u64,
+            items_served: served.items as u64,
+            quotes_served: served.quotes as u64,
+            quotes_landed,
+            bodies_cut_or_malformed: faults("truncated") + faults("malformed"),
+            answers_5xx: served
                 .by_status
                 .iter()
                 .filter(|(s, _)| **s >= 500)
                 .map(|(_, n)| *n as u64)
                 .sum(),
-            actual: report
-                .dead_letters
+            faults: served
+                .faults
                 .iter()
-                .filter(|(k, _)| k.starts_with("ingest/http_5"))
-                .map(|(_, n)| *n)
-                .sum(),
+                .map(|(k, v)| (k.clone(), *v as u64))
+                .collect(),
         });
     }
     Ok(report)
@@ -286,6 +408,21 @@ pub fn render(report: &AuditReport) -> String {
             .join(", "),
         report.duplicates_removed
     ));
+    if let Some(f) = &report.served {
+        out.push_str(&format!(
+            "served by the emulator: {} responses, {} item records and {} quotes intact, {} bodies cut or malformed, {} 5xx answers; faults: {}\n",
+            f.responses,
+            f.items_served,
+            f.quotes_served,
+            f.bodies_cut_or_malformed,
+            f.answers_5xx,
+            f.faults
+                .iter()
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     out.push_str("checks:\n");
     for check in &report.checks {
         out.push_str(&format!(

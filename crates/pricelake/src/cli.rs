@@ -76,6 +76,49 @@ pub enum Command {
         after_help = "Example:\n  pricelake audit\n  pricelake audit --emulator http://127.0.0.1:8100 --json"
     )]
     Audit(AuditArgs),
+
+    /// Start one half of an Apache Ballista cluster (for `process --engine ballista://...`).
+    #[command(
+        after_help = "Example:\n  pricelake cluster scheduler --bind 127.0.0.1:50050 &\n  pricelake cluster executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051 &\n  pricelake process --engine ballista://127.0.0.1:50050"
+    )]
+    Cluster(ClusterArgs),
+}
+
+/// `pricelake cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Which half.
+    #[command(subcommand)]
+    pub role: ClusterRole,
+}
+
+/// The two processes of a Ballista cluster.
+#[derive(Debug, Subcommand)]
+pub enum ClusterRole {
+    /// Plans jobs into stages and hands tasks to executors.
+    Scheduler {
+        /// Address of the scheduler's gRPC service.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+    },
+    /// Runs tasks; several can serve one scheduler.
+    Executor {
+        /// The scheduler's address.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: std::net::SocketAddr,
+        /// Address of the executor's Arrow Flight service (shuffles and results).
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        bind: std::net::SocketAddr,
+        /// Port of the executor's gRPC service.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Folder for shuffle files (default: a temporary folder).
+        #[arg(long)]
+        work_dir: Option<String>,
+        /// Tasks run at once (default: the number of cores).
+        #[arg(long, default_value_t = 0)]
+        concurrent_tasks: usize,
+    },
 }
 
 /// `pricelake emulate`.
@@ -112,7 +155,9 @@ pub struct ProcessArgs {
     /// Rebuild clean tables and marts from the whole raw zone.
     #[arg(long)]
     pub full_refresh: bool,
-    /// `local` (embedded DataFusion) or `ballista://host:port`.
+    /// `local` (embedded DataFusion), `ballista-standalone` (a Ballista scheduler and
+    /// executor inside this process) or `ballista://host:port` (a running cluster, see
+    /// `pricelake cluster`).
     #[arg(long, default_value = "local")]
     pub engine: String,
 }

@@ -275,6 +275,13 @@ pub async fn run_cli(mut config: PricelakeConfig, args: DemoArgs) -> anyhow::Res
     let books = crate::audit::audit(&outcome.lake, Some(&outcome.served.summary()))
         .await
         .context("auditing the demo lake")?;
+    crate::audit::record(
+        &outcome.lake,
+        &books,
+        pricelake_core::Clock::now(outcome.clock.as_ref()),
+    )
+    .await
+    .context("keeping the demo's books in the lake")?;
     let failed: Vec<&str> = books
         .checks
         .iter()
@@ -294,5 +301,17 @@ pub async fn run_cli(mut config: PricelakeConfig, args: DemoArgs) -> anyhow::Res
         return Ok(());
     }
     let shutdown = crate::shutdown::install();
-    crate::commands::serve_until(outcome.lake, config.serve, outcome.metrics, shutdown).await
+    // The demo publishes nowhere: it serves its own lake whatever MongoDB is configured.
+    let serve = pricelake_serve::ServeConfig {
+        source: pricelake_serve::MartSource::Lake,
+        ..config.serve
+    };
+    crate::commands::serve_until(
+        outcome.lake,
+        serve,
+        &config.publish,
+        outcome.metrics,
+        shutdown,
+    )
+    .await
 }

@@ -52,6 +52,11 @@ pub struct IngestStatus {
     pub metrics: pricelake_core::metrics::MetricsSnapshot,
     /// Totals of this process so far.
     pub summary: IngestSummary,
+    /// The delivery stream's books, and the spool bound sources are paused at: what
+    /// `/health` compares to tell a supervisor the store is not keeping up.
+    pub delivery: pricelake_delivery::DeliveryStats,
+    /// `[delivery] spool_max_bytes`.
+    pub spool_max_bytes: u64,
 }
 
 /// One source in the status document.
@@ -188,6 +193,8 @@ impl Ingest<'_> {
                 .collect(),
             metrics: self.metrics.snapshot(),
             summary: summary.clone(),
+            delivery: self.delivery.stats().await,
+            spool_max_bytes: self.delivery.spool_max_bytes(),
         };
         if let Err(e) = self
             .lake

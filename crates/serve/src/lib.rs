@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub mod charts;
+pub mod health;
 mod http_cache;
 pub mod publish;
 mod store;
@@ -41,6 +42,24 @@ pub struct ServeConfig {
     pub refresh_secs: u64,
     /// Currency the dashboard opens with.
     pub default_currency: String,
+    /// `/health` reports the pipeline degraded when the newest process run, or the last
+    /// ingest status report, is older than this.
+    pub stale_after_secs: u64,
+    /// Where the API reads the marts from.
+    pub source: MartSource,
+}
+
+/// Where the API reads the marts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MartSource {
+    /// MongoDB when its connection string is set (`[publish] mongodb_uri_env`), else the lake.
+    #[default]
+    Auto,
+    /// The lake's Parquet marts, kept in memory.
+    Lake,
+    /// The marts published to MongoDB; an error when it is not configured.
+    Mongodb,
 }
 
 impl Default for ServeConfig {
@@ -49,6 +68,8 @@ impl Default for ServeConfig {
             bind: "127.0.0.1:8080".into(),
             refresh_secs: 5,
             default_currency: "EUR".into(),
+            stale_after_secs: 2 * 24 * 3600,
+            source: MartSource::Auto,
         }
     }
 }
@@ -65,6 +86,15 @@ pub enum ServeError {
     /// The server failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    /// MongoDB, serving the published marts, failed.
+    #[error("MongoDB: {0}")]
+    Mongo(String),
+}
+
+impl From<mongodb::error::Error> for ServeError {
+    fn from(e: mongodb::error::Error) -> Self {
+        ServeError::Mongo(e.to_string())
+    }
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -75,6 +105,8 @@ pub struct ServeState {
     metrics: Metrics,
     token: Option<Arc<Secret>>,
     store: Arc<RwLock<Arc<MartStore>>>,
+    /// Where the marts come from: MongoDB when set, else the lake.
+    mongo: Option<mongodb::Database>,
 }
 
 impl ServeState {
@@ -92,6 +124,27 @@ impl ServeState {
             metrics,
             token: token.map(Arc::new),
             store: Arc::new(RwLock::new(Arc::new(store))),
+            mongo: None,
+        })
+    }
+
+    /// Serves the marts published to MongoDB (`db`) instead of the lake's; the lake still
+    /// holds the status documents `/health` reads.
+    pub async fn from_mongo(
+        lake: Lake,
+        db: mongodb::Database,
+        config: ServeConfig,
+        metrics: Metrics,
+        token: Option<Secret>,
+    ) -> Result<Self, ServeError> {
+        let store = MartStore::load_from_mongo(&db).await?;
+        Ok(Self {
+            lake,
+            config: Arc::new(config),
+            metrics,
+            token: token.map(Arc::new),
+            store: Arc::new(RwLock::new(Arc::new(store))),
+            mongo: Some(db),
         })
     }
 
@@ -102,11 +155,17 @@ impl ServeState {
 
     /// Loads a newer run if one committed; true when the store changed.
     pub async fn refresh(&self) -> Result<bool, ServeError> {
-        let newest = store::newest_run_id(&self.lake).await?;
-        if newest.as_deref() == self.store().run_id() {
+        let newest = match &self.mongo {
+            Some(db) => store::published_run(db).await?.map(|r| r.run_id),
+            None => store::newest_run_id(&self.lake).await?,
+        };
+        if newest.is_none() || newest.as_deref() == self.store().run_id() {
             return Ok(false);
         }
-        let fresh = MartStore::load(&self.lake).await?;
+        let fresh = match &self.mongo {
+            Some(db) => MartStore::load_from_mongo(db).await?,
+            None => MartStore::load(&self.lake).await?,
+        };
         tracing::info!(
             run_id = fresh.run_id().unwrap_or("-"),
             "serving marts of a new run"
@@ -120,6 +179,11 @@ impl ServeState {
 pub const ROUTES: &[(&str, &str, &[&str])] = &[
     ("/healthz", "Liveness: the process answers.", &[]),
     ("/readyz", "Readiness: marts are loaded.", &[]),
+    (
+        "/health",
+        "Degraded or not, with the reasons: each source, the spool against its bound, ingest and data freshness (503 when degraded).",
+        &[],
+    ),
     ("/metrics", "Prometheus text metrics.", &[]),
     ("/openapi.json", "This API, as OpenAPI 3.", &[]),
     (
@@ -191,6 +255,7 @@ pub fn router(state: ServeState) -> Router {
         .route("/", get(dashboard))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/api/v1/status", get(status))
@@ -243,7 +308,7 @@ pub async fn serve(
 async fn guard(State(state): State<ServeState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     if let Some(token) = &state.token {
-        let open = path == "/healthz" || path == "/readyz";
+        let open = path == "/healthz" || path == "/readyz" || path == "/health";
         let presented = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -283,6 +348,16 @@ fn error(status: StatusCode, param: &str, message: &str) -> Response {
         Json(json!({"error": {"param": param, "message": message}})),
     )
         .into_response()
+}
+
+/// The store behind the API failed (MongoDB unreachable): 503, so clients retry.
+fn unavailable(e: &ServeError) -> Response {
+    tracing::warn!(error = %e, "a request could not be answered from the store");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store",
+        "the mart store is unavailable; try again",
+    )
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -410,11 +485,45 @@ async fn openapi() -> Json<Value> {
     )
 }
 
-async fn status(State(state): State<ServeState>) -> Response {
-    let store = state.store();
+/// The checks of `/health`, from the lake's status documents and the loaded run.
+async fn pipeline_checks(state: &ServeState) -> (Option<Value>, Vec<health::Check>) {
     let ingest: Option<Value> = state
         .lake
         .get_json(&pricelake_core::layout::state("ingest_status"))
+        .await
+        .ok()
+        .flatten();
+    let committed = state
+        .store()
+        .finished_at()
+        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+    let checks = health::checks(
+        chrono::Utc::now(),
+        ingest.as_ref(),
+        committed,
+        state.config.stale_after_secs,
+    );
+    (ingest, checks)
+}
+
+async fn health(State(state): State<ServeState>) -> Response {
+    let (_, checks) = pipeline_checks(&state).await;
+    let degraded = checks.iter().any(|c| !c.ok);
+    let code = if degraded {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let status = if degraded { "degraded" } else { "ok" };
+    (code, Json(json!({"status": status, "checks": checks}))).into_response()
+}
+
+async fn status(State(state): State<ServeState>) -> Response {
+    let store = state.store();
+    let (ingest, checks) = pipeline_checks(&state).await;
+    let audit: Option<Value> = state
+        .lake
+        .get_json(&pricelake_core::layout::state("audit"))
         .await
         .ok()
         .flatten();
@@ -423,6 +532,8 @@ async fn status(State(state): State<ServeState>) -> Response {
         "finished_at": store.finished_at(),
         "rows": store.counts(),
         "ingest": ingest,
+        "health": {"degraded": checks.iter().any(|c| !c.ok), "checks": checks},
+        "audit": audit,
     }))
     .into_response()
 }
@@ -532,7 +643,10 @@ async fn history(
         (Ok(c), Ok(f), Ok(t)) => (c, f, t),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
-    let daily = store.daily_of(id);
+    let daily = match store.daily_of(id).await {
+        Ok(d) => d,
+        Err(e) => return unavailable(&e),
+    };
     let mut rows: Vec<&Row> = daily
         .iter()
         .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))
@@ -771,7 +885,10 @@ async fn chart(
                     "expected a numeric item id",
                 );
             };
-            let daily = store.daily_of(id);
+            let daily = match store.daily_of(id).await {
+                Ok(d) => d,
+                Err(e) => return unavailable(&e),
+            };
             let rows: Vec<&Row> = daily
                 .iter()
                 .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))

@@ -82,12 +82,11 @@ impl PublishConfig {
     }
 }
 
-/// Each mart's natural key (the document `_id`) and the indexes its queries use.
+/// The indexes each mart's queries use (its natural key, the document `_id`, comes from
+/// [`pricelake_core::marts::natural_key`]).
 pub struct MartKeys {
     /// The mart.
     pub mart: &'static str,
-    /// Columns whose values, joined, identify a row.
-    pub key: &'static [&'static str],
     /// Further indexes, each a list of ascending columns.
     pub indexes: &'static [&'static [&'static str]],
 }
@@ -96,47 +95,38 @@ pub struct MartKeys {
 pub const MART_KEYS: &[MartKeys] = &[
     MartKeys {
         mart: "prices_fx",
-        key: &["record_id", "currency"],
         indexes: &[&["item_id", "currency", "observed_at"]],
     },
     MartKeys {
         mart: "discounts",
-        key: &["item_id", "date"],
         indexes: &[&["date"], &["category", "date"], &["name"]],
     },
     MartKeys {
         mart: "vod_fx",
-        key: &["date", "currency"],
         indexes: &[&["currency", "date"]],
     },
     MartKeys {
         mart: "trending_popularity",
-        key: &["period_start", "item_id"],
         indexes: &[&["period_start", "rank"]],
     },
     MartKeys {
         mart: "price_daily",
-        key: &["item_id", "date", "currency"],
         indexes: &[&["item_id", "currency", "date"]],
     },
     MartKeys {
         mart: "fx_daily",
-        key: &["base", "quote", "date"],
         indexes: &[&["quote", "date"]],
     },
     MartKeys {
         mart: "category_daily",
-        key: &["category", "date"],
         indexes: &[&["date"]],
     },
     MartKeys {
         mart: "price_moves",
-        key: &["window_days", "item_id"],
         indexes: &[&["window_days", "change_pct"]],
     },
     MartKeys {
         mart: "basket",
-        key: &["currency", "date"],
         indexes: &[&["date"]],
     },
 ];
@@ -211,7 +201,7 @@ impl Publisher {
 
     /// Publishes every mart of the newest committed run.
     pub async fn publish(&self, lake: &Lake) -> Result<PublishReport, PublishError> {
-        let Some((run_id, _)) = store::newest_manifest(lake)
+        let Some((run_id, manifest)) = store::newest_manifest(lake)
             .await
             .map_err(|e| PublishError::Mart(e.to_string()))?
         else {
@@ -222,9 +212,13 @@ impl Publisher {
             marts: Vec::new(),
         };
         for mart in MARTS {
+            let finished_at = manifest
+                .get("finished_at")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
             report
                 .marts
-                .push(self.publish_mart(lake, &run_id, mart).await?);
+                .push(self.publish_mart(lake, &run_id, finished_at, mart).await?);
         }
         Ok(report)
     }
@@ -233,12 +227,13 @@ impl Publisher {
         &self,
         lake: &Lake,
         run_id: &str,
+        finished_at: &str,
         mart: &str,
     ) -> Result<MartPublish, PublishError> {
         let keys = MART_KEYS
             .iter()
             .find(|k| k.mart == mart)
-            .ok_or_else(|| PublishError::Mart(format!("{mart}: no natural key declared")))?;
+            .ok_or_else(|| PublishError::Mart(format!("{mart}: no indexes declared")))?;
         let mut result = MartPublish {
             mart: mart.to_string(),
             ..MartPublish::default()
@@ -281,7 +276,7 @@ impl Publisher {
                     .map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
                 for row in rows {
                     result.rows += 1;
-                    let id = natural_key(&row, keys.key);
+                    let id = document_id(&row, pricelake_core::marts::natural_key(mart));
                     let hash = content_hash(&row);
                     if existing.remove(&id).as_deref() == Some(hash.as_str()) {
                         result.unchanged += 1;
@@ -312,6 +307,7 @@ impl Publisher {
                 doc! {
                     "_id": mart,
                     "run_id": run_id,
+                    "finished_at": finished_at,
                     "rows": result.rows as i64,
                     "published_at": Utc::now().to_rfc3339(),
                 },
@@ -360,7 +356,8 @@ impl Publisher {
 
     async fn ensure_indexes(&self, keys: &MartKeys) -> Result<(), PublishError> {
         let collection = self.db.collection::<Document>(keys.mart);
-        let all = std::iter::once(keys.key).chain(keys.indexes.iter().copied());
+        let all = std::iter::once(pricelake_core::marts::natural_key(keys.mart))
+            .chain(keys.indexes.iter().copied());
         for (i, columns) in all.enumerate() {
             let mut spec = Document::new();
             for column in columns {
@@ -381,7 +378,7 @@ impl Publisher {
 }
 
 /// The row's natural key as one string: the key columns' values joined by `|`.
-fn natural_key(row: &Row, key: &[&str]) -> String {
+fn document_id(row: &Row, key: &[&str]) -> String {
     key.iter()
         .map(|column| match row.get(*column) {
             Some(serde_json::Value::String(s)) => s.clone(),
@@ -416,13 +413,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_served_mart_has_a_natural_key() {
+    fn every_served_mart_has_its_indexes_declared() {
         for mart in MARTS {
             assert!(
-                MART_KEYS
-                    .iter()
-                    .any(|k| k.mart == *mart && !k.key.is_empty()),
-                "{mart} has no natural key"
+                MART_KEYS.iter().any(|k| k.mart == *mart),
+                "{mart} has no index declaration"
             );
         }
     }
@@ -431,13 +426,13 @@ mod tests {
     fn keys_and_hashes_follow_the_row() {
         let row: Row =
             serde_json::from_str(r#"{"date":"2026-01-02","currency":"EUR","cost":1.5}"#).unwrap();
-        assert_eq!(natural_key(&row, &["currency", "date"]), "EUR|2026-01-02");
+        assert_eq!(document_id(&row, &["currency", "date"]), "EUR|2026-01-02");
         let mut changed = row.clone();
         changed.insert("cost".into(), serde_json::json!(1.6));
         assert_ne!(content_hash(&row), content_hash(&changed));
         assert_eq!(content_hash(&row), content_hash(&row.clone()));
         let mut missing = row.clone();
         missing.remove("date");
-        assert_eq!(natural_key(&missing, &["currency", "date"]), "EUR|null");
+        assert_eq!(document_id(&missing, &["currency", "date"]), "EUR|null");
     }
 }

@@ -11,20 +11,11 @@ use pricelake_core::layout;
 use pricelake_lake::Lake;
 use serde_json::{json, Map, Value};
 
+use futures::TryStreamExt;
+
 use crate::ServeError;
 
-/// Marts the API serves.
-pub const MARTS: &[&str] = &[
-    "prices_fx",
-    "discounts",
-    "vod_fx",
-    "trending_popularity",
-    "price_daily",
-    "fx_daily",
-    "category_daily",
-    "price_moves",
-    "basket",
-];
+pub use pricelake_core::marts::MARTS;
 
 /// Marts no route reads row by row: only their row counts are kept, not their rows
 /// (`prices_fx` is every observation times every currency, most of the lake's rows).
@@ -37,6 +28,24 @@ const COLUMNAR: &str = "price_daily";
 /// One row: column name to JSON value (dates `YYYY-MM-DD`, times RFC 3339).
 pub type Row = Map<String, Value>;
 
+/// Where `price_daily` rows come from: batches in memory (from the lake), or a query per
+/// item (from MongoDB, whose index on `item_id` answers it).
+#[derive(Debug, Default)]
+enum Daily {
+    /// Loaded from the lake: Arrow batches and where each item's rows are.
+    #[default]
+    Empty,
+    /// Columnar in memory.
+    Batches {
+        /// `price_daily`, columnar.
+        batches: Vec<RecordBatch>,
+        /// Where each item's rows are: (batch, row).
+        by_item: HashMap<i64, Vec<(u32, u32)>>,
+    },
+    /// The published collection.
+    Mongo(mongodb::Collection<mongodb::bson::Document>),
+}
+
 /// The marts of one committed run.
 #[derive(Debug, Default)]
 pub struct MartStore {
@@ -45,10 +54,8 @@ pub struct MartStore {
     marts: HashMap<String, Vec<Row>>,
     /// Row counts of the marts in [`COUNTED_ONLY`].
     counted: HashMap<String, usize>,
-    /// `price_daily`, columnar.
-    daily_batches: Vec<RecordBatch>,
-    /// Where each item's `price_daily` rows are: (batch, row).
-    daily_by_item: HashMap<i64, Vec<(u32, u32)>>,
+    /// `price_daily`.
+    daily: Daily,
     /// Latest attributes per item (from `discounts`): the item list.
     items: BTreeMap<i64, Row>,
     /// Item ids in name order, sorted once per run rather than on every request.
@@ -101,7 +108,48 @@ impl MartStore {
                 .map(str::to_string),
             marts,
             counted,
-            daily_batches,
+            daily: index_daily(daily_batches),
+            ..MartStore::default()
+        };
+        store.index();
+        Ok(store)
+    }
+
+    /// Loads the marts of the run published whole to MongoDB (every mart's watermark names
+    /// it); an empty store when no run is published whole yet.
+    pub async fn load_from_mongo(db: &mongodb::Database) -> Result<MartStore, ServeError> {
+        let Some(run) = published_run(db).await? else {
+            return Ok(MartStore::default());
+        };
+        let mut marts = HashMap::new();
+        let mut counted = HashMap::new();
+        let mut daily = Daily::Empty;
+        for mart in MARTS {
+            let collection = db.collection::<mongodb::bson::Document>(mart);
+            if COUNTED_ONLY.contains(mart) || *mart == COLUMNAR {
+                let n = collection.count_documents(mongodb::bson::doc! {}).await?;
+                counted.insert(mart.to_string(), n as usize);
+                if *mart == COLUMNAR {
+                    daily = Daily::Mongo(collection);
+                }
+                continue;
+            }
+            let cursor = collection
+                .find(mongodb::bson::doc! {})
+                .sort(sort_of(mart))
+                .await?;
+            let documents: Vec<mongodb::bson::Document> = cursor.try_collect().await?;
+            marts.insert(
+                mart.to_string(),
+                documents.into_iter().map(row_of_document).collect(),
+            );
+        }
+        let mut store = MartStore {
+            run_id: Some(run.run_id),
+            finished_at: run.finished_at,
+            marts,
+            counted,
+            daily,
             ..MartStore::default()
         };
         store.index();
@@ -109,25 +157,6 @@ impl MartStore {
     }
 
     fn index(&mut self) {
-        for (b, batch) in self.daily_batches.iter().enumerate() {
-            let Some(column) = batch.column_by_name("item_id") else {
-                continue;
-            };
-            for r in 0..batch.num_rows() {
-                let id = match ScalarValue::try_from_array(column, r) {
-                    Ok(ScalarValue::Int64(Some(id))) => Some(id),
-                    Ok(ScalarValue::Int32(Some(id))) => Some(i64::from(id)),
-                    Ok(ScalarValue::UInt64(Some(id))) => i64::try_from(id).ok(),
-                    _ => None,
-                };
-                if let Some(id) = id {
-                    self.daily_by_item
-                        .entry(id)
-                        .or_default()
-                        .push((b as u32, r as u32));
-                }
-            }
-        }
         if let Some(rows) = self.marts.get("discounts") {
             // Rows are sorted by date: the last one per item is its latest state.
             for row in rows {
@@ -186,15 +215,27 @@ impl MartStore {
     }
 
     /// An item's daily prices in every currency (rows of `price_daily`, made for this
-    /// request from the columnar store).
-    pub fn daily_of(&self, item_id: i64) -> Vec<Row> {
-        let Some(places) = self.daily_by_item.get(&item_id) else {
-            return Vec::new();
+    /// request from the columnar store, or asked of MongoDB).
+    pub async fn daily_of(&self, item_id: i64) -> Result<Vec<Row>, ServeError> {
+        let (batches, by_item) = match &self.daily {
+            Daily::Empty => return Ok(Vec::new()),
+            Daily::Mongo(collection) => {
+                let cursor = collection
+                    .find(mongodb::bson::doc! {"item_id": item_id})
+                    .sort(sort_of(COLUMNAR))
+                    .await?;
+                let documents: Vec<mongodb::bson::Document> = cursor.try_collect().await?;
+                return Ok(documents.into_iter().map(row_of_document).collect());
+            }
+            Daily::Batches { batches, by_item } => (batches, by_item),
         };
-        places
+        let Some(places) = by_item.get(&item_id) else {
+            return Ok(Vec::new());
+        };
+        Ok(places
             .iter()
             .filter_map(|(b, r)| {
-                let batch = &self.daily_batches[*b as usize];
+                let batch = &batches[*b as usize];
                 let schema = batch.schema();
                 let mut row = Map::with_capacity(schema.fields().len());
                 for (c, field) in schema.fields().iter().enumerate() {
@@ -203,7 +244,7 @@ impl MartStore {
                 }
                 Some(row)
             })
-            .collect()
+            .collect())
     }
 
     /// Currencies present in the FX marts, base first.
@@ -218,6 +259,91 @@ impl MartStore {
         }
         set.sort_by_key(|c| (c != "USD", c.clone()));
         set
+    }
+}
+
+/// Indexes `price_daily` batches by item.
+fn index_daily(batches: Vec<RecordBatch>) -> Daily {
+    if batches.is_empty() {
+        return Daily::Empty;
+    }
+    let mut by_item: HashMap<i64, Vec<(u32, u32)>> = HashMap::new();
+    for (b, batch) in batches.iter().enumerate() {
+        let Some(column) = batch.column_by_name("item_id") else {
+            continue;
+        };
+        for r in 0..batch.num_rows() {
+            let id = match ScalarValue::try_from_array(column, r) {
+                Ok(ScalarValue::Int64(Some(id))) => Some(id),
+                Ok(ScalarValue::Int32(Some(id))) => Some(i64::from(id)),
+                Ok(ScalarValue::UInt64(Some(id))) => i64::try_from(id).ok(),
+                _ => None,
+            };
+            if let Some(id) = id {
+                by_item.entry(id).or_default().push((b as u32, r as u32));
+            }
+        }
+    }
+    Daily::Batches { batches, by_item }
+}
+
+/// The run MongoDB holds whole.
+pub(crate) struct PublishedRun {
+    /// Its id.
+    pub run_id: String,
+    /// When it committed (from its manifest, kept in the watermark).
+    pub finished_at: Option<String>,
+}
+
+/// The run every mart's publish watermark names, if they all name the same one: a publish
+/// still under way (or cut off) leaves them apart, and the previous run stays served.
+pub(crate) async fn published_run(
+    db: &mongodb::Database,
+) -> Result<Option<PublishedRun>, ServeError> {
+    let marks: Vec<mongodb::bson::Document> = db
+        .collection::<mongodb::bson::Document>(crate::publish::WATERMARKS)
+        .find(mongodb::bson::doc! {})
+        .await?
+        .try_collect()
+        .await?;
+    let run_of = |mart: &str| {
+        marks
+            .iter()
+            .find(|m| m.get_str("_id").ok() == Some(mart))
+            .and_then(|m| m.get_str("run_id").ok())
+    };
+    let Some(run_id) = run_of(MARTS[0]) else {
+        return Ok(None);
+    };
+    if MARTS.iter().any(|m| run_of(m) != Some(run_id)) {
+        return Ok(None);
+    }
+    let finished_at = marks
+        .iter()
+        .find_map(|m| m.get_str("finished_at").ok())
+        .map(str::to_string);
+    Ok(Some(PublishedRun {
+        run_id: run_id.to_string(),
+        finished_at,
+    }))
+}
+
+/// The order transform wrote the mart's rows in, as a MongoDB sort.
+fn sort_of(mart: &str) -> mongodb::bson::Document {
+    let mut sort = mongodb::bson::Document::new();
+    for column in pricelake_core::marts::row_order(mart) {
+        sort.insert(*column, 1);
+    }
+    sort
+}
+
+/// A published document back as the row it was made from.
+fn row_of_document(mut document: mongodb::bson::Document) -> Row {
+    document.remove("_id");
+    document.remove("_h");
+    match mongodb::bson::Bson::Document(document).into_relaxed_extjson() {
+        Value::Object(row) => row,
+        _ => Row::new(),
     }
 }
 

@@ -23,4 +23,4 @@ FROM to_price t
 JOIN from_price f ON f.item_id = t.item_id
 JOIN names n ON n.item_id = t.item_id
 WHERE f.from_price > 0
-ORDER BY window_days, change_pct
+ORDER BY window_days, change_pct, item_id

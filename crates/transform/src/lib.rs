@@ -8,7 +8,6 @@
 //! record id; same item and time) are removed in SQL, so replays never double-count.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -24,25 +23,19 @@ use pricelake_core::{layout, Metrics, SharedClock};
 use pricelake_lake::Lake;
 use serde::Serialize;
 
+pub mod cluster;
 mod config;
+mod engine;
 mod manifest;
 pub mod parse;
+mod verify;
 
 pub use config::TransformConfig;
+pub use engine::Engine;
 pub use manifest::{all_manifests, latest_manifest, Manifest};
+pub use verify::mart_duplicates;
 
-/// Every mart, in the order they are built (later ones read earlier ones).
-pub const MARTS: &[&str] = &[
-    "prices_fx",
-    "discounts",
-    "vod_fx",
-    "trending_popularity",
-    "price_daily",
-    "fx_daily",
-    "category_daily",
-    "price_moves",
-    "basket",
-];
+pub use pricelake_core::marts::MARTS;
 
 /// The SQL of each mart, with `{placeholders}` filled from the config.
 fn mart_sql(name: &str) -> &'static str {
@@ -63,32 +56,6 @@ fn mart_sql(name: &str) -> &'static str {
 /// The clean tables.
 pub const CLEAN_TABLES: &[&str] = &["price_observations", "fx_rates", "trending_appearances"];
 
-/// Where the plans run.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Engine {
-    /// Embedded DataFusion.
-    Local,
-    /// An Apache Ballista scheduler at this URL (`ballista://host:port`).
-    Ballista(String),
-}
-
-impl FromStr for Engine {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "local" {
-            Ok(Engine::Local)
-        } else if let Some(rest) = s.strip_prefix("ballista://") {
-            if rest.is_empty() {
-                return Err("ballista:// needs host:port".into());
-            }
-            Ok(Engine::Ballista(s.to_string()))
-        } else {
-            Err("expected `local` or `ballista://host:port`".into())
-        }
-    }
-}
-
 /// What can go wrong while processing.
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
@@ -106,8 +73,8 @@ pub enum TransformError {
     /// Parquet could not be written.
     #[error("parquet: {0}")]
     Parquet(String),
-    /// The engine is not available in this build.
-    #[error("engine {0} is not available in this build; use --engine local")]
+    /// The engine could not be reached or cannot run on this lake.
+    #[error("engine {0}")]
     EngineUnavailable(String),
 }
 
@@ -139,8 +106,11 @@ pub async fn process(
     metrics: Metrics,
     full_refresh: bool,
 ) -> Result<ProcessReport, TransformError> {
-    if let Engine::Ballista(url) = engine {
-        return Err(TransformError::EngineUnavailable(url.clone()));
+    if *engine != Engine::Local && !lake.store_url().starts_with("file:") {
+        return Err(TransformError::EngineUnavailable(format!(
+            "{engine}: Ballista executors read the lake from a shared folder (file://); \
+             an object-store lake runs with --engine local"
+        )));
     }
     if full_refresh {
         for prefix in [
@@ -229,7 +199,7 @@ pub async fn process(
     }
 
     // Marts.
-    let ctx = session(lake, config).await?;
+    let ctx = session(lake, config, engine).await?;
     let duplicates_removed = duplicates(&ctx).await?;
     let mut marts = Vec::new();
     for mart in MARTS {
@@ -330,18 +300,29 @@ fn next_run_id(last: Option<&str>, now: DateTime<Utc>) -> String {
     format!("{}-{:08}", stamp.max(last_stamp), last_seq + 1)
 }
 
-/// A session with the clean tables, the deduplicated views and the currency list.
-async fn session(lake: &Lake, config: &TransformConfig) -> Result<SessionContext, TransformError> {
-    let mut session_config = SessionConfig::new()
+/// Plain `Utf8` strings rather than views, in plans and in Parquet reads: the types the
+/// mart files are written with. Every party to a plan must agree on them (a Ballista
+/// scheduler and its executors too, or their plans and metrics disagree).
+pub fn with_plain_types(config: SessionConfig) -> SessionConfig {
+    config
         .set_bool(
             "datafusion.execution.parquet.schema_force_view_types",
             false,
         )
-        .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
+        .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
+}
+
+/// A session with the clean tables, the deduplicated views and the currency list.
+async fn session(
+    lake: &Lake,
+    config: &TransformConfig,
+    engine: &Engine,
+) -> Result<SessionContext, TransformError> {
+    let mut session_config = with_plain_types(SessionConfig::new());
     if config.target_partitions > 0 {
         session_config = session_config.with_target_partitions(config.target_partitions);
     }
-    let ctx = SessionContext::new_with_config(session_config);
+    let ctx = engine.context(session_config).await?;
     let url =
         url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
     ctx.register_object_store(&url, lake.store());
@@ -373,13 +354,15 @@ async fn session(lake: &Lake, config: &TransformConfig) -> Result<SessionContext
             currencies.push(c.clone());
         }
     }
-    let values: Vec<String> = currencies
+    // Literal rows rather than VALUES: an in-memory table cannot be shipped to Ballista
+    // executors, a projection of constants can.
+    let rows: Vec<String> = currencies
         .iter()
-        .map(|c| format!("('{}')", sql_text(c)))
+        .map(|c| format!("SELECT '{}' AS currency", sql_text(c)))
         .collect();
     ctx.sql(&format!(
-        "CREATE VIEW currencies AS SELECT column1 AS currency FROM (VALUES {})",
-        values.join(", ")
+        "CREATE VIEW currencies AS {}",
+        rows.join(" UNION ALL ")
     ))
     .await
     .map_err(q("currencies"))?;

@@ -419,7 +419,7 @@ async fn empty_tables_partition_dates_and_plain_types() {
     assert!(mart(&lake, "fx_daily").await.is_empty());
 
     // The clean tables carry the Hive partition `date` as Date32.
-    let ctx = session(&lake, &config()).await.unwrap();
+    let ctx = session(&lake, &config(), &Engine::Local).await.unwrap();
     let batches = ctx
         .sql("SELECT CAST(date AS VARCHAR) AS d, COUNT(*) AS n FROM price_observations GROUP BY date ORDER BY date")
         .await
@@ -468,12 +468,110 @@ async fn empty_tables_partition_dates_and_plain_types() {
     );
 }
 
-#[test]
-fn engines_parse() {
-    assert_eq!("local".parse::<Engine>().unwrap(), Engine::Local);
-    assert!(matches!(
-        "ballista://h:50050".parse::<Engine>().unwrap(),
-        Engine::Ballista(_)
-    ));
-    assert!("spark".parse::<Engine>().is_err());
+/// Every mart's rows in a canonical order, so that engines that return equal rows in a
+/// different order (Ballista merges partitions as they finish) compare equal.
+async fn canonical_marts(lake: &Lake) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for name in MARTS {
+        let mut rows: Vec<String> = mart(lake, name)
+            .await
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        rows.sort();
+        out.insert(name.to_string(), rows);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_in_process_ballista_cluster_gives_the_same_rows_as_local() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        ))
+        .with_test_writer()
+        .try_init();
+    let (_local_dir, local) = fixture().await;
+    let local_report = run(&local, false).await;
+    let (_ballista_dir, distributed) = fixture().await;
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 6, 0, 0, 0).unwrap());
+    let ballista_report = process(
+        &distributed,
+        &config(),
+        &Engine::BallistaStandalone,
+        clock,
+        Metrics::new(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ballista_report.rows, local_report.rows);
+    assert_eq!(ballista_report.rejected, local_report.rejected);
+    assert_eq!(
+        ballista_report.duplicates_removed,
+        local_report.duplicates_removed
+    );
+    let (expected, actual) = (
+        canonical_marts(&local).await,
+        canonical_marts(&distributed).await,
+    );
+    for name in MARTS {
+        assert!(
+            !expected[*name].is_empty(),
+            "{name} is empty: the comparison would prove nothing"
+        );
+        assert_eq!(
+            actual[*name], expected[*name],
+            "mart {name} differs on Ballista"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_distributed_engine_refuses_a_lake_its_executors_cannot_read() {
+    let lake = Lake::open(&pricelake_lake::LakeConfig {
+        url: "memory://".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 6, 0, 0, 0).unwrap());
+    let err = process(
+        &lake,
+        &config(),
+        &Engine::Ballista("ballista://127.0.0.1:1".into()),
+        clock,
+        Metrics::new(),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("--engine local"), "{err}");
+}
+
+#[tokio::test]
+async fn a_mart_row_counted_twice_is_found_by_its_natural_key() {
+    let (_dir, lake) = fixture().await;
+    run(&lake, false).await;
+    let clean = mart_duplicates(&lake).await.unwrap();
+    assert_eq!(clean.len(), MARTS.len());
+    assert!(clean.values().all(|n| *n == 0), "{clean:?}");
+    // Append the discounts rows to themselves, as a re-run that appended would.
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    let path = layout::mart_file("discounts", &m.run_id);
+    let bytes = lake.get(&path).await.unwrap().unwrap();
+    let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let doubled: Vec<RecordBatch> = batches.iter().chain(batches.iter()).cloned().collect();
+    lake.put(&path, parquet_bytes(doubled[0].schema(), &doubled).unwrap())
+        .await
+        .unwrap();
+    let found = mart_duplicates(&lake).await.unwrap();
+    assert_eq!(found["discounts"], rows as u64);
+    assert_eq!(found["prices_fx"], 0);
 }

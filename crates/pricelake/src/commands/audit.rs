@@ -17,7 +17,7 @@ pub const SERVED_STATE: &str = "emulator_served";
 pub struct Unbalanced;
 
 pub(crate) async fn run(config: PricelakeConfig, args: AuditArgs) -> anyhow::Result<()> {
-    let (lake, _, _) = super::open_lake(&config)?;
+    let (lake, _, clock) = super::open_lake(&config)?;
     let served: Option<ServedSummary> = match &args.emulator {
         Some(url) => Some(
             reqwest::get(format!("{}/_emulator/served", url.trim_end_matches('/')))
@@ -31,6 +31,7 @@ pub(crate) async fn run(config: PricelakeConfig, args: AuditArgs) -> anyhow::Res
         None => lake.get_json(&layout::state(SERVED_STATE)).await?,
     };
     let report = audit(&lake, served.as_ref()).await?;
+    crate::audit::record(&lake, &report, clock.now()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

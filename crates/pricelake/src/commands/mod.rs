@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{ConfigError, PricelakeConfig};
 
 mod audit;
+mod cluster;
 mod emulate;
 mod ingest;
 mod process;
@@ -41,6 +42,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => crate::demo::run_cli(config, args).await,
         Command::Status(args) => status::run(config, args).await,
         Command::Audit(args) => audit::run(config, args).await,
+        Command::Cluster(args) => cluster::run(args).await,
     }
 }
 

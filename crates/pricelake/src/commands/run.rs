@@ -35,9 +35,10 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
     let shutdown = crate::shutdown::install();
 
     let serving = {
-        let (lake, serve, metrics, shutdown) = (
+        let (lake, serve, publish, metrics, shutdown) = (
             lake.clone(),
             config.serve.clone(),
+            config.publish.clone(),
             metrics.clone(),
             shutdown.clone(),
         );
@@ -45,7 +46,7 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
             if args.no_serve {
                 return Ok(());
             }
-            super::serve::serve_until(lake, serve, metrics, shutdown).await
+            super::serve::serve_until(lake, serve, &publish, metrics, shutdown).await
         }
     };
     let processing = {

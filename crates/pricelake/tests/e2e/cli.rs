@@ -12,7 +12,7 @@ fn pricelake() -> Command {
 #[test]
 fn every_subcommand_has_help_with_an_example() {
     for sub in [
-        "emulate", "ingest", "process", "serve", "run", "demo", "status",
+        "emulate", "ingest", "process", "serve", "run", "demo", "status", "cluster",
     ] {
         let out = pricelake().args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub} --help");

@@ -1,10 +1,15 @@
 //! End-to-end tests: the whole pipeline in-process, and the binary's surface.
 //! One test binary for all of them (each test binary links the whole stack).
 
+mod api_properties;
 mod audit;
+mod ballista;
 mod browser;
+mod chaos;
 mod cli;
 mod crash;
 mod demo_flow;
 mod mongo;
+mod readable;
 mod secrets;
+mod support;

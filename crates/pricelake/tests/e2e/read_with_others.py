@@ -1,0 +1,30 @@
+"""Reads every clean table and mart of a pricelake lake with pyarrow and with DuckDB, as a
+user of those tools would (no conversion), and prints the row counts as JSON."""
+import json
+import os
+import sys
+
+import duckdb
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+lake = sys.argv[1]
+out = {"pyarrow": {}, "duckdb": {}, "columns": {}}
+for table in sorted(os.listdir(os.path.join(lake, "clean"))):
+    folder = os.path.join(lake, "clean", table)
+    data = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
+    out["pyarrow"][table] = data.num_rows
+    out["columns"][table] = data.schema.names
+    out["duckdb"][table] = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
+    ).fetchall()[0][0]
+for mart in sorted(os.listdir(os.path.join(lake, "marts"))):
+    run = max(os.listdir(os.path.join(lake, "marts", mart)))
+    path = os.path.join(lake, "marts", mart, run, "part-0.parquet")
+    table = pq.read_table(path)
+    out["pyarrow"]["mart." + mart] = table.num_rows
+    out["columns"]["mart." + mart] = table.schema.names
+    out["duckdb"]["mart." + mart] = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{path}')"
+    ).fetchall()[0][0]
+print(json.dumps(out))

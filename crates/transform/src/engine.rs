@@ -1,0 +1,116 @@
+//! Where the plans run: embedded DataFusion, or an Apache Ballista cluster.
+//!
+//! Every mart is a SQL file planned against file-backed tables (Parquet listings), so the
+//! same logical plans can be shipped to a Ballista scheduler unchanged; only the
+//! `SessionContext` differs. Results come back to this process, which writes the mart
+//! files and commits the run, so atomicity does not depend on the engine.
+
+use std::str::FromStr;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use datafusion::execution::context::SessionContext;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::SessionConfig;
+
+use crate::TransformError;
+
+/// Where the plans run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Engine {
+    /// Embedded DataFusion: one process, every core (the default).
+    Local,
+    /// A Ballista scheduler and executor started inside this process on free ports: the
+    /// distributed code path (serialised plans, shuffles over Arrow Flight) without a
+    /// cluster to run.
+    BallistaStandalone,
+    /// An Apache Ballista scheduler at `ballista://host:port` (see `pricelake cluster`).
+    Ballista(String),
+}
+
+impl FromStr for Engine {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "local" => Ok(Engine::Local),
+            "ballista-standalone" => Ok(Engine::BallistaStandalone),
+            _ => match s.strip_prefix("ballista://") {
+                Some(rest) if rest.contains(':') && !rest.starts_with(':') => {
+                    Ok(Engine::Ballista(s.to_string()))
+                }
+                Some(_) => {
+                    Err("ballista:// needs host:port, e.g. ballista://127.0.0.1:50050".into())
+                }
+                None => {
+                    Err("expected `local`, `ballista-standalone` or `ballista://host:port`".into())
+                }
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Local => f.write_str("local"),
+            Engine::BallistaStandalone => f.write_str("ballista-standalone"),
+            Engine::Ballista(url) => f.write_str(url),
+        }
+    }
+}
+
+impl Engine {
+    /// A session for this engine with `config`'s options (Ballista's own options added).
+    pub(crate) async fn context(
+        &self,
+        config: SessionConfig,
+    ) -> Result<SessionContext, TransformError> {
+        let unavailable = |e: datafusion::error::DataFusionError| {
+            TransformError::EngineUnavailable(format!("{self}: {e}"))
+        };
+        match self {
+            Engine::Local => Ok(SessionContext::new_with_config(config)),
+            Engine::BallistaStandalone => {
+                let state = SessionStateBuilder::new()
+                    .with_config(config.upgrade_for_ballista())
+                    .with_default_features()
+                    .build();
+                SessionContext::standalone_with_state(state)
+                    .await
+                    .map_err(unavailable)
+            }
+            Engine::Ballista(url) => {
+                let state = SessionStateBuilder::new()
+                    .with_config(config.upgrade_for_ballista())
+                    .with_default_features()
+                    .build();
+                let df_url = url.replacen("ballista://", "df://", 1);
+                let ctx = SessionContext::remote_with_state(&df_url, state)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(ctx)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_parse_from_their_command_line_spelling() {
+        assert_eq!("local".parse::<Engine>(), Ok(Engine::Local));
+        assert_eq!(
+            "ballista-standalone".parse::<Engine>(),
+            Ok(Engine::BallistaStandalone)
+        );
+        assert_eq!(
+            "ballista://127.0.0.1:50050".parse::<Engine>(),
+            Ok(Engine::Ballista("ballista://127.0.0.1:50050".into()))
+        );
+        for bad in ["ballista://", "ballista://:1", "spark://x:1", ""] {
+            assert!(bad.parse::<Engine>().is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+# Shared by scripts/test and scripts/chaos (sourced, not run): the Python venv with the
+# test servers, Chromium, and the servers themselves on free ports of 127.0.0.1, stopped
+# when the calling script exits. Expects $root set to the repository root.
+work="$root/target/test-env"
+mkdir -p "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+# A Python virtual environment for the servers the tests talk to (moto: S3 and Kinesis
+# Firehose over their real protocols; nx-27017: the MongoDB wire protocol), made once and
+# reused.
+venv="$work/venv"
+# pyarrow and duckdb: to prove the Parquet outputs open in other tools.
+if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/nx-27017" ] || [ ! -x "$venv/bin/playwright" ] \
+  || ! "$venv/bin/python" -c "import pyarrow, duckdb" 2>/dev/null; then
+  python3 -m venv "$venv"
+  # playwright: only its client, to drive Debian's Chromium (no browser download).
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]" nx-27017 playwright pyarrow duckdb
+fi
+export PRICELAKE_TEST_PYTHON="$venv/bin/python"
+# Headless Chromium for the dashboard test, from Debian's packages.
+if [ ! -x /usr/bin/chromium ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium > "$work/apt.log" 2>&1
+fi
+/usr/bin/chromium --version
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 100); do
+    (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "server on port $1 did not start" >&2
+  return 1
+}
+s3_port=$(free_port)
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" > "$work/moto.log" 2>&1 &
+pids+=($!)
+wait_port "$s3_port"
+export PATH="$venv/bin:$PATH"
+export PRICELAKE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+echo "moto (S3, Firehose) on $PRICELAKE_TEST_S3_ENDPOINT"
+mongo_port=$(free_port)
+"$venv/bin/nx-27017" --db memory --host 127.0.0.1 -p "$mongo_port" > "$work/nx-27017.log" 2>&1 &
+pids+=($!)
+wait_port "$mongo_port"
+export PRICELAKE_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
+echo "nx-27017 (MongoDB protocol) on $PRICELAKE_TEST_MONGODB_URI"
+
