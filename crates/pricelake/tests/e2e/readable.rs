@@ -23,6 +23,7 @@ fn pyarrow_and_duckdb_read_every_clean_table_and_mart() {
     let out = Command::new(env!("CARGO_BIN_EXE_pricelake"))
         .env_remove("PRICELAKE_CONFIG")
         .env_remove("PRICELAKE_MONGODB_URI")
+        .current_dir(dir.path())
         .args([
             "demo",
             "--no-serve",
