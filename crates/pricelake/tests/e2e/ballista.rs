@@ -11,17 +11,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
-const MARTS: &[&str] = &[
-    "prices_fx",
-    "discounts",
-    "vod_fx",
-    "trending_popularity",
-    "price_daily",
-    "fx_daily",
-    "category_daily",
-    "price_moves",
-    "basket",
-];
+use pricelake_core::marts::MARTS;
 
 fn pricelake() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pricelake"));
@@ -132,25 +122,7 @@ fn process(lake: &Path, engine: &str) -> String {
             the in-process cluster (transform tests) runs the same plans"]
 async fn a_scheduler_and_an_executor_in_their_own_processes_give_the_same_marts_as_local() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().join("lake");
-    let out = pricelake()
-        .args([
-            "demo",
-            "--no-serve",
-            "--days",
-            "3",
-            "--items",
-            "200",
-            "--lake",
-        ])
-        .arg(&lake)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "demo: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let lake = crate::support::demo_lake(dir.path());
     process(&lake, "local");
     let local = canonical_marts(&lake).await;
 

@@ -9,14 +9,6 @@ use pricelake::demo::{run_pipeline, DemoOptions};
 
 const ATTACK: &str = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">Blender";
 
-fn python() -> PathBuf {
-    let venv =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-env/venv/bin/python");
-    std::env::var("PRICELAKE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or(venv)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_changes_currency_in_chromium_and_never_runs_api_text() {
     assert!(
@@ -92,7 +84,7 @@ async fn the_dashboard_changes_currency_in_chromium_and_never_runs_api_text() {
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&screenshot);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/dashboard_browser.py");
-    let out = tokio::process::Command::new(python())
+    let out = tokio::process::Command::new(crate::support::python())
         .arg(script)
         .arg(&base)
         .arg(&screenshot)

@@ -8,39 +8,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn python() -> PathBuf {
-    let venv =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-env/venv/bin/python");
-    std::env::var("PRICELAKE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or(venv)
-}
-
 #[test]
 fn pyarrow_and_duckdb_read_every_clean_table_and_mart() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().join("lake");
-    let out = Command::new(env!("CARGO_BIN_EXE_pricelake"))
-        .env_remove("PRICELAKE_CONFIG")
-        .env_remove("PRICELAKE_MONGODB_URI")
-        .current_dir(dir.path())
-        .args([
-            "demo",
-            "--no-serve",
-            "--days",
-            "3",
-            "--items",
-            "200",
-            "--lake",
-        ])
-        .arg(&lake)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "demo: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let lake = crate::support::demo_lake(dir.path());
     // What the manifests say: clean rows summed over runs, mart rows of the newest run.
     let mut expected: BTreeMap<String, u64> = BTreeMap::new();
     let mut manifests: Vec<PathBuf> = std::fs::read_dir(lake.join("_manifests/process"))
@@ -62,7 +33,7 @@ fn pyarrow_and_duckdb_read_every_clean_table_and_mart() {
         }
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/read_with_others.py");
-    let out = Command::new(python())
+    let out = Command::new(crate::support::python())
         .arg(&script)
         .arg(&lake)
         .output()

@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -80,4 +82,41 @@ impl StoreProxy {
     pub fn up(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
+}
+
+/// The test environment's Python (`scripts/test` makes it, with pyarrow, DuckDB, Playwright).
+pub fn python() -> PathBuf {
+    let venv =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-env/venv/bin/python");
+    std::env::var("PRICELAKE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or(venv)
+}
+
+/// A small demo lake (3 days, 200 items) made by the binary in `dir`, for tests that need
+/// a processed lake on disk.
+pub fn demo_lake(dir: &Path) -> PathBuf {
+    let lake = dir.join("lake");
+    let out = Command::new(env!("CARGO_BIN_EXE_pricelake"))
+        .env_remove("PRICELAKE_CONFIG")
+        .env_remove("PRICELAKE_MONGODB_URI")
+        .current_dir(dir)
+        .args([
+            "demo",
+            "--no-serve",
+            "--days",
+            "3",
+            "--items",
+            "200",
+            "--lake",
+        ])
+        .arg(&lake)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "demo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lake
 }
