@@ -106,9 +106,27 @@ struct Buffer {
     attempts: u32,
 }
 
+/// A full buffer whose object is being compressed and written in the background while
+/// records keep arriving: compression runs on another core instead of holding up the
+/// source's hand-off. Its records stay pending in the spool until the write is confirmed.
+struct Sealed {
+    prefix: String,
+    /// The buffer, its `lines` moved into the task.
+    buffer: Buffer,
+    lines: std::sync::Arc<Vec<u8>>,
+    task: tokio::task::JoinHandle<Result<u64, String>>,
+}
+
+/// Full buffers written in the background at once, at most; the next one waits (memory
+/// stays bounded by this many buffers beyond `memory_max_mib`'s accounting, which counts
+/// them).
+const SEALED_IN_FLIGHT: usize = 2;
+
 struct Inner {
     spool: spool::Spool,
     buffers: BTreeMap<String, Buffer>,
+    /// Full buffers being written in the background, oldest first.
+    sealed: std::collections::VecDeque<Sealed>,
     /// Set while records are kept in the spool only (the store failed with the buffers
     /// at the memory bound): the first segment holding such records.
     spill_from: Option<u64>,
@@ -171,6 +189,7 @@ impl DeliveryStream {
             inner: Mutex::new(Inner {
                 spool,
                 buffers: BTreeMap::new(),
+                sealed: std::collections::VecDeque::new(),
                 spill_from: None,
                 unspill_at: None,
                 spill_attempts: 0,
@@ -234,7 +253,7 @@ impl DeliveryStream {
             while let Some(bytes) = rx.recv().await {
                 let record: LakeRecord = serde_json::from_slice(&bytes)
                     .map_err(|e| DeliveryError::Record(e.to_string()))?;
-                self.buffer(inner, &record, bytes, segment, now);
+                self.buffer(inner, &record, &bytes, segment, now);
                 self.flush_full(inner).await;
                 if self.buffered_bytes(inner) > self.memory_limit()
                     && self.relieve_memory(inner, 0).await
@@ -271,13 +290,15 @@ impl DeliveryStream {
     }
 
     fn buffered_bytes(&self, inner: &Inner) -> usize {
-        inner.buffers.values().map(|b| b.lines.len()).sum()
+        inner.buffers.values().map(|b| b.lines.len()).sum::<usize>()
+            + inner.sealed.iter().map(|s| s.lines.len()).sum::<usize>()
     }
 
     /// Makes room for `incoming` bytes under the memory bound by flushing the largest
     /// buffers early.
     /// Returns true when that is impossible now (the store fails or they wait to retry).
     async fn relieve_memory(&self, inner: &mut Inner, incoming: usize) -> bool {
+        self.settle_sealed(inner, true).await;
         while self.buffered_bytes(inner) + incoming > self.memory_limit() {
             let now = self.clock.now();
             let largest = inner
@@ -301,7 +322,10 @@ impl DeliveryStream {
         let Some(from) = inner.spill_from else {
             return Ok(false);
         };
-        if !inner.buffers.is_empty() || inner.unspill_at.is_some_and(|t| t > self.clock.now()) {
+        if !inner.buffers.is_empty()
+            || !inner.sealed.is_empty()
+            || inner.unspill_at.is_some_and(|t| t > self.clock.now())
+        {
             return Ok(false);
         }
         inner.spill_from = None;
@@ -323,7 +347,7 @@ impl DeliveryStream {
         &self,
         inner: &mut Inner,
         record: &LakeRecord,
-        mut line: Vec<u8>,
+        line: &[u8],
         segment: u64,
         now: DateTime<Utc>,
     ) {
@@ -340,8 +364,9 @@ impl DeliveryStream {
                 retry_at: None,
                 attempts: 0,
             });
-        line.push(b'\n');
-        buffer.lines.extend_from_slice(&line);
+        buffer.lines.reserve(line.len() + 1);
+        buffer.lines.extend_from_slice(line);
+        buffer.lines.push(b'\n');
         buffer.records += 1;
         buffer.oldest_event = buffer.oldest_event.min(record.event_time());
         *buffer.segments.entry(segment).or_default() += 1;
@@ -351,8 +376,10 @@ impl DeliveryStream {
         self.config.buffer_size_mib as usize * 1024 * 1024
     }
 
-    /// Flushes buffers over the size limit (no retry wait).
+    /// Hands buffers over the size limit (and not waiting to retry) to background writes,
+    /// and settles the background writes that have finished.
     async fn flush_full(&self, inner: &mut Inner) {
+        self.settle_sealed(inner, false).await;
         let full: Vec<String> = inner
             .buffers
             .iter()
@@ -363,7 +390,96 @@ impl DeliveryStream {
             .map(|(k, _)| k.clone())
             .collect();
         for prefix in full {
-            let _ = self.flush_one(inner, &prefix).await;
+            if self.firehose.is_some() {
+                let _ = self.flush_one(inner, &prefix).await;
+                continue;
+            }
+            while inner.sealed.len() >= SEALED_IN_FLIGHT {
+                self.settle_oldest(inner).await;
+            }
+            self.seal(inner, &prefix);
+        }
+    }
+
+    /// Moves a buffer out of `buffers` and starts compressing and writing it as one object
+    /// on the blocking pool; new records for its prefix start a new buffer.
+    fn seal(&self, inner: &mut Inner, prefix: &str) {
+        let Some(mut buffer) = inner.buffers.remove(prefix) else {
+            return;
+        };
+        inner.seq += 1;
+        let seq = inner.seq;
+        let lines = std::sync::Arc::new(std::mem::take(&mut buffer.lines));
+        let key = self.object_key(prefix, &buffer, seq);
+        let compression = self.config.compression;
+        let lake = self.lake.clone();
+        let body_lines = lines.clone();
+        let task = tokio::spawn(async move {
+            let body = tokio::task::spawn_blocking(move || compress(compression, &body_lines))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            let size = body.len() as u64;
+            lake.put(&key, Bytes::from(body))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(size)
+        });
+        inner.sealed.push_back(Sealed {
+            prefix: prefix.to_string(),
+            buffer,
+            lines,
+            task,
+        });
+    }
+
+    /// Settles background writes: those finished, or (with `wait`) all of them.
+    async fn settle_sealed(&self, inner: &mut Inner, wait: bool) {
+        while inner
+            .sealed
+            .front()
+            .is_some_and(|s| wait || s.task.is_finished())
+        {
+            self.settle_oldest(inner).await;
+        }
+    }
+
+    /// Waits for the oldest background write: written, its records are confirmed in the
+    /// spool; failed, its records go back into the buffers to be retried like any other.
+    async fn settle_oldest(&self, inner: &mut Inner) {
+        let Some(sealed) = inner.sealed.pop_front() else {
+            return;
+        };
+        let Sealed {
+            prefix,
+            mut buffer,
+            lines,
+            task,
+        } = sealed;
+        let outcome = task
+            .await
+            .unwrap_or_else(|e| Err(format!("background write: {e}")));
+        match outcome {
+            Ok(size) => self.written(inner, buffer, size),
+            Err(message) => {
+                buffer.lines = std::sync::Arc::try_unwrap(lines).unwrap_or_else(|l| (*l).clone());
+                // Records that arrived meanwhile join the older ones.
+                if let Some(newer) = inner.buffers.remove(&prefix) {
+                    buffer.lines.extend_from_slice(&newer.lines);
+                    buffer.records += newer.records;
+                    buffer.arrived = buffer.arrived.min(newer.arrived);
+                    buffer.oldest_event = buffer.oldest_event.min(newer.oldest_event);
+                    for (segment, n) in newer.segments {
+                        *buffer.segments.entry(segment).or_default() += n;
+                    }
+                    buffer.failing_since = match (buffer.failing_since, newer.failing_since) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                inner.buffers.insert(prefix.clone(), buffer);
+                self.write_failed(inner, &prefix, &message).await;
+            }
         }
     }
 
@@ -378,6 +494,7 @@ impl DeliveryStream {
                     b.arrived + Duration::seconds(self.config.buffer_interval_secs as i64),
                 )
             })
+            .chain(inner.sealed.front().map(|_| self.clock.now()))
             .chain(
                 inner
                     .spill_from
@@ -392,6 +509,7 @@ impl DeliveryStream {
         let now = self.clock.now();
         let interval = Duration::seconds(self.config.buffer_interval_secs as i64);
         let mut inner = self.inner.lock().await;
+        self.settle_sealed(&mut inner, true).await;
         let due: Vec<String> = inner
             .buffers
             .iter()
@@ -411,6 +529,7 @@ impl DeliveryStream {
         let mut inner = self.inner.lock().await;
         let mut total = FlushReport::default();
         loop {
+            self.settle_sealed(&mut inner, true).await;
             let all: Vec<String> = inner.buffers.keys().cloned().collect();
             let report = self.flush_many(&mut inner, all).await?;
             total.objects += report.objects;
@@ -464,51 +583,61 @@ impl DeliveryStream {
             inner.buffers.remove(prefix);
             return Ok(None);
         }
-        let now = self.clock.now();
-        let seq = inner.seq + 1;
-        let written = self.write_buffer(prefix, buffer, seq).await;
-        match written {
+        inner.seq += 1;
+        let seq = inner.seq;
+        match self.write_buffer(prefix, buffer, seq).await {
             Ok(size) => {
-                inner.seq = seq;
-                write_seq(&self.config, seq);
                 let buffer = inner.buffers.remove(prefix).expect("buffer present");
-                for (segment, n) in &buffer.segments {
-                    if let Err(e) = inner.spool.confirm(*segment, *n) {
-                        tracing::warn!(error = %e, "spool segment not released; it will be replayed (duplicates are removed downstream)");
-                    }
-                }
-                inner.stats.delivered += buffer.records;
-                inner.stats.objects_written += 1;
-                self.metrics.add(
-                    names::RECORDS_DELIVERED,
-                    &[("component", "delivery")],
-                    buffer.records,
-                );
-                self.metrics
-                    .incr(names::OBJECTS_WRITTEN, &[("component", "delivery")]);
-                self.metrics
-                    .add(names::BYTES_WRITTEN, &[("component", "delivery")], size);
-                Ok(Some(buffer.records))
+                let records = buffer.records;
+                self.written(inner, buffer, size);
+                Ok(Some(records))
             }
             Err(message) => {
-                inner.stats.retried += 1;
-                self.metrics
-                    .incr(names::RETRIES, &[("component", "delivery")]);
-                let expired = {
-                    let buffer = inner.buffers.get_mut(prefix).expect("buffer present");
-                    let since = *buffer.failing_since.get_or_insert(now);
-                    buffer.attempts += 1;
-                    let backoff =
-                        Duration::milliseconds((500i64 << buffer.attempts.min(10)).min(300_000));
-                    buffer.retry_at = Some(now + backoff);
-                    now - since >= Duration::seconds(self.config.retry_duration_secs as i64)
-                };
-                tracing::warn!(prefix, error = %message, "object write failed; records stay in the spool and are retried");
-                if expired {
-                    self.to_error_output(inner, prefix, &message).await;
-                }
+                self.write_failed(inner, prefix, &message).await;
                 Err(message)
             }
+        }
+    }
+
+    /// A buffer is in the lake: its records leave the spool.
+    fn written(&self, inner: &mut Inner, buffer: Buffer, size: u64) {
+        write_seq(&self.config, inner.seq);
+        for (segment, n) in &buffer.segments {
+            if let Err(e) = inner.spool.confirm(*segment, *n) {
+                tracing::warn!(error = %e, "spool segment not released; it will be replayed (duplicates are removed downstream)");
+            }
+        }
+        inner.stats.delivered += buffer.records;
+        inner.stats.objects_written += 1;
+        self.metrics.add(
+            names::RECORDS_DELIVERED,
+            &[("component", "delivery")],
+            buffer.records,
+        );
+        self.metrics
+            .incr(names::OBJECTS_WRITTEN, &[("component", "delivery")]);
+        self.metrics
+            .add(names::BYTES_WRITTEN, &[("component", "delivery")], size);
+    }
+
+    /// A write of the buffer at `prefix` failed: it waits with backoff and is retried, and
+    /// after the retry duration its records go under the error-output prefix.
+    async fn write_failed(&self, inner: &mut Inner, prefix: &str, message: &str) {
+        let now = self.clock.now();
+        inner.stats.retried += 1;
+        self.metrics
+            .incr(names::RETRIES, &[("component", "delivery")]);
+        let expired = {
+            let buffer = inner.buffers.get_mut(prefix).expect("buffer present");
+            let since = *buffer.failing_since.get_or_insert(now);
+            buffer.attempts += 1;
+            let backoff = Duration::milliseconds((500i64 << buffer.attempts.min(10)).min(300_000));
+            buffer.retry_at = Some(now + backoff);
+            now - since >= Duration::seconds(self.config.retry_duration_secs as i64)
+        };
+        tracing::warn!(prefix, error = %message, "object write failed; records stay in the spool and are retried");
+        if expired {
+            self.to_error_output(inner, prefix, message).await;
         }
     }
 
@@ -526,20 +655,26 @@ impl DeliveryStream {
             return Ok(buffer.lines.len() as u64);
         }
         let body = compress(self.config.compression, &buffer.lines).map_err(|e| e.to_string())?;
-        let key = format!(
-            "{prefix}/{}{}-{seq:010}-{}-{}.{}",
-            self.config.expand_prefix(buffer.oldest_event),
-            self.config.stream_name,
-            buffer.oldest_event.format("%Y%m%dT%H%M%SZ"),
-            uuid::Uuid::new_v4(),
-            self.config.compression.extension()
-        );
+        let key = self.object_key(prefix, buffer, seq);
         let size = body.len() as u64;
         self.lake
             .put(&key, Bytes::from(body))
             .await
             .map_err(|e| e.to_string())?;
         Ok(size)
+    }
+
+    /// The object's name: time partition of its oldest record, then names that sort by
+    /// time and never collide.
+    fn object_key(&self, prefix: &str, buffer: &Buffer, seq: u64) -> String {
+        format!(
+            "{prefix}/{}{}-{seq:010}-{}-{}.{}",
+            self.config.expand_prefix(buffer.oldest_event),
+            self.config.stream_name,
+            buffer.oldest_event.format("%Y%m%dT%H%M%SZ"),
+            uuid::Uuid::new_v4(),
+            self.config.compression.extension()
+        )
     }
 
     /// After the retry duration: the buffer's records go under the error-output prefix
@@ -620,6 +755,7 @@ impl DeliveryStream {
         inner.stats.oldest_unflushed_age_secs = inner
             .buffers
             .values()
+            .chain(inner.sealed.iter().map(|s| &s.buffer))
             .map(|b| (now - b.arrived).num_seconds())
             .max()
             .unwrap_or(0);
@@ -651,11 +787,12 @@ impl RecordSink for DeliveryStream {
         if records.is_empty() {
             return Ok(());
         }
-        let lines: Vec<Vec<u8>> = records
-            .iter()
-            .map(serde_json::to_vec)
-            .collect::<Result<_, _>>()
-            .map_err(|e| SinkError::Failed(e.to_string()))?;
+        let mut frames = spool::Frames::with_capacity(records.len(), 1024);
+        for record in &records {
+            frames
+                .push(record)
+                .map_err(|e| SinkError::Failed(e.to_string()))?;
+        }
         let mut inner = self.inner.lock().await;
         if inner.spool.bytes() >= self.config.spool_max_bytes {
             return Err(SinkError::Backpressure(format!(
@@ -664,7 +801,7 @@ impl RecordSink for DeliveryStream {
                 self.config.spool_max_bytes
             )));
         }
-        let incoming: usize = lines.iter().map(|l| l.len() + 1).sum();
+        let incoming = frames.ndjson_len();
         if inner.spill_from.is_none()
             && self.buffered_bytes(&inner) + incoming > self.memory_limit()
             && self.relieve_memory(&mut inner, incoming).await
@@ -680,7 +817,7 @@ impl RecordSink for DeliveryStream {
         }
         let (segment, durable_at) = inner
             .spool
-            .append(&lines)
+            .append(&frames)
             .map_err(|e| SinkError::Failed(e.to_string()))?;
         let now = self.clock.now();
         inner.stats.received += records.len() as u64;
@@ -690,7 +827,7 @@ impl RecordSink for DeliveryStream {
             records.len() as u64,
         );
         if inner.spill_from.is_none() {
-            for (record, line) in records.iter().zip(lines) {
+            for (record, line) in records.iter().zip(frames.records()) {
                 self.buffer(&mut inner, record, line, segment, now);
             }
         }

@@ -63,6 +63,52 @@ impl SyncWork {
     }
 }
 
+/// Records serialised straight into the spool's frame format (length, CRC-32, JSON), so
+/// that one buffer serves both the spool write and the copy into the delivery buffers.
+#[derive(Default)]
+pub(crate) struct Frames {
+    bytes: Vec<u8>,
+    /// Where each record's JSON lies in `bytes`.
+    spans: Vec<std::ops::Range<usize>>,
+}
+
+impl Frames {
+    /// Room for `records` records of about `typical_bytes` each.
+    pub(crate) fn with_capacity(records: usize, typical_bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(records * (typical_bytes + 8)),
+            spans: Vec::with_capacity(records),
+        }
+    }
+
+    /// Serialises one record as the next frame.
+    pub(crate) fn push<T: serde::Serialize>(&mut self, record: &T) -> serde_json::Result<()> {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(&[0u8; 8]);
+        if let Err(e) = serde_json::to_writer(&mut self.bytes, record) {
+            self.bytes.truncate(start);
+            return Err(e);
+        }
+        let body = start + 8..self.bytes.len();
+        let len = (body.len() as u32).to_le_bytes();
+        let crc = crc32fast::hash(&self.bytes[body.clone()]).to_le_bytes();
+        self.bytes[start..start + 4].copy_from_slice(&len);
+        self.bytes[start + 4..start + 8].copy_from_slice(&crc);
+        self.spans.push(body);
+        Ok(())
+    }
+
+    /// Each record's JSON, in order.
+    pub(crate) fn records(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans.iter().map(|span| &self.bytes[span.clone()])
+    }
+
+    /// Bytes the records take as NDJSON lines (each with its newline).
+    pub(crate) fn ndjson_len(&self) -> usize {
+        self.spans.iter().map(|span| span.len() + 1).sum()
+    }
+}
+
 pub(crate) fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("seg-{id:012}.wal"))
 }
@@ -140,23 +186,20 @@ impl Spool {
 
     /// Appends records (written, not yet synced: see [`Spool::take_sync`]); returns the
     /// segment they went to and the position a sync must reach to make them durable.
-    pub(crate) fn append(&mut self, records: &[Vec<u8>]) -> Result<(u64, u64), DeliveryError> {
+    pub(crate) fn append(&mut self, frames: &Frames) -> Result<(u64, u64), DeliveryError> {
         if self.active_len >= SEGMENT_BYTES {
             self.roll()?;
         }
-        let mut frame = Vec::with_capacity(records.iter().map(|r| r.len() + 8).sum());
-        for record in records {
-            frame.extend_from_slice(&(record.len() as u32).to_le_bytes());
-            frame.extend_from_slice(&crc32fast::hash(record).to_le_bytes());
-            frame.extend_from_slice(record);
-        }
         let path = segment_path(&self.dir, self.active);
-        self.file.write_all(&frame).map_err(|e| io(&path, e))?;
+        self.file
+            .write_all(&frames.bytes)
+            .map_err(|e| io(&path, e))?;
+        let written = frames.bytes.len() as u64;
         self.active_dirty = true;
-        self.active_len += frame.len() as u64;
-        self.appended += frame.len() as u64;
-        *self.sizes.entry(self.active).or_default() += frame.len() as u64;
-        *self.pending.entry(self.active).or_default() += records.len() as u64;
+        self.active_len += written;
+        self.appended += written;
+        *self.sizes.entry(self.active).or_default() += written;
+        *self.pending.entry(self.active).or_default() += frames.spans.len() as u64;
         Ok((self.active, self.appended))
     }
 

@@ -59,6 +59,29 @@ async fn stream(env: &Env, config: DeliveryConfig) -> DeliveryStream {
         .unwrap()
 }
 
+/// Runs `work` on a runtime of its own, then drops that runtime with whatever the stream
+/// still had running in the background: what a process that dies leaves behind.
+fn in_a_process_that_dies<F>(work: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let out = runtime.block_on(work);
+                runtime.shutdown_background();
+                out
+            })
+            .join()
+            .unwrap()
+    })
+}
+
 /// Every record id in the lake's raw zone.
 async fn landed(lake: &Lake) -> Vec<String> {
     let mut ids = Vec::new();
@@ -345,7 +368,7 @@ async fn a_spool_far_larger_than_the_buffers_is_streamed_exactly_once() {
     let raw = env.dir.path().join("lake/raw");
     std::fs::create_dir_all(env.dir.path().join("lake")).unwrap();
     std::fs::write(&raw, b"not a folder").unwrap();
-    {
+    in_a_process_that_dies(async {
         let s = stream(&env, unsynced.clone()).await;
         for chunk in (0..total).collect::<Vec<_>>().chunks(5000) {
             s.accept(chunk.iter().map(|i| record(*i, t0())).collect())
@@ -354,7 +377,7 @@ async fn a_spool_far_larger_than_the_buffers_is_streamed_exactly_once() {
         }
         // Nothing was confirmed: every record sits in the spool. Then the process dies.
         std::mem::forget(s);
-    }
+    });
     let spool_bytes: u64 = std::fs::read_dir(env.dir.path().join("spool"))
         .unwrap()
         .filter_map(|e| e.ok())

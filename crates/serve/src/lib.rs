@@ -47,6 +47,10 @@ pub struct ServeConfig {
     pub stale_after_secs: u64,
     /// Where the API reads the marts from.
     pub source: MartSource,
+    /// MiB of finished answers kept per run when the marts come from the lake (a run never
+    /// changes, so a repeated request is a lookup); 0 turns the cache off. Not used with
+    /// MongoDB, whose collections others may change between publishes.
+    pub response_cache_mib: u64,
 }
 
 /// Where the API reads the marts from.
@@ -70,6 +74,7 @@ impl Default for ServeConfig {
             default_currency: "EUR".into(),
             stale_after_secs: 2 * 24 * 3600,
             source: MartSource::Auto,
+            response_cache_mib: 64,
         }
     }
 }
@@ -107,6 +112,8 @@ pub struct ServeState {
     store: Arc<RwLock<Arc<MartStore>>>,
     /// Where the marts come from: MongoDB when set, else the lake.
     mongo: Option<mongodb::Database>,
+    /// Finished answers of the current lake-backed run; `None` with MongoDB or a 0 budget.
+    cache: Option<Arc<http_cache::ResponseCache>>,
 }
 
 impl ServeState {
@@ -118,6 +125,8 @@ impl ServeState {
         token: Option<Secret>,
     ) -> Result<Self, ServeError> {
         let store = MartStore::load(&lake).await?;
+        let budget = usize::try_from(config.response_cache_mib.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX);
         Ok(Self {
             lake,
             config: Arc::new(config),
@@ -125,6 +134,7 @@ impl ServeState {
             token: token.map(Arc::new),
             store: Arc::new(RwLock::new(Arc::new(store))),
             mongo: None,
+            cache: (budget > 0).then(|| Arc::new(http_cache::ResponseCache::new(budget))),
         })
     }
 
@@ -145,6 +155,7 @@ impl ServeState {
             token: token.map(Arc::new),
             store: Arc::new(RwLock::new(Arc::new(store))),
             mongo: Some(db),
+            cache: None,
         })
     }
 
@@ -171,6 +182,9 @@ impl ServeState {
             "serving marts of a new run"
         );
         *self.store.write().expect("store lock poisoned") = Arc::new(fresh);
+        if let Some(cache) = &self.cache {
+            cache.invalidate();
+        }
         Ok(true)
     }
 }
@@ -271,7 +285,8 @@ pub fn router(state: ServeState) -> Router {
         .route("/api/v1/fx", get(fx))
         .route("/api/v1/basket", get(basket))
         .route("/api/v1/charts/{panel}", get(chart))
-        .layer(axum::middleware::from_fn(
+        .layer(axum::middleware::from_fn_with_state(
+            state.cache.clone(),
             http_cache::conditional_and_compressed,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -570,18 +585,27 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
         );
     }
     let q = params.get("q").map(|q| q.to_lowercase());
+    let category = params.get("category").filter(|c| !c.is_empty());
+    if sort == "name" && q.is_none() && category.is_none() {
+        // The whole list in name order: a slice of the order computed once per run.
+        let total = store.items_by_name().len();
+        let page: Vec<&Row> = store
+            .items_by_name()
+            .iter()
+            .skip(cursor)
+            .take(limit)
+            .filter_map(|id| store.items().get(id))
+            .collect();
+        let next = (cursor + page.len() < total).then(|| (cursor + page.len()).to_string());
+        return Json(json!({"items": page, "total": total, "next_cursor": next})).into_response();
+    }
     // Name order is precomputed per run; the other orders sort the matches.
     let mut rows: Vec<&Row> = store
         .items_by_name()
         .iter()
         .filter_map(|id| store.items().get(id))
-        .filter(|r| {
-            // An empty category is "All categories", as the dashboard sends it.
-            params
-                .get("category")
-                .filter(|c| !c.is_empty())
-                .is_none_or(|c| str_of(r, "category") == c)
-        })
+        // An empty category is "All categories", as the dashboard sends it.
+        .filter(|r| category.is_none_or(|c| str_of(r, "category") == c))
         .filter(|r| {
             q.as_ref()
                 .is_none_or(|q| str_of(r, "name").to_lowercase().contains(q))
@@ -643,7 +667,7 @@ async fn history(
         (Ok(c), Ok(f), Ok(t)) => (c, f, t),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
-    let daily = match store.daily_of(id).await {
+    let daily = match store.daily_of(id, &ccy).await {
         Ok(d) => d,
         Err(e) => return unavailable(&e),
     };
@@ -709,8 +733,8 @@ async fn discounts(State(state): State<ServeState>, Query(params): Params) -> Re
     let mut out: Vec<&Row> = rows
         .iter()
         .filter(|r| date_of(r) == day)
+        // An empty category is "All categories", as the dashboard sends it.
         .filter(|r| {
-            // An empty category is "All categories", as the dashboard sends it.
             params
                 .get("category")
                 .filter(|c| !c.is_empty())
@@ -885,7 +909,7 @@ async fn chart(
                     "expected a numeric item id",
                 );
             };
-            let daily = match store.daily_of(id).await {
+            let daily = match store.daily_of(id, &ccy).await {
                 Ok(d) => d,
                 Err(e) => return unavailable(&e),
             };

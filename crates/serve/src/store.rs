@@ -60,6 +60,8 @@ pub struct MartStore {
     items: BTreeMap<i64, Row>,
     /// Item ids in name order, sorted once per run rather than on every request.
     items_by_name: Vec<i64>,
+    /// Currencies of the FX marts, USD first, found once per run.
+    currencies: Vec<String>,
 }
 
 impl MartStore {
@@ -172,6 +174,16 @@ impl MartStore {
             .collect();
         by_name.sort_unstable();
         self.items_by_name = by_name.into_iter().map(|(_, id)| id).collect();
+        let mut currencies: Vec<String> = Vec::new();
+        for row in self.rows("vod_fx").iter().chain(self.rows("basket")) {
+            if let Some(c) = row.get("currency").and_then(Value::as_str) {
+                if !currencies.iter().any(|s| s == c) {
+                    currencies.push(c.to_string());
+                }
+            }
+        }
+        currencies.sort_by_key(|c| (c != "USD", c.clone()));
+        self.currencies = currencies;
     }
 
     /// The run whose marts these are.
@@ -216,12 +228,12 @@ impl MartStore {
 
     /// An item's daily prices in every currency (rows of `price_daily`, made for this
     /// request from the columnar store, or asked of MongoDB).
-    pub async fn daily_of(&self, item_id: i64) -> Result<Vec<Row>, ServeError> {
+    pub async fn daily_of(&self, item_id: i64, currency: &str) -> Result<Vec<Row>, ServeError> {
         let (batches, by_item) = match &self.daily {
             Daily::Empty => return Ok(Vec::new()),
             Daily::Mongo(collection) => {
                 let cursor = collection
-                    .find(mongodb::bson::doc! {"item_id": item_id})
+                    .find(mongodb::bson::doc! {"item_id": item_id, "currency": currency})
                     .sort(sort_of(COLUMNAR))
                     .await?;
                 let documents: Vec<mongodb::bson::Document> = cursor.try_collect().await?;
@@ -236,6 +248,17 @@ impl MartStore {
             .iter()
             .filter_map(|(b, r)| {
                 let batch = &batches[*b as usize];
+                // Rows of other currencies are skipped before any is built.
+                let row_currency = batch
+                    .column_by_name("currency")
+                    .and_then(|c| ScalarValue::try_from_array(c, *r as usize).ok());
+                if let Some(ScalarValue::Utf8(Some(c)) | ScalarValue::Utf8View(Some(c))) =
+                    &row_currency
+                {
+                    if c != currency {
+                        return None;
+                    }
+                }
                 let schema = batch.schema();
                 let mut row = Map::with_capacity(schema.fields().len());
                 for (c, field) in schema.fields().iter().enumerate() {
@@ -248,17 +271,8 @@ impl MartStore {
     }
 
     /// Currencies present in the FX marts, base first.
-    pub fn currencies(&self) -> Vec<String> {
-        let mut set: Vec<String> = Vec::new();
-        for row in self.rows("vod_fx").iter().chain(self.rows("basket")) {
-            if let Some(c) = row.get("currency").and_then(Value::as_str) {
-                if !set.iter().any(|s| s == c) {
-                    set.push(c.to_string());
-                }
-            }
-        }
-        set.sort_by_key(|c| (c != "USD", c.clone()));
-        set
+    pub fn currencies(&self) -> &[String] {
+        &self.currencies
     }
 }
 

@@ -18,6 +18,10 @@ pub struct TransformConfig {
     pub basket_item_ids: Vec<u64>,
     /// DataFusion's parallelism; 0 means the number of cores.
     pub target_partitions: usize,
+    /// MiB the embedded engine's queries may hold before sorts, joins and aggregations
+    /// spill to temporary files (like Spark's executor memory); 0 means no bound. Each sort
+    /// keeps 10 MiB per partition back to merge its spills, so give at least 32.
+    pub memory_limit_mib: u64,
 }
 
 impl Default for TransformConfig {
@@ -34,6 +38,7 @@ impl Default for TransformConfig {
             stale_rate_after_hours: 48,
             basket_item_ids: Vec::new(),
             target_partitions: 0,
+            memory_limit_mib: 0,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! files and commits the run, so atomicity does not depend on the engine.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::execution::context::SessionContext;
@@ -61,14 +62,26 @@ impl std::fmt::Display for Engine {
 
 impl Engine {
     /// A session for this engine with `config`'s options (Ballista's own options added).
+    /// Locally, `memory_limit_bytes` (when not 0) bounds what queries hold: sorts, joins and
+    /// aggregations spill to temporary files beyond it instead of growing without bound.
     pub(crate) async fn context(
         &self,
         config: SessionConfig,
+        memory_limit_bytes: usize,
     ) -> Result<SessionContext, TransformError> {
         let unavailable = |e: datafusion::error::DataFusionError| {
             TransformError::EngineUnavailable(format!("{self}: {e}"))
         };
         match self {
+            Engine::Local if memory_limit_bytes > 0 => {
+                let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+                    .with_memory_pool(Arc::new(
+                        datafusion::execution::memory_pool::FairSpillPool::new(memory_limit_bytes),
+                    ))
+                    .build_arc()
+                    .map_err(unavailable)?;
+                Ok(SessionContext::new_with_config_rt(config, runtime))
+            }
             Engine::Local => Ok(SessionContext::new_with_config(config)),
             Engine::BallistaStandalone => {
                 let state = SessionStateBuilder::new()

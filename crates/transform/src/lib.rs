@@ -8,7 +8,6 @@
 //! record id; same item and time) are removed in SQL, so replays never double-count.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -211,26 +210,23 @@ pub async fn process(
                 mart: mart.to_string(),
                 source,
             })?;
-        let logical: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(|source| TransformError::Query {
-            mart: mart.to_string(),
-            source,
-        })?;
-        let schema = batches.first().map(RecordBatch::schema).unwrap_or(logical);
-        let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let path = layout::mart_file(mart, &run_id);
+        let written = write_mart(lake, &path, df)
+            .await
+            .map_err(|e| e.for_mart(mart))?;
+        let (schema, count) = (written.schema, written.rows);
         if *mart == "prices_fx" {
             // Observations with no rate at or before them: kept with null prices, counted.
-            let missing = missing_rates(&batches);
-            rows.insert("mart.prices_fx.missing_rate".to_string(), missing);
+            rows.insert(
+                "mart.prices_fx.missing_rate".to_string(),
+                written.null_rates,
+            );
             metrics.add(
                 "pricelake_transform_missing_fx_rate_total",
                 &[("mart", "prices_fx")],
-                missing,
+                written.null_rates,
             );
         }
-        let path = layout::mart_file(mart, &run_id);
-        lake.put(&path, parquet_bytes(schema.clone(), &batches)?)
-            .await?;
         // Later marts read earlier ones from the file just written rather than re-running
         // them: a file-backed table, so the same plans can run on Ballista.
         ctx.deregister_table(*mart).ok();
@@ -273,6 +269,72 @@ pub async fn process(
 }
 
 /// Rows of `prices_fx` whose `rate` is null: no quote at or before the observation.
+/// What streaming one mart into its Parquet file found.
+struct WrittenMart {
+    schema: SchemaRef,
+    rows: usize,
+    /// Rows whose `rate` is null (a mart without that column: 0).
+    null_rates: u64,
+}
+
+/// Streams a mart's rows into one Parquet object as the engine produces them: memory holds
+/// a row group at a time, not the mart. The object is written as a multipart upload that
+/// becomes visible only when complete (a crash leaves no partial file under its name), and
+/// the run is committed by its manifest afterwards anyway.
+async fn write_mart(
+    lake: &Lake,
+    path: &str,
+    df: datafusion::dataframe::DataFrame,
+) -> Result<WrittenMart, MartWriteError> {
+    use datafusion::parquet::arrow::async_writer::AsyncArrowWriter;
+    use futures::StreamExt;
+    let mut stream = df.execute_stream().await.map_err(MartWriteError::Query)?;
+    let schema = stream.schema();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let object = object_store::buffered::BufWriter::new(lake.store(), lake.path(path));
+    let mut writer = AsyncArrowWriter::try_new(object, schema.clone(), Some(props))
+        .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
+    let (mut rows, mut null_rates) = (0usize, 0u64);
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(MartWriteError::Query)?;
+        rows += batch.num_rows();
+        null_rates += missing_rates(std::slice::from_ref(&batch));
+        writer
+            .write(&batch)
+            .await
+            .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
+    }
+    writer
+        .close()
+        .await
+        .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
+    Ok(WrittenMart {
+        schema,
+        rows,
+        null_rates,
+    })
+}
+
+/// [`write_mart`]'s failures, named after their mart by [`MartWriteError::for_mart`].
+enum MartWriteError {
+    Query(datafusion::error::DataFusionError),
+    Parquet(String),
+}
+
+impl MartWriteError {
+    fn for_mart(self, mart: &str) -> TransformError {
+        match self {
+            MartWriteError::Query(source) => TransformError::Query {
+                mart: mart.to_string(),
+                source,
+            },
+            MartWriteError::Parquet(e) => TransformError::Parquet(format!("{mart}: {e}")),
+        }
+    }
+}
+
 fn missing_rates(batches: &[RecordBatch]) -> u64 {
     batches
         .iter()
@@ -322,7 +384,9 @@ async fn session(
     if config.target_partitions > 0 {
         session_config = session_config.with_target_partitions(config.target_partitions);
     }
-    let ctx = engine.context(session_config).await?;
+    let memory_limit =
+        usize::try_from(config.memory_limit_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let ctx = engine.context(session_config, memory_limit).await?;
     let url =
         url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
     ctx.register_object_store(&url, lake.store());
@@ -354,15 +418,18 @@ async fn session(
             currencies.push(c.clone());
         }
     }
-    // Literal rows rather than VALUES: an in-memory table cannot be shipped to Ballista
-    // executors, a projection of constants can.
+    // VALUES, which plans as one in-memory scan that Ballista ships with the plan. Not a
+    // UNION ALL of constant SELECTs: Ballista 55 splits a union's partitions between tasks and
+    // stands an extra scan in for each skipped constant branch, so tasks of one stage report
+    // different numbers of operator metrics and the scheduler drops their status (the job
+    // hangs or loses a task's output).
     let rows: Vec<String> = currencies
         .iter()
-        .map(|c| format!("SELECT '{}' AS currency", sql_text(c)))
+        .map(|c| format!("('{}')", sql_text(c)))
         .collect();
     ctx.sql(&format!(
-        "CREATE VIEW currencies AS {}",
-        rows.join(" UNION ALL ")
+        "CREATE VIEW currencies AS SELECT column1 AS currency FROM (VALUES {})",
+        rows.join(", ")
     ))
     .await
     .map_err(q("currencies"))?;
@@ -423,26 +490,39 @@ async fn basket_ids(
             mart: "basket".into(),
             source,
         };
+        // Counted by the engine, ranked here: a top-N (`ORDER BY .. LIMIT`) plans as a TopK
+        // sort whose shared filter Ballista 55 rebuilds with zero emitters on executors.
         let batches = ctx
-            .sql(
-                "SELECT item_id FROM obs GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10",
-            )
+            .sql("SELECT item_id, COUNT(*) AS n FROM obs GROUP BY item_id")
             .await
             .map_err(q)?
             .collect()
             .await
             .map_err(q)?;
-        batches
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<datafusion::arrow::array::Int64Array>()
-                    .cloned();
-                a.into_iter()
-                    .flat_map(|a| a.values().iter().map(|v| v.to_string()).collect::<Vec<_>>())
-            })
+        let mut counts: Vec<(i64, i64)> = Vec::new();
+        for batch in &batches {
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>();
+            let ns = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>();
+            if let (Some(ids), Some(ns)) = (ids, ns) {
+                counts.extend(
+                    ids.values()
+                        .iter()
+                        .copied()
+                        .zip(ns.values().iter().copied()),
+                );
+            }
+        }
+        counts.sort_unstable_by_key(|&(id, n)| (std::cmp::Reverse(n), id));
+        counts
+            .into_iter()
+            .take(10)
+            .map(|(id, _)| id.to_string())
             .collect()
     } else {
         config.basket_item_ids.iter().map(u64::to_string).collect()

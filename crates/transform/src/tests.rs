@@ -529,6 +529,37 @@ async fn an_in_process_ballista_cluster_gives_the_same_rows_as_local() {
 }
 
 #[tokio::test]
+async fn a_memory_bound_gives_the_same_marts_as_none() {
+    let (_unbounded_dir, unbounded) = fixture().await;
+    let unbounded_report = run(&unbounded, false).await;
+    let (_bounded_dir, bounded) = fixture().await;
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 6, 0, 0, 0).unwrap());
+    let tight = TransformConfig {
+        memory_limit_mib: 32,
+        ..config()
+    };
+    let bounded_report = process(
+        &bounded,
+        &tight,
+        &Engine::Local,
+        clock,
+        Metrics::new(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(bounded_report.rows, unbounded_report.rows);
+    let (expected, actual) = (
+        canonical_marts(&unbounded).await,
+        canonical_marts(&bounded).await,
+    );
+    for name in MARTS {
+        assert!(!expected[*name].is_empty(), "{name} is empty");
+        assert_eq!(actual[*name], expected[*name], "mart {name} differs");
+    }
+}
+
+#[tokio::test]
 async fn a_distributed_engine_refuses_a_lake_its_executors_cannot_read() {
     let lake = Lake::open(&pricelake_lake::LakeConfig {
         url: "memory://".into(),

@@ -117,9 +117,6 @@ fn process(lake: &Path, engine: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "Ballista 55.0: the scheduler in its own process rejects some task status updates \
-            (task metrics array size differs from the stage's) and the job never finishes; \
-            the in-process cluster (transform tests) runs the same plans"]
 async fn a_scheduler_and_an_executor_in_their_own_processes_give_the_same_marts_as_local() {
     let dir = tempfile::tempdir().unwrap();
     let lake = crate::support::demo_lake(dir.path());

@@ -227,9 +227,13 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(pricelake_serve::serve(state, listener, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(pricelake_serve::serve(
+        state.clone(),
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     let get = |path: &str| {
         let url = format!("{base}{path}");
         async move {
@@ -324,6 +328,31 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
         .unwrap();
     assert_eq!(text, plain, "the same body, compressed");
     assert!(bytes.len() < plain.len());
+
+    // Answers are kept per run: asked twice, the same bytes; once a new run commits (here
+    // one without GBP), the kept answer is dropped and the new run answers.
+    let (status, gbp) = get("/api/v1/vod?currency=GBP").await;
+    assert_eq!(status, 200);
+    assert_eq!(get("/api/v1/vod?currency=GBP").await, (200, gbp.clone()));
+    let mut euro_only = options(dir.path()).config.transform;
+    euro_only.currencies = vec!["EUR".into()];
+    pricelake_transform::process(
+        &lake,
+        &euro_only,
+        &pricelake_transform::Engine::Local,
+        std::sync::Arc::new(pricelake_core::SystemClock),
+        pricelake_core::Metrics::new(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert!(state.refresh().await.unwrap(), "the new run is loaded");
+    let (status, after) = get("/api/v1/vod?currency=GBP").await;
+    assert_ne!(
+        (status, &after),
+        (200, &gbp),
+        "a new run replaces the kept answer"
+    );
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
