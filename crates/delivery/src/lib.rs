@@ -784,8 +784,39 @@ impl DeliveryStream {
 #[async_trait]
 impl RecordSink for DeliveryStream {
     async fn accept(&self, records: Vec<LakeRecord>) -> Result<(), SinkError> {
+        self.submit(records).await?.durable().await
+    }
+}
+
+/// A hand-off written to the spool and buffered, not yet known durable. A producer that
+/// keeps several in flight (as a Kafka producer keeps several requests) lets one fsync cover
+/// them all; each is still acknowledged only once [`PendingAck::durable`] returns.
+#[must_use = "a hand-off is acknowledged only once `durable` returns"]
+pub struct PendingAck<'a> {
+    stream: &'a DeliveryStream,
+    position: u64,
+}
+
+impl PendingAck<'_> {
+    /// Returns once the hand-off is in the fsync'd spool (group commit: one fsync covers
+    /// every hand-off appended before it).
+    pub async fn durable(self) -> Result<(), SinkError> {
+        self.stream
+            .sync_through(self.position)
+            .await
+            .map_err(|e| SinkError::Failed(e.to_string()))
+    }
+}
+
+impl DeliveryStream {
+    /// Spools and buffers `records` without waiting for the fsync: the first half of
+    /// [`RecordSink::accept`], for producers that pipeline their hand-offs.
+    pub async fn submit(&self, records: Vec<LakeRecord>) -> Result<PendingAck<'_>, SinkError> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(PendingAck {
+                stream: self,
+                position: 0,
+            });
         }
         let mut frames = spool::Frames::with_capacity(records.len(), 1024);
         for record in &records {
@@ -836,9 +867,10 @@ impl RecordSink for DeliveryStream {
         drop(inner);
         // Acknowledged only once durable. Hand-offs that arrive while an fsync runs share
         // the next one (group commit), so concurrent sources cost one fsync, not one each.
-        self.sync_through(durable_at)
-            .await
-            .map_err(|e| SinkError::Failed(e.to_string()))
+        Ok(PendingAck {
+            stream: self,
+            position: durable_at,
+        })
     }
 }
 

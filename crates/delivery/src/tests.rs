@@ -177,6 +177,37 @@ async fn a_dropped_stream_replays_its_spool_on_open() {
 }
 
 #[tokio::test]
+async fn pipelined_hand_offs_are_durable_once_acknowledged_and_survive_a_crash() {
+    let env = env();
+    {
+        let s = stream(&env, config(&env)).await;
+        let mut pending = Vec::new();
+        for page in 0..10u32 {
+            pending.push(
+                s.submit((0..5).map(|i| record(page * 5 + i, t0())).collect())
+                    .await
+                    .unwrap(),
+            );
+        }
+        // One wait covers every hand-off spooled before it; the others return at once.
+        for ack in pending {
+            ack.durable().await.unwrap();
+        }
+        assert_eq!(s.stats().await.received, 50);
+        // Dropped without flushing: like a crash after the acknowledgements.
+    }
+    let s = stream(&env, config(&env)).await;
+    assert_eq!(
+        s.stats().await.replayed,
+        50,
+        "every acknowledged record was spooled"
+    );
+    s.close().await.unwrap();
+    let ids: std::collections::BTreeSet<String> = landed(&env.lake).await.into_iter().collect();
+    assert_eq!(ids.len(), 50);
+}
+
+#[tokio::test]
 async fn a_corrupt_spool_tail_is_quarantined_not_replayed() {
     let env = env();
     {

@@ -96,6 +96,9 @@ pub struct ProcessReport {
     pub skipped: bool,
 }
 
+/// Compressed raw bytes parsed at a time (about ten times that in parsed rows).
+const PARSE_CHUNK_RAW_BYTES: usize = 32 << 20;
+
 /// Processes new raw objects (all of them with `full_refresh`) into clean tables and marts.
 pub async fn process(
     lake: &Lake,
@@ -142,51 +145,67 @@ pub async fn process(
     let started_at = clock.now();
     let run_id = next_run_id(manifests.last().map(|m| m.run_id.as_str()), started_at);
 
-    // Parse stage.
-    let mut parsed = parse::Parsed::default();
-    for path in &new_objects {
-        if let Some(bytes) = lake.get(path).await? {
-            parsed.add_object(path, &bytes);
-        }
-    }
+    // Parse stage, a chunk of raw objects at a time: memory holds one chunk's rows, whatever
+    // the size of the run. Each chunk writes its own part files.
     let mut produced = Vec::new();
+    let mut counts = [0u64; 3];
+    let mut rejected_records = Vec::new();
+    let mut chunk = 0usize;
+    let mut objects = new_objects.iter().peekable();
+    while objects.peek().is_some() {
+        let mut parsed = parse::Parsed::default();
+        let mut raw_bytes = 0usize;
+        while raw_bytes < PARSE_CHUNK_RAW_BYTES {
+            let Some(path) = objects.next() else {
+                break;
+            };
+            if let Some(bytes) = lake.get(path).await? {
+                raw_bytes += bytes.len();
+                parsed.add_object(path, &bytes);
+            }
+        }
+        let part = format!("{run_id}-c{chunk:05}");
+        counts[0] += write_partitioned(
+            lake,
+            "price_observations",
+            &part,
+            &parsed.observations,
+            |r| r.observed_at,
+            parse::observations_batch,
+            &mut produced,
+        )
+        .await?;
+        counts[1] += write_partitioned(
+            lake,
+            "fx_rates",
+            &part,
+            &parsed.fx,
+            |r| r.rate_time,
+            parse::fx_batch,
+            &mut produced,
+        )
+        .await?;
+        counts[2] += write_partitioned(
+            lake,
+            "trending_appearances",
+            &part,
+            &parsed.trending,
+            |r| r.trend_time,
+            parse::trending_batch,
+            &mut produced,
+        )
+        .await?;
+        rejected_records.append(&mut parsed.rejected);
+        chunk += 1;
+    }
     let mut rows = BTreeMap::new();
-    let obs: Vec<&parse::PriceObservation> = parsed.observations.iter().collect();
-    write_partitioned(
-        lake,
-        "price_observations",
-        &run_id,
-        &obs,
-        |r| r.observed_at,
-        parse::observations_batch,
-        &mut produced,
-    )
-    .await?;
-    let fx: Vec<&parse::FxRate> = parsed.fx.iter().collect();
-    write_partitioned(
-        lake,
-        "fx_rates",
-        &run_id,
-        &fx,
-        |r| r.rate_time,
-        parse::fx_batch,
-        &mut produced,
-    )
-    .await?;
-    let trending: Vec<&parse::TrendingAppearance> = parsed.trending.iter().collect();
-    write_partitioned(
-        lake,
-        "trending_appearances",
-        &run_id,
-        &trending,
-        |r| r.trend_time,
-        parse::trending_batch,
-        &mut produced,
-    )
-    .await?;
-    rows.insert("price_observations".to_string(), obs.len() as u64);
-    rows.insert("fx_rates".to_string(), fx.len() as u64);
-    rows.insert("trending_appearances".to_string(), trending.len() as u64);
+    rows.insert("price_observations".to_string(), counts[0]);
+    rows.insert("fx_rates".to_string(), counts[1]);
+    rows.insert("trending_appearances".to_string(), counts[2]);
+    let parsed = parse::Parsed {
+        rejected: rejected_records,
+        ..parse::Parsed::default()
+    };
     let rejected = parsed.rejected_by_reason();
     write_rejections(lake, &run_id, &parsed.rejected, &mut produced).await?;
     for (reason, n) in &rejected {
@@ -254,7 +273,7 @@ pub async fn process(
     metrics.add(
         pricelake_core::metrics::names::RECORDS_DELIVERED,
         &[("component", "transform")],
-        obs.len() as u64 + fx.len() as u64,
+        counts[0] + counts[1],
     );
     tracing::info!(run_id, objects = new_objects.len(), "process run committed");
     Ok(ProcessReport {
@@ -556,16 +575,17 @@ fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, Tr
     Ok(Bytes::from(buffer))
 }
 
-/// Writes rows as one Parquet part per date partition.
+/// Writes rows as one Parquet part per date partition (`part-<run>-c<chunk>.parquet`);
+/// returns how many.
 async fn write_partitioned<T>(
     lake: &Lake,
     table: &str,
-    run_id: &str,
-    rows: &[&T],
+    part: &str,
+    rows: &[T],
     time: impl Fn(&T) -> DateTime<Utc>,
     batch: impl Fn(&[&T]) -> RecordBatch,
     produced: &mut Vec<String>,
-) -> Result<(), TransformError> {
+) -> Result<u64, TransformError> {
     let mut by_date: BTreeMap<String, Vec<&T>> = BTreeMap::new();
     for row in rows {
         by_date
@@ -576,14 +596,14 @@ async fn write_partitioned<T>(
     for (date, rows) in by_date {
         let batch = batch(&rows);
         let path = format!(
-            "{}/date={date}/part-{run_id}.parquet",
+            "{}/date={date}/part-{part}.parquet",
             layout::clean_table(table)
         );
         lake.put(&path, parquet_bytes(batch.schema(), &[batch])?)
             .await?;
         produced.push(path);
     }
-    Ok(())
+    Ok(rows.len() as u64)
 }
 
 async fn write_rejections(

@@ -71,7 +71,8 @@ pub(crate) fn consumed(manifests: &[Manifest]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The run id a produced file belongs to: `part-<run>.parquet`, `run=<run>/`, `<run>.ndjson`.
+/// The run id a produced file belongs to: `part-<run>-c<chunk>.parquet`, `part-<run>.parquet`
+/// (before chunks), `run=<run>/`, `<run>.ndjson`.
 pub(crate) fn run_of(path: &str) -> Option<String> {
     if let Some(i) = path.find("run=") {
         return path[i + 4..].split('/').next().map(str::to_string);
@@ -79,6 +80,7 @@ pub(crate) fn run_of(path: &str) -> Option<String> {
     let file = path.rsplit('/').next()?;
     let stem = file.strip_prefix("part-").unwrap_or(file);
     let stem = stem.split('.').next()?;
+    let stem = stem.split("-c").next()?;
     (stem.len() > 17 && stem.as_bytes()[8] == b'T').then(|| stem.to_string())
 }
 
@@ -92,6 +94,13 @@ mod tests {
         assert_eq!(
             run_of(&format!(
                 "clean/fx_rates/date=2026-01-01/part-{run}.parquet"
+            ))
+            .as_deref(),
+            Some(run)
+        );
+        assert_eq!(
+            run_of(&format!(
+                "clean/price_observations/date=2026-01-01/part-{run}-c00003.parquet"
             ))
             .as_deref(),
             Some(run)
