@@ -128,6 +128,7 @@ pub async fn process(
     }
     let manifests = all_manifests(lake).await?;
     remove_uncommitted(lake, &manifests).await?;
+    remove_work(lake).await?;
     let consumed = manifest::consumed(&manifests);
     let new_objects: Vec<String> = lake
         .list("raw")
@@ -218,6 +219,7 @@ pub async fn process(
 
     // Marts.
     let ctx = session(lake, config, engine).await?;
+    materialize_deduplicated(lake, &ctx, &run_id).await?;
     let duplicates_removed = duplicates(&ctx).await?;
     let mut marts = Vec::new();
     for mart in MARTS {
@@ -270,6 +272,7 @@ pub async fn process(
     };
     manifest::commit(lake, &manifest).await?;
     remove_old_mart_runs(lake, &run_id).await?;
+    remove_work(lake).await?;
     metrics.add(
         pricelake_core::metrics::names::RECORDS_DELIVERED,
         &[("component", "transform")],
@@ -456,6 +459,44 @@ async fn session(
 }
 
 /// Observations removed by deduplication.
+/// Where a run keeps intermediate tables; removed when the run commits, and at the start of
+/// the next run after a crash.
+const WORK_PREFIX: &str = "_work";
+
+/// Computes the deduplicated observations (`obs`) and rates (`fx`) once and puts files in
+/// place of their views: every mart reads them, and as views each mart would sort every
+/// observation twice again (two window functions over the whole table).
+async fn materialize_deduplicated(
+    lake: &Lake,
+    ctx: &SessionContext,
+    run_id: &str,
+) -> Result<(), TransformError> {
+    for view in ["obs", "fx"] {
+        let df = ctx.table(view).await.map_err(q(view))?;
+        let folder = format!("{WORK_PREFIX}/run={run_id}/{view}");
+        let written = write_mart(lake, &format!("{folder}/part-0.parquet"), df)
+            .await
+            .map_err(|e| e.for_mart(view))?;
+        ctx.deregister_table(view).map_err(q(view))?;
+        ctx.register_parquet(
+            view,
+            lake.table_url(&folder),
+            ParquetReadOptions::default().schema(&written.schema),
+        )
+        .await
+        .map_err(q(view))?;
+    }
+    Ok(())
+}
+
+/// Removes intermediate tables (a run's own once it committed; a crashed run's at the next).
+async fn remove_work(lake: &Lake) -> Result<(), TransformError> {
+    for object in lake.list(WORK_PREFIX).await? {
+        lake.delete(&object.path).await?;
+    }
+    Ok(())
+}
+
 async fn duplicates(ctx: &SessionContext) -> Result<u64, TransformError> {
     let q = |source| TransformError::Query {
         mart: "duplicates".into(),

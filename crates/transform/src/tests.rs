@@ -356,6 +356,11 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
     lake.put(orphan, Bytes::from_static(b"half-written"))
         .await
         .unwrap();
+    // ... and its intermediate tables.
+    let work = "_work/run=20260105T000000Z-99999999/obs/part-0.parquet";
+    lake.put(work, Bytes::from_static(b"half-written"))
+        .await
+        .unwrap();
     put_raw(
         &lake,
         "items-3",
@@ -370,6 +375,10 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
     .await;
     let second = run(&lake, false).await;
     assert_eq!(second.consumed_objects, 1, "only the new object");
+    assert!(
+        lake.list("_work").await.unwrap().is_empty(),
+        "a committed run leaves no intermediate tables, nor a crashed run's"
+    );
     assert!(
         lake.get(orphan).await.unwrap().is_none(),
         "the uncommitted part was removed"
