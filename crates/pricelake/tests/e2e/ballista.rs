@@ -4,7 +4,9 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
+
+use crate::support::{pricelake, KillOnDrop};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::DataType;
@@ -12,14 +14,6 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use pricelake_core::marts::MARTS;
-
-fn pricelake() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pricelake"));
-    cmd.env_remove("PRICELAKE_CONFIG")
-        .env_remove("PRICELAKE_MONGODB_URI")
-        .current_dir(std::env::temp_dir());
-    cmd
-}
 
 fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
@@ -29,16 +23,7 @@ fn free_addr() -> SocketAddr {
 }
 
 /// Kills the cluster processes however the test ends.
-struct Cluster(Vec<Child>);
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+struct Cluster(Vec<KillOnDrop>);
 
 fn wait_for_port(addr: SocketAddr, cluster: &mut Cluster) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -134,6 +119,7 @@ async fn a_scheduler_and_an_executor_in_their_own_processes_give_the_same_marts_
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(logs.join(log)).unwrap())
             .spawn()
+            .map(KillOnDrop)
             .unwrap()
     };
     let mut cluster = Cluster(vec![spawn(

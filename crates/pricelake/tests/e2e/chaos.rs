@@ -10,7 +10,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
+
+use crate::support::KillOnDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,11 +33,13 @@ fn pricelake(config: &Path) -> Command {
     cmd
 }
 
-fn spawn_logged(mut cmd: Command, log: &Path) -> Child {
-    cmd.stdout(std::fs::File::create(log.with_extension("out")).unwrap())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+fn spawn_logged(mut cmd: Command, log: &Path) -> KillOnDrop {
+    KillOnDrop(
+        cmd.stdout(std::fs::File::create(log.with_extension("out")).unwrap())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// A deterministic pseudo-random sequence for the kill moments.

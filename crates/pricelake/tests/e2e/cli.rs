@@ -1,13 +1,6 @@
 //! The binary's surface: help with examples, exit codes, config errors that name the field.
 
-use std::process::Command;
-
-fn pricelake() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pricelake"));
-    cmd.env_remove("PRICELAKE_CONFIG")
-        .current_dir(std::env::temp_dir());
-    cmd
-}
+use crate::support::pricelake;
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::support::KillOnDrop;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -51,7 +53,7 @@ fn lake_records(root: &Path) -> Vec<LakeRecord> {
     out
 }
 
-fn spawn_ingest(config: &Path, log: &Path, once: bool) -> Child {
+fn spawn_ingest(config: &Path, log: &Path, once: bool) -> KillOnDrop {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pricelake"));
     cmd.arg("--config").arg(config).arg("ingest");
     if once {
@@ -61,9 +63,8 @@ fn spawn_ingest(config: &Path, log: &Path, once: bool) -> Child {
         .env("PRICELAKE_CURRENCYLAYER_ACCESS_KEY", "demo-fx-key")
         .env_remove("PRICELAKE_CONFIG")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+        .stderr(std::fs::File::create(log).unwrap());
+    KillOnDrop(cmd.spawn().unwrap())
 }
 
 /// A deterministic pseudo-random sequence for the kill moments (no extra dependency).
@@ -391,7 +392,7 @@ async fn a_second_signal_exits_at_once_and_the_spool_delivers_on_restart() {
         .env_remove("PRICELAKE_CONFIG")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
     let mut waited = 0;
     while emulator
         .served()

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -119,4 +119,40 @@ pub fn demo_lake(dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     lake
+}
+
+/// A child process killed (and reaped) when the test lets go of it, panicking or not: a
+/// failed assertion must not leave a `pricelake` running after the test.
+pub struct KillOnDrop(pub Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The binary under test, run from the temporary folder with no config file or MongoDB from
+/// the caller's environment.
+pub fn pricelake() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pricelake"));
+    cmd.env_remove("PRICELAKE_CONFIG")
+        .env_remove("PRICELAKE_MONGODB_URI")
+        .current_dir(std::env::temp_dir());
+    cmd
 }
