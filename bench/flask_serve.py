@@ -19,7 +19,8 @@ run_id = json.loads(manifests[-1].read_text())["run_id"]
 
 
 def mart(name):
-    rows = pq.read_table(lake / "marts" / name / f"run={run_id}" / "part-0.parquet").to_pylist()
+    # the run's folder is the mart: one file per day for a mart kept by day
+    rows = pq.read_table(lake / "marts" / name / f"run={run_id}").to_pylist()
     for row in rows:
         for key, value in row.items():
             if isinstance(value, (datetime.date, datetime.datetime)):

@@ -4,7 +4,8 @@
 //! raw/<source>/<endpoint>/<yyyy>/<MM>/<dd>/<HH>/<object>.ndjson.gz   landed records
 //! errors/<stage>/<reason>/<yyyy>/<MM>/<dd>/<HH>/<object>.ndjson.gz   dead letters
 //! clean/<table>/date=YYYY-MM-DD/<part>.parquet                       clean tables
-//! marts/<mart>/<part>.parquet                                        marts
+//! marts/<mart>/run=<run>/part-<YYYY-MM-DD>.parquet                    marts kept by day
+//! marts/<mart>/run=<run>/part-0.parquet                               marts of the whole lake
 //! _manifests/process/<run>.json                                      what each run consumed and produced
 //! _state/<component>.json                                            checkpoints and status
 //! ```
@@ -30,10 +31,23 @@ pub fn mart(name: &str) -> String {
     format!("marts/{}", sanitize(name))
 }
 
-/// The one Parquet file of a mart written by a process run: what transform writes and
-/// what serve and publish read.
+/// The folder holding a mart as of one process run: every `.parquet` file in it, in name
+/// order, is the mart (what serve, publish and other readers take). A mart kept by day has
+/// one file per day ([`mart_day_file`]); one computed over the whole lake has
+/// [`mart_file`].
+pub fn mart_run(name: &str, run_id: &str) -> String {
+    format!("{}/run={run_id}", mart(name))
+}
+
+/// The one Parquet file of a mart computed over the whole lake by a process run.
 pub fn mart_file(name: &str, run_id: &str) -> String {
-    format!("{}/run={run_id}/part-0.parquet", mart(name))
+    format!("{}/part-0.parquet", mart_run(name, run_id))
+}
+
+/// One day's Parquet file of a mart kept by day: a later run that did not touch the day
+/// carries the file over instead of recomputing it.
+pub fn mart_day_file(name: &str, run_id: &str, day: &str) -> String {
+    format!("{}/part-{}.parquet", mart_run(name, run_id), sanitize(day))
 }
 
 /// Prefix of process run manifests.
@@ -80,6 +94,14 @@ mod tests {
         );
         assert_eq!(clean_table("fx_rates"), "clean/fx_rates");
         assert_eq!(mart("prices_fx"), "marts/prices_fx");
+        assert_eq!(
+            mart_day_file("prices_fx", "r1", "2026-01-05"),
+            "marts/prices_fx/run=r1/part-2026-01-05.parquet"
+        );
+        assert_eq!(
+            mart_file("basket", "r1"),
+            "marts/basket/run=r1/part-0.parquet"
+        );
         assert_eq!(state("sources"), "_state/sources.json");
     }
 

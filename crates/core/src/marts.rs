@@ -39,11 +39,11 @@ pub fn natural_key(mart: &str) -> &'static [&'static str] {
 /// from elsewhere (MongoDB) restores it with this.
 pub fn row_order(mart: &str) -> &'static [&'static str] {
     match mart {
-        "prices_fx" => &["item_id", "observed_at", "currency", "record_id"],
+        "prices_fx" => &["observed_at", "item_id", "currency", "record_id"],
         "discounts" => &["date", "item_id"],
         "vod_fx" => &["date", "currency"],
         "trending_popularity" => &["period_start", "rank", "item_id"],
-        "price_daily" => &["item_id", "currency", "date"],
+        "price_daily" => &["date", "item_id", "currency"],
         "fx_daily" => &["quote", "date", "base"],
         "category_daily" => &["date", "category"],
         "price_moves" => &["window_days", "change_pct", "item_id"],

@@ -219,6 +219,11 @@ impl Lake {
         format!("{}{}/", self.store_url, self.path(relative))
     }
 
+    /// A URL an engine can read one lake-relative object from (`file:///abs/lake/x.parquet`).
+    pub fn file_url(&self, relative: &str) -> String {
+        format!("{}{}", self.store_url, self.path(relative))
+    }
+
     /// Writes a whole object atomically.
     pub async fn put(&self, relative: &str, bytes: Bytes) -> Result<(), LakeError> {
         self.store
@@ -242,6 +247,13 @@ impl Lake {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Copies an object within the lake (a hard link on a local folder, a server-side copy
+    /// on S3): how a run carries over outputs it did not need to recompute.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), LakeError> {
+        self.store.copy(&self.path(from), &self.path(to)).await?;
+        Ok(())
     }
 
     /// Every object under a lake-relative prefix, sorted by path.

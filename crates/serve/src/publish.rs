@@ -17,7 +17,6 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
-use pricelake_core::layout;
 use pricelake_lake::Lake;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -260,13 +259,18 @@ impl Publisher {
                 );
             }
         }
-        let path = layout::mart_file(mart, run_id);
-        let bytes = lake
-            .get(&path)
+        let mut statements = Vec::new();
+        let parts = store::mart_parts(lake, mart, run_id)
             .await
             .map_err(|e| PublishError::Mart(e.to_string()))?;
-        let mut statements = Vec::new();
-        if let Some(bytes) = bytes {
+        for path in parts {
+            let bytes = lake
+                .get(&path)
+                .await
+                .map_err(|e| PublishError::Mart(e.to_string()))?;
+            let Some(bytes) = bytes else {
+                continue;
+            };
             let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
                 .and_then(|b| b.build())
                 .map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;

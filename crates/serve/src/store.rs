@@ -74,33 +74,51 @@ impl MartStore {
         let mut counted = HashMap::new();
         let mut daily_batches = Vec::new();
         for mart in MARTS {
-            let path = layout::mart_file(mart, &run_id);
             if COUNTED_ONLY.contains(mart) {
-                let count = match lake.get(&path).await? {
-                    Some(bytes) => {
-                        count_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?
+                // The run's manifest has the count; only a manifest without it costs a read
+                // of every file's footer.
+                let recorded = manifest
+                    .get("rows")
+                    .and_then(|r| r.get(format!("mart.{mart}")))
+                    .and_then(Value::as_u64);
+                let count = match recorded {
+                    Some(n) => n as usize,
+                    None => {
+                        let mut n = 0;
+                        for path in mart_parts(lake, mart, &run_id).await? {
+                            if let Some(bytes) = lake.get(&path).await? {
+                                n += count_rows(bytes)
+                                    .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?;
+                            }
+                        }
+                        n
                     }
-                    None => 0,
                 };
                 counted.insert(mart.to_string(), count);
                 continue;
             }
-            if *mart == COLUMNAR {
-                if let Some(bytes) = lake.get(&path).await? {
-                    daily_batches = read_batches(bytes)
-                        .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?;
+            let mut rows = Vec::new();
+            for path in mart_parts(lake, mart, &run_id).await? {
+                let Some(bytes) = lake.get(&path).await? else {
+                    continue;
+                };
+                if *mart == COLUMNAR {
+                    daily_batches.extend(
+                        read_batches(bytes)
+                            .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
+                    );
+                } else {
+                    rows.extend(
+                        read_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
+                    );
                 }
+            }
+            if *mart == COLUMNAR {
                 let count = daily_batches.iter().map(RecordBatch::num_rows).sum();
                 counted.insert(mart.to_string(), count);
-                continue;
+            } else {
+                marts.insert(mart.to_string(), rows);
             }
-            let rows = match lake.get(&path).await? {
-                Some(bytes) => {
-                    read_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?
-                }
-                None => Vec::new(),
-            };
-            marts.insert(mart.to_string(), rows);
         }
         let mut store = MartStore {
             run_id: Some(run_id),
@@ -378,6 +396,22 @@ pub(crate) async fn newest_manifest(lake: &Lake) -> Result<Option<(String, Value
 /// The newest committed run id, cheaply (for the refresher).
 pub async fn newest_run_id(lake: &Lake) -> Result<Option<String>, ServeError> {
     Ok(newest_manifest(lake).await?.map(|(id, _)| id))
+}
+
+/// The Parquet files of a mart as of a run, in name order (by day for a mart kept by day):
+/// together, the mart.
+pub(crate) async fn mart_parts(
+    lake: &Lake,
+    mart: &str,
+    run_id: &str,
+) -> Result<Vec<String>, ServeError> {
+    Ok(lake
+        .list(&layout::mart_run(mart, run_id))
+        .await?
+        .into_iter()
+        .map(|o| o.path)
+        .filter(|p| p.ends_with(".parquet"))
+        .collect())
 }
 
 fn count_rows(bytes: bytes::Bytes) -> Result<usize, String> {

@@ -7,4 +7,4 @@ SELECT CAST(observed_at AS DATE) AS date, item_id, currency,
 FROM prices_fx
 WHERE sale_price IS NOT NULL
 GROUP BY 1, 2, 3
-ORDER BY item_id, currency, date
+ORDER BY date, item_id, currency

@@ -16,7 +16,7 @@ from_price AS (
         WHERE CAST(d.date AS INT) <= CAST(latest.as_of AS INT) - w.window_days
     ) WHERE rn = 1
 ),
-names AS (SELECT item_id, MAX(name) AS name FROM obs GROUP BY item_id)
+names AS (SELECT item_id, MAX(name) AS name FROM discounts GROUP BY item_id)
 SELECT t.item_id, n.name, CAST(f.window_days AS INT) AS window_days, f.from_price, t.to_price,
        (t.to_price - f.from_price) / f.from_price * 100.0 AS change_pct, t.as_of
 FROM to_price t

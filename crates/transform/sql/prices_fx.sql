@@ -1,3 +1,4 @@
+-- Kept by day (one file per day of observations, in time order across the files).
 -- Every observed price in every configured currency, at the rate in force at its time:
 -- the latest quote at or before the observation. No earlier quote: rate and prices are null.
 -- A quote older than {stale_seconds} seconds at the observation is flagged stale.
@@ -45,4 +46,4 @@ SELECT record_id, CAST(item_id AS BIGINT) AS item_id, observed_at, currency, rat
        msrp * rate AS msrp,
        COALESCE(to_unixtime(observed_at) - to_unixtime(rate_time) > {stale_seconds}, false) AS stale
 FROM chosen
-ORDER BY item_id, observed_at, currency
+ORDER BY observed_at, item_id, currency

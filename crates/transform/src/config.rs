@@ -14,7 +14,8 @@ pub struct TransformConfig {
     pub trending_top_n: usize,
     /// A rate older than this at an observation is flagged `stale` in `prices_fx`.
     pub stale_rate_after_hours: u64,
-    /// Item ids of the basket; empty means the 10 items observed most often.
+    /// Item ids of the basket; empty means the 10 items with a price on the most
+    /// days (ties: the smaller id).
     pub basket_item_ids: Vec<u64>,
     /// DataFusion's parallelism; 0 means the number of cores.
     pub target_partitions: usize,

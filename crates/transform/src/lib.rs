@@ -1,8 +1,9 @@
 //! Incremental processing on Apache DataFusion: raw zone -> clean tables -> marts.
 //!
-//! A run parses only raw objects no committed run consumed (in Rust, streaming object by
-//! object), writes them as Parquet parts of the clean tables, recomputes every mart from the
-//! clean tables with the SQL files in `sql/` (readable and extensible), and commits by
+//! A run parses only raw objects no committed run consumed (in Rust, a chunk of objects at a
+//! time), writes them as Parquet parts of the clean tables, recomputes the marts kept by day
+//! for the days it touched (the rest are carried over, see [`days`]) and the marts over the
+//! whole lake, with the SQL files in `sql/` (readable and extensible), and commits by
 //! writing its manifest last. Files of a run that never committed are deleted by the next
 //! run, so a crashed run followed by a clean one equals one clean run. Duplicates (same
 //! record id; same item and time) are removed in SQL, so replays never double-count.
@@ -24,6 +25,7 @@ use serde::Serialize;
 
 pub mod cluster;
 mod config;
+mod days;
 mod engine;
 mod manifest;
 pub mod parse;
@@ -31,13 +33,13 @@ mod verify;
 
 pub use config::TransformConfig;
 pub use engine::Engine;
-pub use manifest::{all_manifests, latest_manifest, Manifest};
+pub use manifest::{all_manifests, latest_manifest, DayStats, Manifest};
 pub use verify::mart_duplicates;
 
 pub use pricelake_core::marts::MARTS;
 
 /// The SQL of each mart, with `{placeholders}` filled from the config.
-fn mart_sql(name: &str) -> &'static str {
+pub(crate) fn mart_sql(name: &str) -> &'static str {
     match name {
         "prices_fx" => include_str!("../sql/prices_fx.sql"),
         "discounts" => include_str!("../sql/discounts.sql"),
@@ -150,6 +152,8 @@ pub async fn process(
     // the size of the run. Each chunk writes its own part files.
     let mut produced = Vec::new();
     let mut counts = [0u64; 3];
+    // Days that received new observations, new rates, new trending appearances.
+    let mut new_days: [BTreeSet<String>; 3] = Default::default();
     let mut rejected_records = Vec::new();
     let mut chunk = 0usize;
     let mut objects = new_objects.iter().peekable();
@@ -174,6 +178,7 @@ pub async fn process(
             |r| r.observed_at,
             parse::observations_batch,
             &mut produced,
+            &mut new_days[0],
         )
         .await?;
         counts[1] += write_partitioned(
@@ -184,6 +189,7 @@ pub async fn process(
             |r| r.rate_time,
             parse::fx_batch,
             &mut produced,
+            &mut new_days[1],
         )
         .await?;
         counts[2] += write_partitioned(
@@ -194,6 +200,7 @@ pub async fn process(
             |r| r.trend_time,
             parse::trending_batch,
             &mut produced,
+            &mut new_days[2],
         )
         .await?;
         rejected_records.append(&mut parsed.rejected);
@@ -217,48 +224,68 @@ pub async fn process(
         );
     }
 
-    // Marts.
+    // Marts: those kept by day for the days this run touched (the rest carried over), then
+    // those over the whole lake.
     let ctx = session(lake, config, engine).await?;
-    materialize_deduplicated(lake, &ctx, &run_id).await?;
-    let duplicates_removed = duplicates(&ctx).await?;
-    let mut marts = Vec::new();
-    for mart in MARTS {
+    materialize_rates(lake, &ctx, &run_id).await?;
+    let marts_fingerprint = days::fingerprint(config);
+    let previous = manifests
+        .last()
+        .filter(|m| !full_refresh && m.marts_fingerprint == marts_fingerprint);
+    let plan = days::plan(
+        &days::observation_days(lake).await?,
+        previous,
+        &new_days[0],
+        new_days[1].first(),
+    );
+    tracing::info!(
+        computed = plan.compute.len(),
+        carried = plan.carry.len(),
+        "days of the day marts"
+    );
+    let day_stats = days::build(lake, &ctx, config, &run_id, plan, previous, &mut produced).await?;
+    let duplicates_removed = day_stats.values().map(|d| d.duplicates).sum();
+    for mart in days::DAY_MARTS {
+        let total = day_stats.values().filter_map(|d| d.rows.get(*mart)).sum();
+        rows.insert(format!("mart.{mart}"), total);
+    }
+    // Observations with no rate at or before them: kept with null prices, counted.
+    let missing_rates = day_stats.values().map(|d| d.missing_rates).sum();
+    rows.insert("mart.prices_fx.missing_rate".to_string(), missing_rates);
+    metrics.add(
+        "pricelake_transform_missing_fx_rate_total",
+        &[("mart", "prices_fx")],
+        missing_rates,
+    );
+    let mut marts: Vec<String> = days::DAY_MARTS.iter().map(|m| m.to_string()).collect();
+    for mart in MARTS.iter().filter(|m| !days::DAY_MARTS.contains(m)) {
+        let started = std::time::Instant::now();
         let sql = fill(mart_sql(mart), config, &ctx).await?;
-        let df = ctx
-            .sql(&sql)
-            .await
-            .map_err(|source| TransformError::Query {
-                mart: mart.to_string(),
-                source,
-            })?;
+        let df = ctx.sql(&sql).await.map_err(q(mart))?;
         let path = layout::mart_file(mart, &run_id);
         let written = write_mart(lake, &path, df)
             .await
             .map_err(|e| e.for_mart(mart))?;
-        let (schema, count) = (written.schema, written.rows);
-        if *mart == "prices_fx" {
-            // Observations with no rate at or before them: kept with null prices, counted.
-            rows.insert(
-                "mart.prices_fx.missing_rate".to_string(),
-                written.null_rates,
-            );
-            metrics.add(
-                "pricelake_transform_missing_fx_rate_total",
-                &[("mart", "prices_fx")],
-                written.null_rates,
-            );
-        }
+        tracing::debug!(
+            mart,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "mart built"
+        );
         // Later marts read earlier ones from the file just written rather than re-running
         // them: a file-backed table, so the same plans can run on Ballista.
         ctx.deregister_table(*mart).ok();
-        let folder = lake.table_url(&format!("{}/run={run_id}", layout::mart(mart)));
-        ctx.register_parquet(*mart, folder, ParquetReadOptions::default().schema(&schema))
-            .await
-            .map_err(q(mart))?;
-        rows.insert(format!("mart.{mart}"), count as u64);
+        ctx.register_parquet(
+            *mart,
+            lake.table_url(&layout::mart_run(mart, &run_id)),
+            ParquetReadOptions::default().schema(&written.schema),
+        )
+        .await
+        .map_err(q(mart))?;
+        rows.insert(format!("mart.{mart}"), written.rows as u64);
         produced.push(path);
         marts.push(mart.to_string());
     }
+    marts.sort_by_key(|m| MARTS.iter().position(|x| x == m));
 
     let manifest = Manifest {
         run_id: run_id.clone(),
@@ -269,6 +296,8 @@ pub async fn process(
         rows: rows.clone(),
         rejected: rejected.clone(),
         duplicates_removed,
+        days: day_stats,
+        marts_fingerprint,
     };
     manifest::commit(lake, &manifest).await?;
     remove_old_mart_runs(lake, &run_id).await?;
@@ -290,20 +319,19 @@ pub async fn process(
     })
 }
 
-/// Rows of `prices_fx` whose `rate` is null: no quote at or before the observation.
 /// What streaming one mart into its Parquet file found.
-struct WrittenMart {
-    schema: SchemaRef,
-    rows: usize,
+pub(crate) struct WrittenMart {
+    pub(crate) schema: SchemaRef,
+    pub(crate) rows: usize,
     /// Rows whose `rate` is null (a mart without that column: 0).
-    null_rates: u64,
+    pub(crate) null_rates: u64,
 }
 
 /// Streams a mart's rows into one Parquet object as the engine produces them: memory holds
 /// a row group at a time, not the mart. The object is written as a multipart upload that
 /// becomes visible only when complete (a crash leaves no partial file under its name), and
 /// the run is committed by its manifest afterwards anyway.
-async fn write_mart(
+pub(crate) async fn write_mart(
     lake: &Lake,
     path: &str,
     df: datafusion::dataframe::DataFrame,
@@ -340,13 +368,13 @@ async fn write_mart(
 }
 
 /// [`write_mart`]'s failures, named after their mart by [`MartWriteError::for_mart`].
-enum MartWriteError {
+pub(crate) enum MartWriteError {
     Query(datafusion::error::DataFusionError),
     Parquet(String),
 }
 
 impl MartWriteError {
-    fn for_mart(self, mart: &str) -> TransformError {
+    pub(crate) fn for_mart(self, mart: &str) -> TransformError {
         match self {
             MartWriteError::Query(source) => TransformError::Query {
                 mart: mart.to_string(),
@@ -365,7 +393,7 @@ fn missing_rates(batches: &[RecordBatch]) -> u64 {
         .sum()
 }
 
-fn q(mart: &str) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + '_ {
+pub(crate) fn q(mart: &str) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + '_ {
     move |source| TransformError::Query {
         mart: mart.to_string(),
         source,
@@ -396,7 +424,8 @@ pub fn with_plain_types(config: SessionConfig) -> SessionConfig {
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
 }
 
-/// A session with the clean tables, the deduplicated views and the currency list.
+/// A session with the clean tables, the deduplicated rates (`fx`) and the currency list.
+/// The deduplicated observations (`obs`) are registered one day at a time by [`days`].
 async fn session(
     lake: &Lake,
     config: &TransformConfig,
@@ -426,14 +455,10 @@ async fn session(
             .await
             .map_err(q(table))?;
     }
-    let views = [
-        "CREATE VIEW obs_unique AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY observed_at) AS rn FROM price_observations) WHERE rn = 1",
-        "CREATE VIEW obs AS SELECT record_id, item_id, observed_at, endpoint, name, brand, category_path, category, sale_price, msrp, stock, rollback, clearance FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY item_id, observed_at ORDER BY record_id) AS rn2 FROM obs_unique) WHERE rn2 = 1",
-        "CREATE VIEW fx AS SELECT record_id, base, quote, rate, rate_time, fetched_at, endpoint FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY base, quote, rate_time ORDER BY fetched_at, record_id) AS rn FROM fx_rates) WHERE rn = 1",
-    ];
-    for view in views {
-        ctx.sql(view).await.map_err(q("views"))?;
-    }
+    // The deduplicated rates: the first fetched quote of each pair and time.
+    ctx.sql("CREATE VIEW fx AS SELECT record_id, base, quote, rate, rate_time, fetched_at, endpoint FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY base, quote, rate_time ORDER BY fetched_at, record_id) AS rn FROM fx_rates) WHERE rn = 1")
+        .await
+        .map_err(q("fx"))?;
     let mut currencies: Vec<String> = vec![config.base_currency.clone()];
     for c in &config.currencies {
         if !currencies.contains(c) {
@@ -458,34 +483,30 @@ async fn session(
     Ok(ctx)
 }
 
-/// Observations removed by deduplication.
 /// Where a run keeps intermediate tables; removed when the run commits, and at the start of
 /// the next run after a crash.
-const WORK_PREFIX: &str = "_work";
+pub(crate) const WORK_PREFIX: &str = "_work";
 
-/// Computes the deduplicated observations (`obs`) and rates (`fx`) once and puts files in
-/// place of their views: every mart reads them, and as views each mart would sort every
-/// observation twice again (two window functions over the whole table).
-async fn materialize_deduplicated(
+/// Computes the deduplicated rates (`fx`) once and puts a file in place of the view: every
+/// day's `prices_fx` and `fx_daily` read them, and as a view each would sort every rate again.
+async fn materialize_rates(
     lake: &Lake,
     ctx: &SessionContext,
     run_id: &str,
 ) -> Result<(), TransformError> {
-    for view in ["obs", "fx"] {
-        let df = ctx.table(view).await.map_err(q(view))?;
-        let folder = format!("{WORK_PREFIX}/run={run_id}/{view}");
-        let written = write_mart(lake, &format!("{folder}/part-0.parquet"), df)
-            .await
-            .map_err(|e| e.for_mart(view))?;
-        ctx.deregister_table(view).map_err(q(view))?;
-        ctx.register_parquet(
-            view,
-            lake.table_url(&folder),
-            ParquetReadOptions::default().schema(&written.schema),
-        )
+    let df = ctx.table("fx").await.map_err(q("fx"))?;
+    let folder = format!("{WORK_PREFIX}/run={run_id}/fx");
+    let written = write_mart(lake, &format!("{folder}/part-0.parquet"), df)
         .await
-        .map_err(q(view))?;
-    }
+        .map_err(|e| e.for_mart("fx"))?;
+    ctx.deregister_table("fx").map_err(q("fx"))?;
+    ctx.register_parquet(
+        "fx",
+        lake.table_url(&folder),
+        ParquetReadOptions::default().schema(&written.schema),
+    )
+    .await
+    .map_err(q("fx"))?;
     Ok(())
 }
 
@@ -497,32 +518,8 @@ async fn remove_work(lake: &Lake) -> Result<(), TransformError> {
     Ok(())
 }
 
-async fn duplicates(ctx: &SessionContext) -> Result<u64, TransformError> {
-    let q = |source| TransformError::Query {
-        mart: "duplicates".into(),
-        source,
-    };
-    let batches = ctx
-        .sql("SELECT (SELECT COUNT(*) FROM price_observations) - (SELECT COUNT(*) FROM obs) AS d")
-        .await
-        .map_err(q)?
-        .collect()
-        .await
-        .map_err(q)?;
-    let value = batches
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::Int64Array>()
-                .map(|a| a.value(0))
-        })
-        .unwrap_or(0);
-    Ok(value.max(0) as u64)
-}
-
 /// Fills a mart's placeholders.
-async fn fill(
+pub(crate) async fn fill(
     sql: &str,
     config: &TransformConfig,
     ctx: &SessionContext,
@@ -540,7 +537,8 @@ async fn fill(
     Ok(sql)
 }
 
-/// The configured basket, or the 10 items observed most often.
+/// The configured basket, or the 10 items with a price on the most days (from `discounts`,
+/// one row per item and day, so no run re-reads every observation to choose it).
 async fn basket_ids(
     config: &TransformConfig,
     ctx: &SessionContext,
@@ -553,7 +551,7 @@ async fn basket_ids(
         // Counted by the engine, ranked here: a top-N (`ORDER BY .. LIMIT`) plans as a TopK
         // sort whose shared filter Ballista 55 rebuilds with zero emitters on executors.
         let batches = ctx
-            .sql("SELECT item_id, COUNT(*) AS n FROM obs GROUP BY item_id")
+            .sql("SELECT item_id, COUNT(*) AS n FROM discounts GROUP BY item_id")
             .await
             .map_err(q)?
             .collect()
@@ -617,7 +615,7 @@ fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, Tr
 }
 
 /// Writes rows as one Parquet part per date partition (`part-<run>-c<chunk>.parquet`);
-/// returns how many.
+/// returns how many, and adds the dates written to `days`.
 async fn write_partitioned<T>(
     lake: &Lake,
     table: &str,
@@ -626,6 +624,7 @@ async fn write_partitioned<T>(
     time: impl Fn(&T) -> DateTime<Utc>,
     batch: impl Fn(&[&T]) -> RecordBatch,
     produced: &mut Vec<String>,
+    days: &mut BTreeSet<String>,
 ) -> Result<u64, TransformError> {
     let mut by_date: BTreeMap<String, Vec<&T>> = BTreeMap::new();
     for row in rows {
@@ -643,6 +642,7 @@ async fn write_partitioned<T>(
         lake.put(&path, parquet_bytes(batch.schema(), &[batch])?)
             .await?;
         produced.push(path);
+        days.insert(date);
     }
     Ok(rows.len() as u64)
 }

@@ -26,9 +26,32 @@ pub struct Manifest {
     pub rows: BTreeMap<String, u64>,
     /// Rows rejected, by reason (kept under `errors/transform/`).
     pub rejected: BTreeMap<String, u64>,
-    /// Duplicate observations removed in the marts.
+    /// Duplicate observations removed in the marts (over every day of the lake).
     #[serde(default)]
     pub duplicates_removed: u64,
+    /// What each day's marts hold, by day (`YYYY-MM-DD`): a later run carries an untouched
+    /// day's files and these figures over instead of recomputing them.
+    #[serde(default)]
+    pub days: BTreeMap<String, DayStats>,
+    /// What the day marts were computed with (currencies, stale age, SQL): a run whose
+    /// fingerprint differs recomputes every day. Empty in manifests from before days.
+    #[serde(default)]
+    pub marts_fingerprint: String,
+}
+
+/// One day of the marts kept by day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayStats {
+    /// The run that computed the day's files (later runs copy them).
+    pub computed_by: String,
+    /// Observations of the day in the clean table, duplicates included.
+    pub observations: u64,
+    /// Of which duplicates (same record id, or same item and time), left out of the marts.
+    pub duplicates: u64,
+    /// `prices_fx` rows of the day with no rate at or before them.
+    pub missing_rates: u64,
+    /// Rows per mart kept by day.
+    pub rows: BTreeMap<String, u64>,
 }
 
 fn manifest_path(run_id: &str) -> String {

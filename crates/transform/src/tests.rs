@@ -82,17 +82,18 @@ async fn run(lake: &Lake, full: bool) -> ProcessReport {
 /// A mart's rows as JSON objects (dates and times as text).
 async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
     let m = latest_manifest(lake).await.unwrap().unwrap();
-    let bytes = lake
-        .get(&format!("marts/{name}/run={}/part-0.parquet", m.run_id))
-        .await
-        .unwrap()
-        .unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .unwrap()
-        .build()
-        .unwrap();
+    let mut batches = Vec::new();
+    // Every file of the run's folder, in name order (a mart kept by day has one per day).
+    for object in lake.list(&layout::mart_run(name, &m.run_id)).await.unwrap() {
+        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
+        batches.extend(reader);
+    }
     let mut out = Vec::new();
-    for batch in reader {
+    for batch in batches {
         let batch = batch.unwrap();
         for row in 0..batch.num_rows() {
             let mut obj = serde_json::Map::new();
@@ -385,11 +386,44 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
     );
     let after = mart(&lake, "prices_fx").await;
     assert_eq!(after.len(), before.len() + 3);
+    // Only the new day was computed; the others were carried over from the first run.
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    let computed_by = |m: &Manifest, day: &str| m.days[day].computed_by.clone();
+    assert_eq!(computed_by(&m, "2026-01-03"), second.run_id);
+    for day in ["2025-12-31", "2026-01-01", "2026-01-02", "2026-01-05"] {
+        assert_eq!(computed_by(&m, day), first.run_id, "{day}");
+    }
+    assert_eq!(
+        m.duplicates_removed, first.duplicates_removed,
+        "carried days keep their duplicate counts"
+    );
+
+    // A late rate for an earlier day: every day from it on is computed again (the 5th's
+    // observation now takes it, fresh), the days before it are carried.
+    put_raw(
+        &lake,
+        "fx-late",
+        &[live("fx3", "2026-01-04T00:00:00Z", 0.5, 0.4)],
+    )
+    .await;
+    let third = run(&lake, false).await;
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    assert_eq!(computed_by(&m, "2026-01-05"), third.run_id);
+    assert_eq!(computed_by(&m, "2026-01-03"), second.run_id);
+    assert_eq!(computed_by(&m, "2026-01-02"), first.run_id);
+    let after = mart(&lake, "prices_fx").await;
+    let cat3 = find(&after, |r| {
+        r["record_id"] == "cat3" && r["currency"] == "EUR"
+    });
+    assert_eq!(cat3["rate"], json!(0.5));
+    assert_eq!(cat3["stale"], json!(false));
 
     // A full refresh gives the same rows as the incremental runs.
     run(&lake, true).await;
     let refreshed = mart(&lake, "prices_fx").await;
     assert_eq!(refreshed, after);
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    assert_eq!(m.days.len(), 5);
 }
 
 #[tokio::test]
@@ -462,7 +496,7 @@ async fn empty_tables_partition_dates_and_plain_types() {
     // Mart files use plain Utf8 strings, readable by pyarrow, DuckDB and Spark.
     let m = latest_manifest(&lake).await.unwrap().unwrap();
     let bytes = lake
-        .get(&format!("marts/discounts/run={}/part-0.parquet", m.run_id))
+        .get(&layout::mart_day_file("discounts", &m.run_id, "2026-01-01"))
         .await
         .unwrap()
         .unwrap();
@@ -598,7 +632,7 @@ async fn a_mart_row_counted_twice_is_found_by_its_natural_key() {
     assert!(clean.values().all(|n| *n == 0), "{clean:?}");
     // Append the discounts rows to themselves, as a re-run that appended would.
     let m = latest_manifest(&lake).await.unwrap().unwrap();
-    let path = layout::mart_file("discounts", &m.run_id);
+    let path = layout::mart_day_file("discounts", &m.run_id, "2026-01-02");
     let bytes = lake.get(&path).await.unwrap().unwrap();
     let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .unwrap()

@@ -23,12 +23,16 @@ pub async fn mart_duplicates(lake: &Lake) -> Result<BTreeMap<String, u64>, Trans
         url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
     ctx.register_object_store(&url, lake.store());
     for mart in marts::MARTS {
-        let file = layout::mart_file(mart, &manifest.run_id);
-        if !manifest.produced.contains(&file) {
+        let folder = layout::mart_run(mart, &manifest.run_id);
+        if !manifest
+            .produced
+            .iter()
+            .any(|p| p.starts_with(&format!("{folder}/")))
+        {
             continue;
         }
         let table = format!("check_{mart}");
-        let folder = lake.table_url(&format!("{}/run={}", layout::mart(mart), manifest.run_id));
+        let folder = lake.table_url(&folder);
         ctx.register_parquet(&table, folder, ParquetReadOptions::default())
             .await
             .map_err(q(mart))?;

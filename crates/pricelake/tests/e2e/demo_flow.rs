@@ -47,20 +47,20 @@ async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
         .await
         .unwrap()
         .unwrap();
-    let bytes = lake
-        .get(&format!(
-            "marts/{name}/run={}/part-0.parquet",
-            manifest.run_id
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    // Every file of the run's folder, in name order: a mart kept by day has one per day.
+    let folder = pricelake_core::layout::mart_run(name, &manifest.run_id);
+    let mut batches = Vec::new();
+    for object in lake.list(&folder).await.unwrap() {
+        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+        batches.extend(
+            ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .unwrap()
+                .build()
+                .unwrap(),
+        );
+    }
     let mut rows = Vec::new();
-    for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .unwrap()
-        .build()
-        .unwrap()
-    {
+    for batch in batches {
         let batch = batch.unwrap();
         for i in 0..batch.num_rows() {
             let mut row = serde_json::Map::new();

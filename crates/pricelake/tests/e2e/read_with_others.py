@@ -19,12 +19,14 @@ for table in sorted(os.listdir(os.path.join(lake, "clean"))):
         f"SELECT count(*) FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
     ).fetchall()[0][0]
 for mart in sorted(os.listdir(os.path.join(lake, "marts"))):
+    # The newest run's folder is the mart: one file per day for a mart kept by day, one
+    # file for a mart over the whole lake.
     run = max(os.listdir(os.path.join(lake, "marts", mart)))
-    path = os.path.join(lake, "marts", mart, run, "part-0.parquet")
-    table = pq.read_table(path)
+    folder = os.path.join(lake, "marts", mart, run)
+    table = pq.read_table(folder)
     out["pyarrow"]["mart." + mart] = table.num_rows
     out["columns"]["mart." + mart] = table.schema.names
     out["duckdb"]["mart." + mart] = duckdb.sql(
-        f"SELECT count(*) FROM read_parquet('{path}')"
+        f"SELECT count(*) FROM read_parquet('{folder}/*.parquet')"
     ).fetchall()[0][0]
 print(json.dumps(out))
