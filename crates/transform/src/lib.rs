@@ -178,9 +178,9 @@ pub async fn process(
             |r| r.observed_at,
             parse::observations_batch,
             &mut produced,
-            &mut new_days[0],
         )
-        .await?;
+        .await?
+        .add_to(&mut new_days[0]);
         counts[1] += write_partitioned(
             lake,
             "fx_rates",
@@ -189,9 +189,9 @@ pub async fn process(
             |r| r.rate_time,
             parse::fx_batch,
             &mut produced,
-            &mut new_days[1],
         )
-        .await?;
+        .await?
+        .add_to(&mut new_days[1]);
         counts[2] += write_partitioned(
             lake,
             "trending_appearances",
@@ -200,9 +200,9 @@ pub async fn process(
             |r| r.trend_time,
             parse::trending_batch,
             &mut produced,
-            &mut new_days[2],
         )
-        .await?;
+        .await?
+        .add_to(&mut new_days[2]);
         rejected_records.append(&mut parsed.rejected);
         chunk += 1;
     }
@@ -614,8 +614,21 @@ fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, Tr
     Ok(Bytes::from(buffer))
 }
 
-/// Writes rows as one Parquet part per date partition (`part-<run>-c<chunk>.parquet`);
-/// returns how many, and adds the dates written to `days`.
+/// What [`write_partitioned`] wrote: how many rows, into which date partitions.
+struct PartitionedRows {
+    rows: u64,
+    days: BTreeSet<String>,
+}
+
+impl PartitionedRows {
+    /// Adds the days to `days`; returns the rows.
+    fn add_to(self, days: &mut BTreeSet<String>) -> u64 {
+        days.extend(self.days);
+        self.rows
+    }
+}
+
+/// Writes rows as one Parquet part per date partition (`part-<run>-c<chunk>.parquet`).
 async fn write_partitioned<T>(
     lake: &Lake,
     table: &str,
@@ -624,8 +637,7 @@ async fn write_partitioned<T>(
     time: impl Fn(&T) -> DateTime<Utc>,
     batch: impl Fn(&[&T]) -> RecordBatch,
     produced: &mut Vec<String>,
-    days: &mut BTreeSet<String>,
-) -> Result<u64, TransformError> {
+) -> Result<PartitionedRows, TransformError> {
     let mut by_date: BTreeMap<String, Vec<&T>> = BTreeMap::new();
     for row in rows {
         by_date
@@ -633,6 +645,10 @@ async fn write_partitioned<T>(
             .or_default()
             .push(row);
     }
+    let mut written = PartitionedRows {
+        rows: rows.len() as u64,
+        days: BTreeSet::new(),
+    };
     for (date, rows) in by_date {
         let batch = batch(&rows);
         let path = format!(
@@ -642,9 +658,9 @@ async fn write_partitioned<T>(
         lake.put(&path, parquet_bytes(batch.schema(), &[batch])?)
             .await?;
         produced.push(path);
-        days.insert(date);
+        written.days.insert(date);
     }
-    Ok(rows.len() as u64)
+    Ok(written)
 }
 
 async fn write_rejections(
