@@ -7,8 +7,8 @@ LAKE/_manifests/process/) and the wall time.
 Usage: duckdb_marts.py LAKE_DIR OUT_DIR [--threads N] [--memory-limit 2GB]
 
 Ported with pricelake's default [transform] config: base USD, currencies AUD EUR GBP INR AED
-JPY CHF ZAR CNY CAD, trending_top_n 20, stale_rate_after_hours 48, basket = the 10 items
-observed most often. Differences from the DataFusion SQL, all without changing results:
+JPY CHF ZAR CNY CAD, trending_top_n 20, stale_rate_after_hours 48, basket = the 10 items with
+a price on the most days. Differences from the DataFusion SQL, all without changing results:
 the as-of join of prices_fx is DuckDB's ASOF JOIN (latest quote with rate_time <= observed_at,
 which is what the merged-stream windows of prices_fx.sql compute); first_value/last_value
 aggregates are arg_min/arg_max (the ordering keys are unique after deduplication);
@@ -174,7 +174,7 @@ from_price AS (
         WHERE d.date <= latest.as_of - CAST(w.window_days AS INTEGER)
     ) WHERE rn = 1
 ),
-names AS (SELECT item_id, MAX(name) AS name FROM obs GROUP BY item_id)
+names AS (SELECT item_id, MAX(name) AS name FROM discounts GROUP BY item_id)
 SELECT t.item_id, n.name, CAST(f.window_days AS INT) AS window_days, f.from_price, t.to_price,
        (t.to_price - f.from_price) / f.from_price * 100.0 AS change_pct, t.as_of
 FROM to_price t
@@ -297,7 +297,7 @@ FROM (SELECT record_id, endpoint, fetched, src, d, unnest(map_entries(d.value)) 
     for name, sql in MARTS.items():
         if "{basket_ids}" in sql:
             ids = [r[0] for r in con.execute(
-                "SELECT item_id FROM obs GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10").fetchall()]
+                "SELECT item_id FROM discounts GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10").fetchall()]
             sql = sql.replace("{basket_ids}", ", ".join(map(str, ids)) or "NULL")
         copy(name, sql)
         if name == "prices_fx":

@@ -167,7 +167,7 @@ from_price AS (
         WHERE d.date <= date_sub(latest.as_of, w.window_days)
     ) WHERE rn = 1
 ),
-names AS (SELECT item_id, MAX(name) AS name FROM obs GROUP BY item_id)
+names AS (SELECT item_id, MAX(name) AS name FROM discounts GROUP BY item_id)
 SELECT t.item_id, n.name, CAST(f.window_days AS INT) AS window_days, f.from_price, t.to_price,
        (t.to_price - f.from_price) / f.from_price * 100.0D AS change_pct, t.as_of
 FROM to_price t
@@ -303,7 +303,7 @@ LATERAL VIEW explode(dq) q AS key, value""")
     for name, sql in MARTS.items():
         if "{basket_ids}" in sql:
             ids = [r[0] for r in spark.sql(
-                "SELECT item_id FROM obs GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10").collect()]
+                "SELECT item_id FROM discounts GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 10").collect()]
             sql = sql.replace("{basket_ids}", ", ".join(map(str, ids)) or "NULL")
         materialize(name, spark.sql(sql), f"mart.{name}")
         if name == "prices_fx":
