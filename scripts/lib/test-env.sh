@@ -49,7 +49,10 @@ export PRICELAKE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 echo "moto (S3, Firehose) on $PRICELAKE_TEST_S3_ENDPOINT"
 mongo_port=$(free_port)
-"$venv/bin/nx-27017" --db memory --host 127.0.0.1 -p "$mongo_port" > "$work/nx-27017.log" 2>&1 &
+# Its own pid and log files: by default nx-27017 keeps them in /tmp and refuses to start while
+# any other instance on the machine runs.
+"$venv/bin/nx-27017" --db memory --host 127.0.0.1 -p "$mongo_port" --pid-file "$work/nx-27017.pid" \
+  --log-file "$work/nx-27017-server.log" > "$work/nx-27017.log" 2>&1 &
 pids+=($!)
 wait_port "$mongo_port"
 export PRICELAKE_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"

@@ -139,7 +139,13 @@ pub async fn process(
         .map(|o| o.path)
         .filter(|p| !consumed.contains(p))
         .collect();
-    if new_objects.is_empty() && !manifests.is_empty() {
+    // Nothing new, and the marts were computed as the config now asks: nothing to do. (New
+    // currencies or SQL with no new data still recompute every day.)
+    let marts_fingerprint = days::fingerprint(config);
+    let up_to_date = manifests
+        .last()
+        .is_some_and(|m| m.marts_fingerprint == marts_fingerprint);
+    if new_objects.is_empty() && up_to_date {
         return Ok(ProcessReport {
             skipped: true,
             ..ProcessReport::default()
@@ -228,7 +234,6 @@ pub async fn process(
     // those over the whole lake.
     let ctx = session(lake, config, engine).await?;
     materialize_rates(lake, &ctx, &run_id).await?;
-    let marts_fingerprint = days::fingerprint(config);
     let previous = manifests
         .last()
         .filter(|m| !full_refresh && m.marts_fingerprint == marts_fingerprint);

@@ -427,6 +427,33 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
 }
 
 #[tokio::test]
+async fn another_currency_recomputes_every_day_even_without_new_data() {
+    let (_dir, lake) = fixture().await;
+    let first = run(&lake, false).await;
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 6, 0, 0, 0).unwrap());
+    let mut with_chf = config();
+    with_chf.currencies.push("CHF".into());
+    let second = process(&lake, &with_chf, &Engine::Local, clock, Metrics::new(), false)
+        .await
+        .unwrap();
+    assert!(!second.skipped, "the marts lack a configured currency");
+    assert_eq!(second.consumed_objects, 0);
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    assert!(m.days.values().all(|d| d.computed_by == second.run_id));
+    let currencies: BTreeSet<String> = mart(&lake, "prices_fx")
+        .await
+        .iter()
+        .map(|r| r["currency"].as_str().unwrap().to_string())
+        .collect();
+    assert!(currencies.contains("CHF"), "{currencies:?}");
+    assert_eq!(
+        second.rows["mart.prices_fx"],
+        first.rows["mart.prices_fx"] / 3 * 4,
+        "USD, EUR, GBP and now CHF"
+    );
+}
+
+#[tokio::test]
 async fn empty_tables_partition_dates_and_plain_types() {
     // Items only: no rates and no trending lists at all.
     let lake = Lake::in_memory();
