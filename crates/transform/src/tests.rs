@@ -433,9 +433,16 @@ async fn another_currency_recomputes_every_day_even_without_new_data() {
     let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 6, 0, 0, 0).unwrap());
     let mut with_chf = config();
     with_chf.currencies.push("CHF".into());
-    let second = process(&lake, &with_chf, &Engine::Local, clock, Metrics::new(), false)
-        .await
-        .unwrap();
+    let second = process(
+        &lake,
+        &with_chf,
+        &Engine::Local,
+        clock,
+        Metrics::new(),
+        false,
+    )
+    .await
+    .unwrap();
     assert!(!second.skipped, "the marts lack a configured currency");
     assert_eq!(second.consumed_objects, 0);
     let m = latest_manifest(&lake).await.unwrap().unwrap();
