@@ -24,6 +24,8 @@ import time
 
 import duckdb
 
+from items_sql import ITEMS_SQL
+
 BASE = "USD"
 CURRENCIES = ["AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD"]
 TOP_N = 20
@@ -303,6 +305,9 @@ FROM (SELECT record_id, endpoint, fetched, src, d, unnest(map_entries(d.value)) 
         if name == "prices_fx":
             rows["mart.prices_fx.missing_rate"] = con.execute(
                 "SELECT COUNT(*) FROM prices_fx WHERE rate IS NULL").fetchone()[0]
+    # The items clean table (every version of each item's attributes), from the deduplicated
+    # observations, as pricelake builds it.
+    copy("items", ITEMS_SQL, "clean")
     wall = time.time() - started
     shutil.rmtree(os.path.join(a.out, ".tmp"), ignore_errors=True)
     for k in sorted(rows):

@@ -187,7 +187,14 @@ def _item_payload(it, i, level):
     clearance = factor < 0.7 + 0.6 * 0.03
     stock = STOCK[mix(i, 101, level) % len(STOCK)]
     msrp = f'"msrp":{round(it.base * 1.1, 2)},' if it.has_msrp else ""
-    return (f'{it.head}{msrp}"salePrice":{sale},{it.mid}"rollBack":{"true" if rollback else "false"},'
+    head = it.head
+    # About one item in twelve is renamed now and then (new packaging, another size), as the
+    # emulator does, so the items table has versions to build: a variant per 3 price levels.
+    if unit(i, 30) < 0.08:
+        variant = ("", " (New Packaging)", " - Value Size")[mix(i, 31, level // 3) % 3]
+        if variant:
+            head = head.replace(json.dumps(it.name), json.dumps(it.name + variant), 1)
+    return (f'{head}{msrp}"salePrice":{sale},{it.mid}"rollBack":{"true" if rollback else "false"},'
             f'"clearance":{"true" if clearance else "false"},"specialBuy":false,"stock":"{stock}"{it.tail}')
 
 

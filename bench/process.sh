@@ -62,10 +62,11 @@ manifest_rows() {  # marts of the newest committed run; clean rows and rejection
   "$py" - "$lake" <<'EOF'
 import glob, json, os, sys
 runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(sys.argv[1], "_manifests", "process", "*.json")))]
-rows = {k: v for k, v in runs[-1]["rows"].items() if k.startswith("mart.")}
+latest = lambda k: k.startswith("mart.") or k == "items"  # rewritten by every run
+rows = {k: v for k, v in runs[-1]["rows"].items() if latest(k)}
 for m in runs:
     for k, v in m["rows"].items():
-        if not k.startswith("mart."):
+        if not latest(k):
             rows[k] = rows.get(k, 0) + v
     for k, v in m["rejected"].items():
         rows["rejected." + k] = rows.get("rejected." + k, 0) + v

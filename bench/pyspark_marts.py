@@ -19,6 +19,8 @@ import shutil
 import sys
 import time
 
+from items_sql import ITEMS_SQL
+
 BASE = "USD"
 CURRENCIES = ["AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD"]
 TOP_N = 20
@@ -309,6 +311,8 @@ LATERAL VIEW explode(dq) q AS key, value""")
         if name == "prices_fx":
             rows["mart.prices_fx.missing_rate"] = spark.sql(
                 "SELECT COUNT(*) FROM prices_fx WHERE rate IS NULL").collect()[0][0]
+    # The items clean table (every version of each item's attributes), as pricelake builds it.
+    materialize("items", spark.sql(ITEMS_SQL), "items")
     wall = time.time() - started
     spark.stop()
     shutil.rmtree(os.path.join(a.out, ".tmp"), ignore_errors=True)

@@ -163,6 +163,9 @@ fn upc(h: u64) -> String {
     format!("{body}{}", (10 - sum % 10) % 10)
 }
 
+/// Days a renamed product's name variant holds (see [`Catalog::name_at`]).
+const RENAME_PERIOD_DAYS: i64 = 21;
+
 pub(crate) fn day_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(86_400)
 }
@@ -515,6 +518,28 @@ impl Catalog {
         }
     }
 
+    /// The name of product `i` at `t`. Real listings get renamed (new packaging, another
+    /// size), so a generated product sometimes is too: about one in twelve carries a variant
+    /// of its name that can change every three weeks (at a time of its own), which gives the
+    /// `items` table a history of changes to show. Fixture products keep their names.
+    pub(crate) fn name_at(&self, i: usize, t: DateTime<Utc>) -> String {
+        let p = &self.products[i];
+        if !matches!(p.pricing, Pricing::Model { .. }) {
+            return p.name.clone();
+        }
+        let (seed, id) = (self.seed, p.id);
+        if unit(&[seed, id, 40]) >= 0.08 {
+            return p.name.clone();
+        }
+        let phase = (hash(&[seed, id, 41]) % RENAME_PERIOD_DAYS as u64) as i64;
+        let block = (day_of(t) + phase).div_euclid(RENAME_PERIOD_DAYS);
+        match hash(&[seed, id, 42, signed(block)]) % 3 {
+            0 => p.name.clone(),
+            1 => format!("{} (New Packaging)", p.name),
+            _ => format!("{} - Value Size", p.name),
+        }
+    }
+
     /// The item object of product `i` at `t`, with the fields the real API sends
     /// (optional ones omitted when unknown, `customerRating` as a string).
     pub(crate) fn item_json(&self, i: usize, t: DateTime<Utc>) -> Value {
@@ -523,7 +548,7 @@ impl Catalog {
         let mut m = Map::new();
         m.insert("itemId".into(), json!(p.id));
         m.insert("parentItemId".into(), json!(p.parent_id));
-        m.insert("name".into(), json!(p.name));
+        m.insert("name".into(), json!(self.name_at(i, t)));
         if let Some(msrp) = s.msrp {
             m.insert("msrp".into(), json!(msrp));
         }
@@ -618,6 +643,28 @@ mod tests {
             })
             .collect();
         assert_eq!(depts.len(), 8);
+    }
+
+    #[test]
+    fn a_few_products_are_renamed_over_time_and_most_never() {
+        let c = Catalog::generate(7, 1000);
+        let mut renamed = 0;
+        for i in 0..c.len() {
+            let names: HashSet<String> = (0..90)
+                .map(|d| c.name_at(i, t0() + Duration::days(d)))
+                .collect();
+            assert!(names.contains(&c.products()[i].name) || names.len() > 1);
+            if names.len() > 1 {
+                renamed += 1;
+                assert!(names.iter().all(|n| n.starts_with(&c.products()[i].name)));
+            }
+            // A name holds for the whole of a day.
+            let day = t0() + Duration::days(3);
+            assert_eq!(c.name_at(i, day), c.name_at(i, day + Duration::hours(11)));
+        }
+        assert!((40..130).contains(&renamed), "renamed products: {renamed}");
+        let item = c.item(c.item_ids()[0], t0()).unwrap();
+        assert_eq!(item["name"], json!(c.name_at(0, t0())));
     }
 
     #[test]

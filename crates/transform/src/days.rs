@@ -1,7 +1,7 @@
 //! The marts kept by day: computed one day at a time, and only for the days a run touched.
 //!
-//! Every row of `prices_fx`, `discounts`, `vod_fx`, `price_daily` and `category_daily`
-//! depends only on the observations of its own day (duplicates share a day: a replayed
+//! Every row of `prices_fx`, `discounts`, `vod_fx`, `price_daily`, `category_daily` and
+//! `item_days` (the input of the `items` table) depends only on the observations of its own day (duplicates share a day: a replayed
 //! record keeps its time) and on the FX rates at or before it. So a run recomputes a day
 //! only when new observations landed in it, when new rates landed on or before it, or when
 //! what the marts are computed with changed ([`fingerprint`]); every other day's files are
@@ -20,13 +20,14 @@ use crate::manifest::{DayStats, Manifest};
 use crate::{fill, mart_sql, q, write_mart, TransformConfig, TransformError, WORK_PREFIX};
 
 /// The marts kept by day, in build order (`vod_fx` and `price_daily` read the day's
-/// `prices_fx`).
+/// `prices_fx`), and `item_days`, the `items` table's input, kept the same way.
 pub(crate) const DAY_MARTS: &[&str] = &[
     "prices_fx",
     "discounts",
     "vod_fx",
     "price_daily",
     "category_daily",
+    "item_days",
 ];
 
 /// A day's deduplicated observations: the first of each record id, then the first record of

@@ -50,12 +50,24 @@ pub(crate) fn mart_sql(name: &str) -> &'static str {
         "category_daily" => include_str!("../sql/category_daily.sql"),
         "price_moves" => include_str!("../sql/price_moves.sql"),
         "basket" => include_str!("../sql/basket.sql"),
+        "item_days" => include_str!("../sql/item_days.sql"),
+        "items" => include_str!("../sql/items.sql"),
         other => unreachable!("unknown mart {other}"),
     }
 }
 
-/// The clean tables.
-pub const CLEAN_TABLES: &[&str] = &["price_observations", "fx_rates", "trending_appearances"];
+/// The clean tables. The first three grow by a part per run and date; `items` (the versions
+/// of every item's attributes) is rewritten by each run under `clean/items/run=<run>/`,
+/// because a late observation can split or merge versions that began days earlier.
+pub const CLEAN_TABLES: &[&str] = &[
+    "price_observations",
+    "fx_rates",
+    "trending_appearances",
+    ITEMS_TABLE,
+];
+
+/// The clean table of item versions (see [`CLEAN_TABLES`]).
+pub const ITEMS_TABLE: &str = "items";
 
 /// What can go wrong while processing.
 #[derive(Debug, thiserror::Error)]
@@ -262,7 +274,12 @@ pub async fn process(
         &[("mart", "prices_fx")],
         missing_rates,
     );
-    let mut marts: Vec<String> = days::DAY_MARTS.iter().map(|m| m.to_string()).collect();
+    // `item_days` is kept by day too, but only as the `items` table's input: not a mart.
+    let mut marts: Vec<String> = days::DAY_MARTS
+        .iter()
+        .filter(|m| MARTS.contains(m))
+        .map(|m| m.to_string())
+        .collect();
     for mart in MARTS.iter().filter(|m| !days::DAY_MARTS.contains(m)) {
         let started = std::time::Instant::now();
         let sql = fill(mart_sql(mart), config, &ctx).await?;
@@ -291,6 +308,8 @@ pub async fn process(
         marts.push(mart.to_string());
     }
     marts.sort_by_key(|m| MARTS.iter().position(|x| x == m));
+    let versions = build_items(lake, &ctx, &run_id, &mut produced).await?;
+    rows.insert(ITEMS_TABLE.to_string(), versions);
 
     let manifest = Manifest {
         run_id: run_id.clone(),
@@ -305,7 +324,9 @@ pub async fn process(
         marts_fingerprint,
     };
     manifest::commit(lake, &manifest).await?;
-    remove_old_mart_runs(lake, &run_id).await?;
+    for prefix in ["marts".to_string(), layout::clean_table(ITEMS_TABLE)] {
+        remove_old_runs(lake, &prefix, &run_id).await?;
+    }
     remove_work(lake).await?;
     metrics.add(
         pricelake_core::metrics::names::RECORDS_DELIVERED,
@@ -619,6 +640,75 @@ fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, Tr
     Ok(Bytes::from(buffer))
 }
 
+/// Rewrites the `items` table from every day's `item_days`: one Parquet file per date the
+/// versions began on (`clean/items/run=<run>/date=<day>/part-0.parquet`, the date in the
+/// path only, as in the other clean tables). A few rows per item: collected, then split.
+/// Returns the number of versions.
+async fn build_items(
+    lake: &Lake,
+    ctx: &SessionContext,
+    run_id: &str,
+    produced: &mut Vec<String>,
+) -> Result<u64, TransformError> {
+    use datafusion::arrow::array::{Array, Date32Array};
+    let batches = ctx
+        .sql(mart_sql(ITEMS_TABLE))
+        .await
+        .map_err(q(ITEMS_TABLE))?
+        .collect()
+        .await
+        .map_err(q(ITEMS_TABLE))?;
+    let mut by_date: BTreeMap<i32, Vec<RecordBatch>> = BTreeMap::new();
+    let mut versions = 0u64;
+    for batch in batches {
+        let schema = batch.schema();
+        let date_index = schema
+            .index_of("date")
+            .map_err(|e| TransformError::Parquet(format!("{ITEMS_TABLE}: no date column: {e}")))?;
+        let dates = batch
+            .column(date_index)
+            .as_any()
+            .downcast_ref::<Date32Array>()
+            .filter(|d| d.null_count() == 0)
+            .ok_or_else(|| {
+                TransformError::Parquet(format!("{ITEMS_TABLE}: date is not a non-null Date32"))
+            })?
+            .clone();
+        let others: Vec<usize> = (0..batch.num_columns())
+            .filter(|i| *i != date_index)
+            .collect();
+        let data = batch
+            .project(&others)
+            .map_err(|e| TransformError::Parquet(e.to_string()))?;
+        versions += batch.num_rows() as u64;
+        // Rows come ordered by date: cut the batch into runs of one date (zero-copy slices).
+        let mut start = 0;
+        while start < dates.len() {
+            let date = dates.value(start);
+            let end = (start..dates.len())
+                .find(|&i| dates.value(i) != date)
+                .unwrap_or(dates.len());
+            by_date
+                .entry(date)
+                .or_default()
+                .push(data.slice(start, end - start));
+            start = end;
+        }
+    }
+    for (date, batches) in by_date {
+        let day = chrono::NaiveDate::from_num_days_from_ce_opt(date + 719_163)
+            .ok_or_else(|| TransformError::Parquet(format!("{ITEMS_TABLE}: date {date}")))?;
+        let path = format!(
+            "{}/run={run_id}/date={day}/part-0.parquet",
+            layout::clean_table(ITEMS_TABLE)
+        );
+        lake.put(&path, parquet_bytes(batches[0].schema(), &batches)?)
+            .await?;
+        produced.push(path);
+    }
+    Ok(versions)
+}
+
 /// What [`write_partitioned`] wrote: how many rows, into which date partitions.
 struct PartitionedRows {
     rows: u64,
@@ -709,9 +799,10 @@ async fn remove_uncommitted(lake: &Lake, manifests: &[Manifest]) -> Result<(), T
     Ok(())
 }
 
-/// Keeps the current and the previous run's marts (a reader may still be loading those).
-async fn remove_old_mart_runs(lake: &Lake, current: &str) -> Result<(), TransformError> {
-    let objects = lake.list("marts").await?;
+/// Keeps the current and the previous run's outputs under `prefix` (the marts, the `items`
+/// table): a reader may still be loading the previous run's.
+async fn remove_old_runs(lake: &Lake, prefix: &str, current: &str) -> Result<(), TransformError> {
+    let objects = lake.list(prefix).await?;
     let mut runs: Vec<String> = objects
         .iter()
         .filter_map(|o| manifest::run_of(&o.path))

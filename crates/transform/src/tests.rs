@@ -603,6 +603,13 @@ async fn an_in_process_ballista_cluster_gives_the_same_rows_as_local() {
             "mart {name} differs on Ballista"
         );
     }
+    let items = items_table(&local).await;
+    assert!(!items.is_empty());
+    assert_eq!(
+        items_table(&distributed).await,
+        items,
+        "items differ on Ballista"
+    );
 }
 
 #[tokio::test]
@@ -682,4 +689,278 @@ async fn a_mart_row_counted_twice_is_found_by_its_natural_key() {
     let found = mart_duplicates(&lake).await.unwrap();
     assert_eq!(found["discounts"], rows as u64);
     assert_eq!(found["prices_fx"], 0);
+}
+
+/// The `items` table of the newest run, each row with its `date` from the path.
+async fn items_table(lake: &Lake) -> Vec<Value> {
+    let m = latest_manifest(lake).await.unwrap().unwrap();
+    let folder = format!("{}/run={}", layout::clean_table(ITEMS_TABLE), m.run_id);
+    let mut out = Vec::new();
+    for object in lake.list(&folder).await.unwrap() {
+        let date = object
+            .path
+            .split('/')
+            .find_map(|s| s.strip_prefix("date="))
+            .unwrap()
+            .to_string();
+        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            assert!(
+                batch.schema().field_with_name("date").is_err(),
+                "the date is in the path only"
+            );
+            for row in 0..batch.num_rows() {
+                let mut obj = serde_json::Map::new();
+                obj.insert("date".into(), json!(date));
+                for (i, field) in batch.schema().fields().iter().enumerate() {
+                    let v = ScalarValue::try_from_array(batch.column(i), row).unwrap();
+                    let v = match v {
+                        ScalarValue::Int64(Some(v)) => json!(v),
+                        ScalarValue::Boolean(Some(v)) => json!(v),
+                        ScalarValue::Utf8(Some(v)) => json!(v),
+                        ScalarValue::TimestampMicrosecond(Some(us), _) => {
+                            json!(DateTime::<Utc>::from_timestamp_micros(us)
+                                .unwrap()
+                                .format("%m-%dT%H:%M")
+                                .to_string())
+                        }
+                        s if s.is_null() => Value::Null,
+                        s => json!(s.to_string()),
+                    };
+                    obj.insert(field.name().clone(), v);
+                }
+                out.push(Value::Object(obj));
+            }
+        }
+    }
+    out.sort_by_key(|r| (r["item_id"].as_i64(), r["version"].as_i64()));
+    out
+}
+
+/// item 1's versions as (date, version, name, brand, category_path, valid_from, valid_to,
+/// is_current, observations, changed).
+fn versions_of(items: &[Value], id: i64) -> Vec<Value> {
+    items
+        .iter()
+        .filter(|r| r["item_id"] == id)
+        .map(|r| {
+            json!([
+                r["date"],
+                r["version"],
+                r["name"],
+                r["brand"],
+                r["category_path"],
+                r["valid_from"],
+                r["valid_to"],
+                r["is_current"],
+                r["observations"],
+                r["changed"]
+            ])
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn items_keep_each_version_of_the_attributes_even_when_observations_arrive_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(&pricelake_lake::LakeConfig {
+        url: dir.path().to_string_lossy().into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let tv = |id: &str, t: &str, name: &str, brand: Option<&str>, path: &str| {
+        let mut p = json!({"itemId": 1, "name": name, "salePrice": 10.0, "categoryPath": path});
+        if let Some(b) = brand {
+            p["brandName"] = json!(b);
+        }
+        item_env(id, "paginated_items", t, p, None)
+    };
+    let blender =
+        json!({"itemId": 2, "name": "Blender", "salePrice": 50.0, "categoryPath": "Home/Kitchen"});
+    put_raw(
+        &lake,
+        "run-1",
+        &[
+            tv("a1", "2026-01-01T10:00:00Z", "TV", None, "Electronics/TV"),
+            tv("a2", "2026-01-01T14:00:00Z", "TV", None, "Electronics/TV"),
+            tv("a3", "2026-01-02T09:00:00Z", "TV 2", None, "Electronics/TV"),
+            tv(
+                "a4",
+                "2026-01-02T18:00:00Z",
+                "TV 2",
+                Some("Acme"),
+                "Electronics/TV",
+            ),
+            // The same record again (replayed): not a second observation.
+            tv(
+                "a4",
+                "2026-01-02T18:00:00Z",
+                "TV 2",
+                Some("Acme"),
+                "Electronics/TV",
+            ),
+            item_env(
+                "b1",
+                "paginated_items",
+                "2026-01-01T10:00:00Z",
+                blender,
+                None,
+            ),
+        ],
+    )
+    .await;
+    run(&lake, false).await;
+    let items = items_table(&lake).await;
+    assert_eq!(
+        versions_of(&items, 1),
+        vec![
+            json!([
+                "2026-01-01",
+                1,
+                "TV",
+                null,
+                "Electronics/TV",
+                "01-01T10:00",
+                "01-02T09:00",
+                false,
+                2,
+                null
+            ]),
+            json!([
+                "2026-01-02",
+                2,
+                "TV 2",
+                null,
+                "Electronics/TV",
+                "01-02T09:00",
+                "01-02T18:00",
+                false,
+                1,
+                "name"
+            ]),
+            json!([
+                "2026-01-02",
+                3,
+                "TV 2",
+                "Acme",
+                "Electronics/TV",
+                "01-02T18:00",
+                null,
+                true,
+                1,
+                "brand"
+            ]),
+        ]
+    );
+    assert_eq!(
+        versions_of(&items, 2),
+        vec![json!([
+            "2026-01-01",
+            1,
+            "Blender",
+            null,
+            "Home/Kitchen",
+            "01-01T10:00",
+            null,
+            true,
+            1,
+            null
+        ])]
+    );
+
+    // A later run: a move to another category, and two observations of the first day that
+    // arrive late. One repeats the first version; the other shows the rename six hours
+    // earlier than known, so the second version now begins on the first day.
+    put_raw(
+        &lake,
+        "run-2",
+        &[
+            tv(
+                "a5",
+                "2026-01-03T08:00:00Z",
+                "TV 2",
+                Some("Acme"),
+                "Electronics/Home Theater",
+            ),
+            tv("a0", "2026-01-01T12:00:00Z", "TV", None, "Electronics/TV"),
+            tv("a6", "2026-01-01T16:00:00Z", "TV 2", None, "Electronics/TV"),
+        ],
+    )
+    .await;
+    let report = run(&lake, false).await;
+    assert_eq!(report.rows.get(ITEMS_TABLE), Some(&5));
+    let items = items_table(&lake).await;
+    let expected = vec![
+        json!([
+            "2026-01-01",
+            1,
+            "TV",
+            null,
+            "Electronics/TV",
+            "01-01T10:00",
+            "01-01T16:00",
+            false,
+            3,
+            null
+        ]),
+        json!([
+            "2026-01-01",
+            2,
+            "TV 2",
+            null,
+            "Electronics/TV",
+            "01-01T16:00",
+            "01-02T18:00",
+            false,
+            2,
+            "name"
+        ]),
+        json!([
+            "2026-01-02",
+            3,
+            "TV 2",
+            "Acme",
+            "Electronics/TV",
+            "01-02T18:00",
+            "01-03T08:00",
+            false,
+            1,
+            "brand"
+        ]),
+        json!([
+            "2026-01-03",
+            4,
+            "TV 2",
+            "Acme",
+            "Electronics/Home Theater",
+            "01-03T08:00",
+            null,
+            true,
+            1,
+            "category_path"
+        ]),
+    ];
+    assert_eq!(versions_of(&items, 1), expected);
+    assert_eq!(
+        items.iter().find(|r| r["version"] == 4).unwrap()["category"],
+        json!("Electronics")
+    );
+    // Only the newest run's versions are read, and the run before it is still there.
+    let runs: BTreeSet<String> = lake
+        .list(&layout::clean_table(ITEMS_TABLE))
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|o| manifest::run_of(&o.path))
+        .collect();
+    assert_eq!(runs.len(), 2, "the current and the previous run: {runs:?}");
+
+    // A full refresh from the raw zone gives the same versions.
+    run(&lake, true).await;
+    assert_eq!(versions_of(&items_table(&lake).await, 1), expected);
 }

@@ -12,6 +12,9 @@ lake = sys.argv[1]
 out = {"pyarrow": {}, "duckdb": {}, "columns": {}}
 for table in sorted(os.listdir(os.path.join(lake, "clean"))):
     folder = os.path.join(lake, "clean", table)
+    if table == "items":
+        # Rewritten by every run: the newest run's folder is the table.
+        folder = os.path.join(folder, max(os.listdir(folder)))
     data = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
     out["pyarrow"][table] = data.num_rows
     out["columns"][table] = data.schema.names
