@@ -94,7 +94,8 @@ WITH ranked AS (
 )
 SELECT CAST(observed_at AS DATE) AS date, item_id, name, category, msrp, sale_price,
        CASE WHEN msrp > 0 THEN (msrp - sale_price) / msrp * 100.0 END AS discount_pct,
-       msrp IS NOT NULL AS has_msrp
+       msrp IS NOT NULL AS has_msrp,
+       stock, rollback, clearance
 FROM ranked WHERE rn = 1
 ORDER BY date, item_id""",
     "vod_fx": """
@@ -144,19 +145,14 @@ FROM fx
 GROUP BY 1, 2, 3
 ORDER BY quote, date""",
     "category_daily": """
-WITH last_of_day AS (
-    SELECT * FROM (
-        SELECT *, ROW_NUMBER() OVER (PARTITION BY item_id, CAST(observed_at AS DATE) ORDER BY observed_at DESC) AS rn
-        FROM obs WHERE sale_price IS NOT NULL AND category IS NOT NULL
-    ) WHERE rn = 1
-)
-SELECT CAST(observed_at AS DATE) AS date, category,
+SELECT date, category,
        COUNT(DISTINCT item_id) AS items,
        median(sale_price) AS median_price,
        AVG(sale_price) AS mean_price,
        AVG(CASE WHEN rollback OR clearance OR msrp > sale_price THEN 1.0 ELSE 0.0 END) AS share_discounted,
        AVG(CASE WHEN stock IN ('Available', 'Limited Supply') THEN 1.0 ELSE 0.0 END) AS share_in_stock
-FROM last_of_day
+FROM discounts
+WHERE category IS NOT NULL
 GROUP BY 1, 2
 ORDER BY date, category""",
     "price_moves": f"""

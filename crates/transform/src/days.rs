@@ -8,15 +8,26 @@
 //! copied from the previous run (a hard link on a local folder, a server-side copy on S3).
 //! One new hour of a month-long lake then costs one day, not a month, and a full refresh
 //! sorts a day at a time instead of the whole lake at once.
+//!
+//! A day can also be **extended**: when every new observation of the day is later than its
+//! latest known one and no new rate is at or before that, the day's existing rows cannot
+//! change. The run then computes the marts of the new observations alone and merges them in
+//! (`sql/append/`): `prices_fx` gains a file for them (`part-<day>.<run>.parquet`, after the
+//! day's others in name order), and the day's `discounts`, `vod_fx`, `price_daily` and
+//! `item_days` are merged with the previous run's (`category_daily` is recomputed from the
+//! merged `discounts`). One new hour then costs an hour.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::layout;
 use pricelake_lake::Lake;
 
 use crate::manifest::{DayStats, Manifest};
+
+mod append;
 use crate::{fill, mart_sql, q, write_mart, TransformConfig, TransformError, WORK_PREFIX};
 
 /// The marts kept by day, in build order (`vod_fx` and `price_daily` read the day's
@@ -30,13 +41,29 @@ pub(crate) const DAY_MARTS: &[&str] = &[
     "item_days",
 ];
 
-/// A day's deduplicated observations: the first of each record id, then the first record of
-/// each item and time. `{day}` is the filter on the clean table's `date` partition.
+/// Deduplicated observations: the first of each record id, then the first record of each
+/// item and time. `{table}` is the clean table (or this run's new parts of it) and `{filter}`
+/// the filter on its `date` partition.
 const DAY_OBSERVATIONS: &str = "SELECT record_id, item_id, observed_at, endpoint, name, brand, category_path, category, sale_price, msrp, stock, rollback, clearance FROM (\
     SELECT *, ROW_NUMBER() OVER (PARTITION BY item_id, observed_at ORDER BY record_id) AS rn2 FROM (\
-        SELECT *, ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY observed_at) AS rn FROM price_observations WHERE {day}\
+        SELECT *, ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY observed_at) AS rn FROM {table} WHERE {filter}\
     ) WHERE rn = 1\
 ) WHERE rn2 = 1";
+
+/// The marts a day extended by later observations merges (the rest: `prices_fx` gains a
+/// file, `category_daily` is recomputed from the merged `discounts`).
+const APPENDED_MARTS: &[&str] = &["discounts", "vod_fx", "price_daily", "item_days"];
+
+/// How an extended day merges a mart's new rows (`delta`) with the day's old (`previous`).
+fn append_sql(mart: &str) -> &'static str {
+    match mart {
+        "discounts" => include_str!("../sql/append/discounts.sql"),
+        "vod_fx" => include_str!("../sql/append/vod_fx.sql"),
+        "price_daily" => include_str!("../sql/append/price_daily.sql"),
+        "item_days" => include_str!("../sql/append/item_days.sql"),
+        other => unreachable!("no append SQL for {other}"),
+    }
+}
 
 /// What the day marts of a run are computed with. Two runs with the same fingerprint give
 /// the same rows for a day with the same inputs, so a day can be carried over between them.
@@ -49,6 +76,9 @@ pub(crate) fn fingerprint(config: &TransformConfig) -> String {
     );
     for mart in DAY_MARTS {
         text.push_str(mart_sql(mart));
+    }
+    for mart in APPENDED_MARTS {
+        text.push_str(append_sql(mart));
     }
     text.push_str(DAY_OBSERVATIONS);
     // FNV-1a: stable across builds and platforms (std's hasher promises neither).
@@ -73,31 +103,49 @@ pub(crate) async fn observation_days(lake: &Lake) -> Result<BTreeSet<String>, Tr
         .collect())
 }
 
-/// Which days a run computes and which it carries over from the previous run.
+/// Which days a run computes, carries over from the previous run, or extends.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct DayPlan {
     /// Days whose marts are computed by this run.
     pub compute: Vec<String>,
     /// Days whose files are copied from the previous run.
     pub carry: Vec<String>,
+    /// Days whose files are copied and extended by this run's observations, all later.
+    pub append: Vec<String>,
 }
 
-/// Plans a run: a day is carried over only if the previous run (computed with the same
-/// fingerprint) has it, no new observation landed in it, and no new rate landed on or
-/// before it (a rate can be in force for an observation of a later day).
+/// Plans a run (with `previous` computed with the same fingerprint). A day the previous run
+/// has is untouched by the new rates if they are all later than its latest observation (a
+/// day without that figure: if they begin on a later day). An untouched day is carried over
+/// when no new observation landed in it, and extended when all that landed are later than
+/// its latest. Every other day is computed.
 pub(crate) fn plan(
     all_days: &BTreeSet<String>,
     previous: Option<&Manifest>,
-    new_observation_days: &BTreeSet<String>,
-    first_new_rate_day: Option<&String>,
+    earliest_new_observation: &BTreeMap<String, DateTime<Utc>>,
+    first_new_rate: Option<DateTime<Utc>>,
 ) -> DayPlan {
     let mut out = DayPlan::default();
     for day in all_days {
-        let carried = previous.is_some_and(|p| p.days.contains_key(day))
-            && !new_observation_days.contains(day)
-            && first_new_rate_day.is_none_or(|first| day < first);
-        if carried {
+        let Some(stats) = previous.and_then(|p| p.days.get(day)) else {
+            out.compute.push(day.clone());
+            continue;
+        };
+        let untouched_by_rates = match (first_new_rate, stats.last_observed_at) {
+            (None, _) => true,
+            (Some(rate), Some(last)) => rate > last,
+            (Some(rate), None) => *day < rate.format("%Y-%m-%d").to_string(),
+        };
+        let new_observations = earliest_new_observation.get(day);
+        if !untouched_by_rates {
+            out.compute.push(day.clone());
+        } else if new_observations.is_none() {
             out.carry.push(day.clone());
+        } else if new_observations
+            .zip(stats.last_observed_at)
+            .is_some_and(|(new, last)| *new > last)
+        {
+            out.append.push(day.clone());
         } else {
             out.compute.push(day.clone());
         }
@@ -105,9 +153,10 @@ pub(crate) fn plan(
     out
 }
 
-/// Builds the day marts as the plan says (a carried day whose files cannot be copied is
-/// computed instead), then registers each mart as the run's whole folder for the marts
-/// computed over the whole lake. Returns every day's figures.
+/// Builds the day marts as the plan says (a carried or extended day whose files cannot be
+/// copied is computed instead), then registers each mart as the run's whole folder for the
+/// marts computed over the whole lake. Returns every day's figures.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn build(
     lake: &Lake,
     ctx: &SessionContext,
@@ -115,16 +164,51 @@ pub(crate) async fn build(
     run_id: &str,
     plan: DayPlan,
     previous: Option<&Manifest>,
+    new_observation_files: &BTreeMap<String, Vec<String>>,
     produced: &mut Vec<String>,
 ) -> Result<BTreeMap<String, DayStats>, TransformError> {
     let mut days = BTreeMap::new();
     let mut compute = plan.compute;
+    let earlier = match previous {
+        Some(previous) => Some((previous, previous_files(lake, previous).await?)),
+        None => None,
+    };
     for day in plan.carry {
-        let carried = match previous {
-            Some(previous) => carry_over(lake, previous, run_id, &day, produced).await,
+        let carried = match &earlier {
+            Some((previous, files)) => {
+                carry_over(lake, previous, files, run_id, &day, produced).await
+            }
             None => None,
         };
         match carried {
+            Some(stats) => {
+                days.insert(day, stats);
+            }
+            None => compute.push(day),
+        }
+    }
+    for day in plan.append {
+        let new_files = new_observation_files
+            .get(&day)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let extended = match &earlier {
+            Some((previous, files)) => {
+                let started = std::time::Instant::now();
+                let extended = append::extend_day(
+                    lake, ctx, config, run_id, &day, previous, files, new_files, produced,
+                )
+                .await?;
+                tracing::debug!(
+                    day,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "day marts extended"
+                );
+                extended
+            }
+            None => None,
+        };
+        match extended {
             Some(stats) => {
                 days.insert(day, stats);
             }
@@ -159,10 +243,74 @@ pub(crate) async fn build(
     Ok(days)
 }
 
-/// Copies a day's files from the previous run; `None` (and a warning) if any is missing.
+/// The files of each day mart in the previous run's folder.
+async fn previous_files(
+    lake: &Lake,
+    previous: &Manifest,
+) -> Result<BTreeMap<&'static str, Vec<String>>, TransformError> {
+    let mut out = BTreeMap::new();
+    for mart in DAY_MARTS {
+        let files = lake
+            .list(&layout::mart_run(mart, &previous.run_id))
+            .await?
+            .into_iter()
+            .map(|o| o.path)
+            .collect();
+        out.insert(*mart, files);
+    }
+    Ok(out)
+}
+
+/// A day's files among a mart's: `part-<day>.parquet`, and for `prices_fx` the files that
+/// extended the day, `part-<day>.<run>.parquet`.
+fn files_of_day<'a>(files: &'a [String], day: &str) -> Vec<&'a String> {
+    let prefix = format!("part-{day}.");
+    files
+        .iter()
+        .filter(|f| {
+            f.rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(&prefix))
+        })
+        .collect()
+}
+
+/// Copies a mart's files of a day from the previous run under the same names; the copies,
+/// or `None` (and a warning) if the day has no file there or one cannot be copied.
+async fn copy_day(
+    lake: &Lake,
+    files: &BTreeMap<&'static str, Vec<String>>,
+    mart: &str,
+    run_id: &str,
+    day: &str,
+) -> Option<Vec<String>> {
+    let own = files_of_day(files.get(mart)?, day);
+    if own.is_empty() {
+        tracing::warn!(
+            mart,
+            day,
+            "the previous run has no file for the day; computing it again"
+        );
+        return None;
+    }
+    let mut copied = Vec::new();
+    for from in own {
+        let name = from.rsplit('/').next().unwrap_or(from);
+        let to = format!("{}/{name}", layout::mart_run(mart, run_id));
+        if let Err(error) = lake.copy(from, &to).await {
+            tracing::warn!(%error, from, "cannot carry a day over; computing it again");
+            return None;
+        }
+        copied.push(to);
+    }
+    Some(copied)
+}
+
+/// Copies a day's files from the previous run; `None` if any is missing.
 async fn carry_over(
     lake: &Lake,
     previous: &Manifest,
+    files: &BTreeMap<&'static str, Vec<String>>,
     run_id: &str,
     day: &str,
     produced: &mut Vec<String>,
@@ -170,13 +318,7 @@ async fn carry_over(
     let stats = previous.days.get(day)?.clone();
     let mut copied = Vec::new();
     for mart in DAY_MARTS {
-        let from = layout::mart_day_file(mart, &previous.run_id, day);
-        let to = layout::mart_day_file(mart, run_id, day);
-        if let Err(error) = lake.copy(&from, &to).await {
-            tracing::warn!(%error, from, "cannot carry a day over; computing it again");
-            return None;
-        }
-        copied.push(to);
+        copied.append(&mut copy_day(lake, files, mart, run_id, day).await?);
     }
     produced.append(&mut copied);
     Some(stats)
@@ -201,7 +343,11 @@ async fn build_day(
         day.unwrap_or("none")
     );
     let df = ctx
-        .sql(&DAY_OBSERVATIONS.replace("{day}", &filter))
+        .sql(
+            &DAY_OBSERVATIONS
+                .replace("{table}", "price_observations")
+                .replace("{filter}", &filter),
+        )
         .await
         .map_err(q("obs"))?;
     let written = write_mart(lake, &format!("{folder}/part-0.parquet"), df)
@@ -224,6 +370,7 @@ async fn build_day(
         computed_by: run_id.to_string(),
         observations,
         duplicates: observations.saturating_sub(written.rows as u64),
+        last_observed_at: latest_observation(ctx).await?,
         ..DayStats::default()
     };
     for mart in DAY_MARTS {
@@ -252,6 +399,28 @@ async fn build_day(
         produced.push(path);
     }
     Ok(stats)
+}
+
+/// The latest `observed_at` of the registered `obs`.
+async fn latest_observation(ctx: &SessionContext) -> Result<Option<DateTime<Utc>>, TransformError> {
+    use datafusion::arrow::array::Array;
+    let batches = ctx
+        .sql("SELECT CAST(MAX(observed_at) AS BIGINT) FROM obs")
+        .await
+        .map_err(q("obs"))?
+        .collect()
+        .await
+        .map_err(q("obs"))?;
+    Ok(batches
+        .first()
+        .filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .map(|a| a.value(0))
+        })
+        .and_then(DateTime::from_timestamp_micros))
 }
 
 /// The one number a `SELECT COUNT(*) ...` returns.
@@ -302,34 +471,82 @@ mod tests {
         }
     }
 
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn new_at(list: &[(&str, &str)]) -> BTreeMap<String, DateTime<Utc>> {
+        list.iter()
+            .map(|(d, time)| (d.to_string(), t(time)))
+            .collect()
+    }
+
     #[test]
     fn only_days_with_new_observations_or_new_earlier_rates_are_computed() {
         let all = days(&["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]);
-        let previous = manifest_with(&["2026-01-01", "2026-01-02", "2026-01-03"]);
-        // A new hour on the last day: that day and the new one only.
+        let mut previous = manifest_with(&["2026-01-01", "2026-01-02", "2026-01-03"]);
+        // Days from before the latest observation was recorded: by day only.
         let p = plan(
             &all,
             Some(&previous),
-            &days(&["2026-01-03"]),
-            Some(&"2026-01-03".to_string()),
+            &new_at(&[("2026-01-03", "2026-01-03T10:00:00Z")]),
+            Some(t("2026-01-03T10:00:00Z")),
         );
         assert_eq!(p.carry, ["2026-01-01", "2026-01-02"]);
         assert_eq!(p.compute, ["2026-01-03", "2026-01-04"]);
+        assert!(p.append.is_empty());
         // A late rate on the first day may be in force on every later day.
         let p = plan(
             &all,
             Some(&previous),
-            &days(&[]),
-            Some(&"2026-01-01".to_string()),
+            &BTreeMap::new(),
+            Some(t("2026-01-01T05:00:00Z")),
         );
         assert!(p.carry.is_empty());
         assert_eq!(p.compute.len(), 4);
         // Nothing new for old days: all but the unknown day carried.
-        let p = plan(&all, Some(&previous), &days(&[]), None);
+        let p = plan(&all, Some(&previous), &BTreeMap::new(), None);
         assert_eq!(p.compute, ["2026-01-04"]);
         // No previous run (or another fingerprint): every day.
-        let p = plan(&all, None, &days(&[]), None);
+        let p = plan(&all, None, &BTreeMap::new(), None);
         assert_eq!(p.compute.len(), 4);
+
+        // With each day's latest observation known (the 3rd's at 09:30).
+        for (day, last) in [
+            ("2026-01-01", "2026-01-01T23:00:00Z"),
+            ("2026-01-02", "2026-01-02T23:00:00Z"),
+            ("2026-01-03", "2026-01-03T09:30:00Z"),
+        ] {
+            previous.days.get_mut(day).unwrap().last_observed_at = Some(t(last));
+        }
+        // A new hour after the 3rd's last observation, with its rate: the 3rd is extended.
+        let p = plan(
+            &all,
+            Some(&previous),
+            &new_at(&[("2026-01-03", "2026-01-03T10:00:00Z")]),
+            Some(t("2026-01-03T10:00:00Z")),
+        );
+        assert_eq!(p.carry, ["2026-01-01", "2026-01-02"]);
+        assert_eq!(p.append, ["2026-01-03"]);
+        assert_eq!(p.compute, ["2026-01-04"]);
+        // An observation at or before the latest (a replay, a late one): the day again.
+        let p = plan(
+            &all,
+            Some(&previous),
+            &new_at(&[("2026-01-03", "2026-01-03T09:30:00Z")]),
+            None,
+        );
+        assert_eq!(p.compute, ["2026-01-03", "2026-01-04"]);
+        // A rate at or before the day's latest observation may change its rows: the day again,
+        // but the day before, all of whose observations are earlier, is kept.
+        let p = plan(
+            &all,
+            Some(&previous),
+            &new_at(&[("2026-01-03", "2026-01-03T10:00:00Z")]),
+            Some(t("2026-01-03T09:00:00Z")),
+        );
+        assert_eq!(p.carry, ["2026-01-01", "2026-01-02"]);
+        assert_eq!(p.compute, ["2026-01-03", "2026-01-04"]);
     }
 
     #[test]

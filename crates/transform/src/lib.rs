@@ -170,8 +170,9 @@ pub async fn process(
     // the size of the run. Each chunk writes its own part files.
     let mut produced = Vec::new();
     let mut counts = [0u64; 3];
-    // Days that received new observations, new rates, new trending appearances.
-    let mut new_days: [BTreeSet<String>; 3] = Default::default();
+    // Per table (observations, rates, trending appearances): the earliest new row of each
+    // day, and the files written for it.
+    let mut new_days: [NewRows; 3] = Default::default();
     let mut rejected_records = Vec::new();
     let mut chunk = 0usize;
     let mut objects = new_objects.iter().peekable();
@@ -252,15 +253,26 @@ pub async fn process(
     let plan = days::plan(
         &days::observation_days(lake).await?,
         previous,
-        &new_days[0],
-        new_days[1].first(),
+        &new_days[0].earliest,
+        new_days[1].earliest.values().min().copied(),
     );
     tracing::info!(
         computed = plan.compute.len(),
         carried = plan.carry.len(),
+        extended = plan.append.len(),
         "days of the day marts"
     );
-    let day_stats = days::build(lake, &ctx, config, &run_id, plan, previous, &mut produced).await?;
+    let day_stats = days::build(
+        lake,
+        &ctx,
+        config,
+        &run_id,
+        plan,
+        previous,
+        &new_days[0].files,
+        &mut produced,
+    )
+    .await?;
     let duplicates_removed = day_stats.values().map(|d| d.duplicates).sum();
     for mart in days::DAY_MARTS {
         let total = day_stats.values().filter_map(|d| d.rows.get(*mart)).sum();
@@ -709,16 +721,32 @@ async fn build_items(
     Ok(versions)
 }
 
-/// What [`write_partitioned`] wrote: how many rows, into which date partitions.
+/// What [`write_partitioned`] wrote: how many rows, and per date partition the earliest
+/// row's time and the file.
 struct PartitionedRows {
     rows: u64,
-    days: BTreeSet<String>,
+    days: BTreeMap<String, (DateTime<Utc>, String)>,
+}
+
+/// A run's new rows of a clean table, by day.
+#[derive(Default)]
+struct NewRows {
+    /// The earliest new row of each day.
+    earliest: BTreeMap<String, DateTime<Utc>>,
+    /// The files written for each day.
+    files: BTreeMap<String, Vec<String>>,
 }
 
 impl PartitionedRows {
-    /// Adds the days to `days`; returns the rows.
-    fn add_to(self, days: &mut BTreeSet<String>) -> u64 {
-        days.extend(self.days);
+    /// Adds the days to `new`; returns the rows.
+    fn add_to(self, new: &mut NewRows) -> u64 {
+        for (day, (earliest, file)) in self.days {
+            new.earliest
+                .entry(day.clone())
+                .and_modify(|t| *t = (*t).min(earliest))
+                .or_insert(earliest);
+            new.files.entry(day).or_default().push(file);
+        }
         self.rows
     }
 }
@@ -742,9 +770,12 @@ async fn write_partitioned<T>(
     }
     let mut written = PartitionedRows {
         rows: rows.len() as u64,
-        days: BTreeSet::new(),
+        days: BTreeMap::new(),
     };
     for (date, rows) in by_date {
+        let Some(earliest) = rows.iter().map(|r| time(r)).min() else {
+            continue;
+        };
         let batch = batch(&rows);
         let path = format!(
             "{}/date={date}/part-{part}.parquet",
@@ -752,8 +783,8 @@ async fn write_partitioned<T>(
         );
         lake.put(&path, parquet_bytes(batch.schema(), &[batch])?)
             .await?;
-        produced.push(path);
-        written.days.insert(date);
+        produced.push(path.clone());
+        written.days.insert(date, (earliest, path));
     }
     Ok(written)
 }

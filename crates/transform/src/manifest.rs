@@ -52,6 +52,10 @@ pub struct DayStats {
     pub missing_rates: u64,
     /// Rows per mart kept by day.
     pub rows: BTreeMap<String, u64>,
+    /// The day's latest observation: new observations all later than it (and new rates all
+    /// later too) extend the day instead of recomputing it. None in manifests from before.
+    #[serde(default)]
+    pub last_observed_at: Option<DateTime<Utc>>,
 }
 
 fn manifest_path(run_id: &str) -> String {

@@ -964,3 +964,135 @@ async fn items_keep_each_version_of_the_attributes_even_when_observations_arrive
     run(&lake, true).await;
     assert_eq!(versions_of(&items_table(&lake).await, 1), expected);
 }
+
+#[tokio::test]
+async fn later_hours_extend_their_day_and_give_what_a_full_refresh_gives() {
+    let (_dir, lake) = fixture().await;
+    let first = run(&lake, false).await;
+    let tv = |sale: f64| json!({"itemId": 1, "name": "TV", "salePrice": sale, "msrp": 100.0, "categoryPath": "Electronics/TV", "stock": "Available"});
+    let pro = json!({"itemId": 2, "name": "Blender Pro", "salePrice": "45", "categoryPath": "Home/Kitchen", "stock": "Available"});
+    // An hour of the 5th after its last observation (00:00), with a rate of its own, a value
+    // of the day, a renamed item and a record delivered twice.
+    put_raw(
+        &lake,
+        "hour-1",
+        &[
+            live("fx4", "2026-01-05T05:00:00Z", 0.7, 0.6),
+            item_env(
+                "h1",
+                "paginated_items",
+                "2026-01-05T06:00:00Z",
+                tv(70.0),
+                None,
+            ),
+            item_env("h2", "vod", "2026-01-05T07:00:00Z", pro.clone(), None),
+            item_env("h2", "vod", "2026-01-05T07:00:00Z", pro.clone(), None),
+        ],
+    )
+    .await;
+    let second = run(&lake, false).await;
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    assert_eq!(m.days["2026-01-05"].computed_by, second.run_id);
+    assert_eq!(m.days["2026-01-02"].computed_by, first.run_id);
+    let files: Vec<String> = lake
+        .list(&layout::mart_run("prices_fx", &second.run_id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.path)
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with(&format!("part-2026-01-05.{}.parquet", second.run_id))),
+        "the day was extended by a file of its own: {files:?}"
+    );
+    // And another hour: the day is extended again.
+    put_raw(
+        &lake,
+        "hour-2",
+        &[item_env(
+            "h3",
+            "paginated_items",
+            "2026-01-05T10:00:00Z",
+            tv(99.0),
+            None,
+        )],
+    )
+    .await;
+    let third = run(&lake, false).await;
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    assert_eq!(m.days["2026-01-05"].computed_by, third.run_id);
+    assert_eq!(
+        lake.list(&layout::mart_run("prices_fx", &third.run_id))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|o| o.path.contains("part-2026-01-05."))
+            .count(),
+        3,
+        "the day's file and one per extension"
+    );
+    // Hand-computed: the TV on the 5th opened at 95 (00:00), fell to 70, closed at 99.
+    let daily = mart(&lake, "price_daily").await;
+    let tv_day = find(&daily, |r| {
+        r["item_id"] == 1 && r["currency"] == "USD" && r["date"] == "2026-01-05"
+    });
+    assert_eq!(
+        [
+            &tv_day["open"],
+            &tv_day["close"],
+            &tv_day["min"],
+            &tv_day["max"]
+        ],
+        [&json!(95.0), &json!(99.0), &json!(70.0), &json!(99.0)]
+    );
+    let eur = find(&daily, |r| {
+        r["item_id"] == 1 && r["currency"] == "EUR" && r["date"] == "2026-01-05"
+    });
+    // 95 at the old rate 0.8 (stale), then 70 and 99 at the new 0.7.
+    assert_eq!(
+        [&eur["open"], &eur["close"], &eur["min"], &eur["max"]],
+        [&json!(76.0), &json!(69.3), &json!(49.0), &json!(76.0)]
+    );
+    let vod = mart(&lake, "vod_fx").await;
+    assert_eq!(
+        find(&vod, |r| r["date"] == "2026-01-05"
+            && r["currency"] == "GBP")["price"],
+        json!(27.0),
+        "the new value of the day, 45 at 0.6"
+    );
+    let incremental = canonical_marts(&lake).await;
+    let incremental_items = items_table(&lake).await;
+    let incremental_days = m.days.clone();
+    assert_eq!(
+        versions_of(&incremental_items, 2).len(),
+        2,
+        "the blender was renamed"
+    );
+
+    run(&lake, true).await;
+    assert_eq!(canonical_marts(&lake).await, incremental);
+    assert_eq!(items_table(&lake).await, incremental_items);
+    let refreshed = latest_manifest(&lake).await.unwrap().unwrap();
+    for (day, stats) in &refreshed.days {
+        let kept = &incremental_days[day];
+        assert_eq!(
+            (
+                kept.observations,
+                kept.duplicates,
+                kept.missing_rates,
+                &kept.rows,
+                kept.last_observed_at
+            ),
+            (
+                stats.observations,
+                stats.duplicates,
+                stats.missing_rates,
+                &stats.rows,
+                stats.last_observed_at
+            ),
+            "{day}"
+        );
+    }
+}
