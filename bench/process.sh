@@ -12,7 +12,9 @@
 # venv at target/bench5-venv with duckdb, pyspark and pyarrow. Usage: bash bench/process.sh [N]
 # Env: BENCH_LAKE (default target/bench5-lake), BENCH_ITEMS (20000), BENCH_SKIP (comma list of
 # pricelake,duckdb,pyspark to leave out), BENCH_DUCKDB_MEMORY (DuckDB memory_limit, e.g. 2GB; by
-# default DuckDB takes up to 80% of RAM and does: about 19 GB peak at 10 M on a 23 GB machine). The lake is generated only if absent; each run adds one
+# default DuckDB takes up to 80% of RAM and does: about 19 GB peak at 10 M on a 23 GB machine),
+# BENCH_PYSPARK_MEMORY (the PySpark driver's heap, 4g by default: with 2g it ran out of heap at
+# 10 M on 2026-12-01). The lake is generated only if absent; each run adds one
 # hour to it (the incremental phase), so delete it to start again from exactly N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,7 +94,7 @@ if [[ $skip != *,duckdb,* ]]; then
   row duckdb "full refresh" "$(mart_rows "$out/duckdb.rows") prices_fx rows"
 fi
 if [[ $skip != *,pyspark,* ]]; then
-  measure "$py" bench/pyspark_marts.py "$lake" "$out/pyspark" > "$out/pyspark.rows" 2> "$out/pyspark.log"
+  measure "$py" bench/pyspark_marts.py "$lake" "$out/pyspark" --driver-memory "${BENCH_PYSPARK_MEMORY:-4g}" > "$out/pyspark.rows" 2> "$out/pyspark.log"
   row "pyspark local[2]" "full refresh" "$(mart_rows "$out/pyspark.rows") prices_fx rows"
 fi
 

@@ -176,8 +176,13 @@ pub async fn process(
     let mut rejected_records = Vec::new();
     let mut chunk = 0usize;
     let mut objects = new_objects.iter().peekable();
+    let parse_started = std::time::Instant::now();
+    let workers = match config.target_partitions {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
     while objects.peek().is_some() {
-        let mut parsed = parse::Parsed::default();
+        let mut chunk_objects = Vec::new();
         let mut raw_bytes = 0usize;
         while raw_bytes < PARSE_CHUNK_RAW_BYTES {
             let Some(path) = objects.next() else {
@@ -185,9 +190,10 @@ pub async fn process(
             };
             if let Some(bytes) = lake.get(path).await? {
                 raw_bytes += bytes.len();
-                parsed.add_object(path, &bytes);
+                chunk_objects.push((path.clone(), bytes));
             }
         }
+        let mut parsed = parse::Parsed::from_objects(chunk_objects, workers).await;
         let part = format!("{run_id}-c{chunk:05}");
         counts[0] += write_partitioned(
             lake,
@@ -225,6 +231,12 @@ pub async fn process(
         rejected_records.append(&mut parsed.rejected);
         chunk += 1;
     }
+    tracing::info!(
+        objects = new_objects.len(),
+        chunks = chunk,
+        elapsed_ms = parse_started.elapsed().as_millis() as u64,
+        "raw objects parsed into the clean tables"
+    );
     let mut rows = BTreeMap::new();
     rows.insert("price_observations".to_string(), counts[0]);
     rows.insert("fx_rates".to_string(), counts[1]);

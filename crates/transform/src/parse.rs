@@ -67,6 +67,38 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// Parses objects on `workers` threads, each a contiguous share of them, and merges the
+    /// shares in order (so the rows and rejections come out as one thread would give them).
+    pub async fn from_objects(objects: Vec<(String, bytes::Bytes)>, workers: usize) -> Parsed {
+        let share = objects.len().div_ceil(workers.max(1)).max(1);
+        let mut rest = objects;
+        let mut tasks = Vec::new();
+        while !rest.is_empty() {
+            let tail = rest.split_off(share.min(rest.len()));
+            let mine = std::mem::replace(&mut rest, tail);
+            tasks.push(tokio::task::spawn_blocking(move || {
+                let mut parsed = Parsed::default();
+                for (path, bytes) in &mine {
+                    parsed.add_object(path, bytes);
+                }
+                parsed
+            }));
+        }
+        let mut out = Parsed::default();
+        for task in tasks {
+            // A panic in a parser is a bug, not bad input: let it surface as one.
+            let mut part = match task.await {
+                Ok(part) => part,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            out.observations.append(&mut part.observations);
+            out.fx.append(&mut part.fx);
+            out.trending.append(&mut part.trending);
+            out.rejected.append(&mut part.rejected);
+        }
+        out
+    }
+
     /// Decompresses one raw object and parses its lines.
     pub fn add_object(&mut self, path: &str, bytes: &[u8]) {
         let text = match pricelake_lake::ndjson::decode(path, bytes) {
@@ -480,5 +512,39 @@ mod tests {
             parsed.rejected_by_reason().get("unreadable_object"),
             Some(&1)
         );
+    }
+
+    #[tokio::test]
+    async fn objects_parsed_on_several_threads_come_out_as_on_one() {
+        // Seven objects, each with its own item and price, one of them unreadable.
+        let objects: Vec<(String, bytes::Bytes)> = (0..7)
+            .map(|i| {
+                let path = format!("raw/a/o{i}.ndjson");
+                let body = if i == 4 {
+                    "{not json".to_string()
+                } else {
+                    LINE.replace("\"itemId\":7", &format!("\"itemId\":{}", 100 + i))
+                        .replace("\"salePrice\":80", &format!("\"salePrice\":{}", 10 + i))
+                };
+                (path, bytes::Bytes::from(body))
+            })
+            .collect();
+        let mut one = Parsed::default();
+        for (path, bytes) in &objects {
+            one.add_object(path, bytes);
+        }
+        assert_eq!(one.observations.len(), 6);
+        assert_eq!(one.rejected.len(), 1);
+        for workers in [1, 3, 16] {
+            let many = Parsed::from_objects(objects.clone(), workers).await;
+            assert_eq!(many.observations, one.observations, "{workers} workers");
+            let prices: Vec<_> = many.observations.iter().map(|o| o.sale_price).collect();
+            assert_eq!(
+                prices,
+                [10.0, 11.0, 12.0, 13.0, 15.0, 16.0].map(Some),
+                "{workers} workers keep the order of the objects"
+            );
+            assert_eq!(many.rejected_by_reason(), one.rejected_by_reason());
+        }
     }
 }
