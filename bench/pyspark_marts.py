@@ -8,7 +8,7 @@ Usage: pyspark_marts.py LAKE_DIR OUT_DIR [--master local[2]] [--driver-memory 2g
 
 Ported with pricelake's default [transform] config (see duckdb_marts.py). The SQL is Spark SQL
 as close to the DataFusion files as Spark allows: prices_fx keeps the merged-stream as-of join
-(Spark has no ASOF JOIN); first_value/last_value aggregates are min_by/max_by (the ordering keys
+of prices_fx.sql (Spark has no ASOF JOIN); first_value/last_value aggregates are min_by/max_by (the ordering keys
 are unique after deduplication); `CAST(date AS INT)` day arithmetic is date_sub; to_unixtime is
 unix_timestamp. Malformed lines are dropped by the JSON reader (DROPMALFORMED).
 """
@@ -38,41 +38,38 @@ TIMEFRAME_SCHEMA = ("kind STRING, record_id STRING, source STRING, endpoint STRI
 
 MARTS = {
     # prices_fx.sql, as written: merged stream of observations and quotes per currency, a
-    # running count of quotes numbering the groups, each observation taking its group's quote.
+    # running count of quotes giving each observation the number of its quote, the quotes
+    # numbered per currency and joined on it.
     "prices_fx": f"""
 WITH pairs AS (
     SELECT o.record_id, o.item_id, o.observed_at, o.sale_price, o.msrp, c.currency
     FROM obs o CROSS JOIN currencies c
 ),
+quotes AS (
+    SELECT quote, rate, rate_time,
+           CAST(ROW_NUMBER() OVER (PARTITION BY quote ORDER BY rate_time) AS BIGINT) AS n
+    FROM fx
+    WHERE quote IN (SELECT currency FROM currencies) AND quote <> '{BASE}'
+),
 events AS (
-    SELECT currency, observed_at AS t, 1 AS kind, record_id, item_id, sale_price, msrp,
-           CAST(NULL AS DOUBLE) AS rate
+    SELECT currency, observed_at AS t, 1 AS kind, record_id, item_id, sale_price, msrp
     FROM pairs
     UNION ALL
     SELECT quote AS currency, rate_time AS t, 0 AS kind, NULL AS record_id, NULL AS item_id,
-           NULL AS sale_price, NULL AS msrp, rate
-    FROM fx
-    WHERE quote IN (SELECT currency FROM currencies) AND quote <> '{BASE}'
+           NULL AS sale_price, NULL AS msrp
+    FROM quotes
 ),
 grouped AS (
     SELECT *, SUM(1 - kind) OVER (PARTITION BY currency ORDER BY t, kind
                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS grp
     FROM events
 ),
-filled AS (
-    SELECT *,
-           FIRST_VALUE(rate) OVER (PARTITION BY currency, grp ORDER BY t, kind
-                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS group_rate,
-           FIRST_VALUE(t) OVER (PARTITION BY currency, grp ORDER BY t, kind
-                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS group_time
-    FROM grouped
-),
 chosen AS (
-    SELECT record_id, item_id, t AS observed_at, currency, sale_price, msrp,
-           CASE WHEN currency = '{BASE}' THEN 1.0D WHEN grp = 0 THEN NULL ELSE group_rate END AS rate,
-           CASE WHEN currency = '{BASE}' THEN t WHEN grp = 0 THEN NULL ELSE group_time END AS rate_time
-    FROM filled
-    WHERE kind = 1
+    SELECT g.record_id, g.item_id, g.t AS observed_at, g.currency, g.sale_price, g.msrp,
+           CASE WHEN g.currency = '{BASE}' THEN 1.0D ELSE q.rate END AS rate,
+           CASE WHEN g.currency = '{BASE}' THEN g.t ELSE q.rate_time END AS rate_time
+    FROM grouped g LEFT JOIN quotes q ON q.quote = g.currency AND q.n = g.grp
+    WHERE g.kind = 1
 )
 SELECT record_id, CAST(item_id AS BIGINT) AS item_id, observed_at, currency, rate, rate_time,
        sale_price * rate AS sale_price,
