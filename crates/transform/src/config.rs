@@ -17,7 +17,8 @@ pub struct TransformConfig {
     /// Item ids of the basket; empty means the 10 items with a price on the most
     /// days (ties: the smaller id).
     pub basket_item_ids: Vec<u64>,
-    /// DataFusion's parallelism; 0 means the number of cores.
+    /// DataFusion's parallelism, and the threads that parse raw objects; 0 means the number
+    /// of cores.
     pub target_partitions: usize,
     /// MiB the embedded engine's queries may hold before sorts, joins and aggregations
     /// spill to temporary files (like Spark's executor memory); 0 means no bound. Each sort
