@@ -374,7 +374,6 @@ async fn build_day(
         ..DayStats::default()
     };
     for mart in DAY_MARTS {
-        let started = std::time::Instant::now();
         let sql = fill(mart_sql(mart), config, ctx).await?;
         let df = ctx.sql(&sql).await.map_err(q(mart))?;
         let path = match day {
@@ -384,13 +383,6 @@ async fn build_day(
         let written = write_mart(lake, &path, df)
             .await
             .map_err(|e| e.for_mart(mart))?;
-        tracing::debug!(
-            mart,
-            day,
-            rows = written.rows,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "day mart built"
-        );
         if *mart == "prices_fx" {
             stats.missing_rates = written.null_rates;
         }

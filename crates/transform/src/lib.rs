@@ -305,18 +305,12 @@ pub async fn process(
         .map(|m| m.to_string())
         .collect();
     for mart in MARTS.iter().filter(|m| !days::DAY_MARTS.contains(m)) {
-        let started = std::time::Instant::now();
         let sql = fill(mart_sql(mart), config, &ctx).await?;
         let df = ctx.sql(&sql).await.map_err(q(mart))?;
         let path = layout::mart_file(mart, &run_id);
         let written = write_mart(lake, &path, df)
             .await
             .map_err(|e| e.for_mart(mart))?;
-        tracing::debug!(
-            mart,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "mart built"
-        );
         // Later marts read earlier ones from the file just written rather than re-running
         // them: a file-backed table, so the same plans can run on Ballista.
         ctx.deregister_table(*mart).ok();
@@ -388,6 +382,7 @@ pub(crate) async fn write_mart(
 ) -> Result<WrittenMart, MartWriteError> {
     use datafusion::parquet::arrow::async_writer::AsyncArrowWriter;
     use futures::StreamExt;
+    let started = std::time::Instant::now();
     let mut stream = df.execute_stream().await.map_err(MartWriteError::Query)?;
     let schema = stream.schema();
     let props = WriterProperties::builder()
@@ -410,6 +405,13 @@ pub(crate) async fn write_mart(
         .close()
         .await
         .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
+    // Where a run spends its time: every mart, day mart and intermediate table passes here.
+    tracing::debug!(
+        path,
+        rows,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "table written"
+    );
     Ok(WrittenMart {
         schema,
         rows,

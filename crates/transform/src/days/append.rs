@@ -137,16 +137,9 @@ async fn register_written(
     path: &str,
     df: datafusion::dataframe::DataFrame,
 ) -> Result<crate::WrittenMart, TransformError> {
-    let started = std::time::Instant::now();
     let written = write_mart(lake, path, df)
         .await
         .map_err(|e| e.for_mart(table))?;
-    tracing::debug!(
-        table,
-        rows = written.rows,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "extension step written"
-    );
     ctx.deregister_table(table).map_err(q(table))?;
     ctx.register_parquet(
         table,
