@@ -157,7 +157,7 @@ GROUP BY 1, 2
 ORDER BY date, category""",
     "price_moves": f"""
 WITH d AS (
-    SELECT date, item_id, close FROM price_daily WHERE currency = '{BASE}'
+    SELECT date, item_id, sale_price AS close FROM discounts
 ),
 latest AS (SELECT MAX(date) AS as_of FROM d),
 windows AS (SELECT window_days FROM (VALUES (1), (7), (30)) v(window_days)),

@@ -1,7 +1,10 @@
 -- Each item's price change (USD closes) over the last 1, 7 and 30 days up to the latest day
 -- with data: from the last close on or before (as_of - window) to the close on as_of.
+-- An item's close of a day in USD is the sale price of its last observation of the day:
+-- `discounts` has that row, one per item and day (`price_daily` has one per currency too,
+-- eleven times as many rows to read for the same numbers).
 WITH d AS (
-    SELECT date, item_id, close FROM price_daily WHERE currency = '{base}'
+    SELECT date, item_id, sale_price AS close FROM discounts
 ),
 latest AS (SELECT MAX(date) AS as_of FROM d),
 windows AS (SELECT column1 AS window_days FROM (VALUES (1), (7), (30))),

@@ -43,12 +43,16 @@ pub(crate) const DAY_MARTS: &[&str] = &[
 
 /// Deduplicated observations: the first of each record id, then the first record of each
 /// item and time. `{table}` is the clean table (or this run's new parts of it) and `{filter}`
-/// the filter on its `date` partition.
+/// the filter on its `date` partition. A row is the first of its key when the row before it,
+/// in the order of key and time, has another key: one ordered pass over all the rows. (Not
+/// ROW_NUMBER() OVER (PARTITION BY record_id ...): nearly every key is a partition of one
+/// row, and DataFusion keeps state per partition, which took twice as long.)
 const DAY_OBSERVATIONS: &str = "SELECT record_id, item_id, observed_at, endpoint, name, brand, category_path, category, sale_price, msrp, stock, rollback, clearance FROM (\
-    SELECT *, ROW_NUMBER() OVER (PARTITION BY item_id, observed_at ORDER BY record_id) AS rn2 FROM (\
-        SELECT *, ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY observed_at) AS rn FROM {table} WHERE {filter}\
-    ) WHERE rn = 1\
-) WHERE rn2 = 1";
+    SELECT *, LAG(item_id) OVER (ORDER BY item_id, observed_at, record_id) AS previous_item,\
+              LAG(observed_at) OVER (ORDER BY item_id, observed_at, record_id) AS previous_time FROM (\
+        SELECT *, LAG(record_id) OVER (ORDER BY record_id, observed_at) AS previous_record FROM {table} WHERE {filter}\
+    ) WHERE (previous_record IS DISTINCT FROM record_id)\
+) WHERE (previous_item IS DISTINCT FROM item_id) OR (previous_time IS DISTINCT FROM observed_at)";
 
 /// The marts a day extended by later observations merges (the rest: `prices_fx` gains a
 /// file, `category_daily` is recomputed from the merged `discounts`).
@@ -80,6 +84,7 @@ pub(crate) fn fingerprint(config: &TransformConfig) -> String {
     for mart in APPENDED_MARTS {
         text.push_str(append_sql(mart));
     }
+    text.push_str(append::NEW_STRETCHES);
     text.push_str(DAY_OBSERVATIONS);
     // FNV-1a: stable across builds and platforms (std's hasher promises neither).
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -153,9 +158,24 @@ pub(crate) fn plan(
     out
 }
 
+/// What [`build`] did: every day's figures, and which days it extended or computed.
+pub(crate) struct Built {
+    pub(crate) days: BTreeMap<String, DayStats>,
+    /// Days extended by later observations (their new rows are in [`delta_file`]s).
+    pub(crate) extended: Vec<String>,
+    /// How many days were computed from all of their observations.
+    pub(crate) computed: usize,
+}
+
+/// Where an extended day keeps a mart's rows of the new observations alone, until the run
+/// ends (the `items` table is extended from `item_days`' file).
+pub(crate) fn delta_file(run_id: &str, mart: &str, day: &str) -> String {
+    format!("{WORK_PREFIX}/run={run_id}/delta/{mart}/day={day}/part-0.parquet")
+}
+
 /// Builds the day marts as the plan says (a carried or extended day whose files cannot be
 /// copied is computed instead), then registers each mart as the run's whole folder for the
-/// marts computed over the whole lake. Returns every day's figures.
+/// marts computed over the whole lake.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn build(
     lake: &Lake,
@@ -166,8 +186,9 @@ pub(crate) async fn build(
     previous: Option<&Manifest>,
     new_observation_files: &BTreeMap<String, Vec<String>>,
     produced: &mut Vec<String>,
-) -> Result<BTreeMap<String, DayStats>, TransformError> {
+) -> Result<Built, TransformError> {
     let mut days = BTreeMap::new();
+    let mut extended_days = Vec::new();
     let mut compute = plan.compute;
     let earlier = match previous {
         Some(previous) => Some((previous, previous_files(lake, previous).await?)),
@@ -210,12 +231,14 @@ pub(crate) async fn build(
         };
         match extended {
             Some(stats) => {
+                extended_days.push(day.clone());
                 days.insert(day, stats);
             }
             None => compute.push(day),
         }
     }
     compute.sort();
+    let computed = compute.len();
     if compute.is_empty() && days.is_empty() {
         // No observation at all: each mart still gets a file (empty, with its columns).
         build_day(lake, ctx, config, run_id, None, produced).await?;
@@ -240,7 +263,11 @@ pub(crate) async fn build(
         .await
         .map_err(q(mart))?;
     }
-    Ok(days)
+    Ok(Built {
+        days,
+        extended: extended_days,
+        computed,
+    })
 }
 
 /// The files of each day mart in the previous run's folder.

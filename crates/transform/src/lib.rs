@@ -28,6 +28,7 @@ mod config;
 mod days;
 mod engine;
 mod manifest;
+mod parquet_out;
 pub mod parse;
 mod verify;
 
@@ -166,8 +167,8 @@ pub async fn process(
     let started_at = clock.now();
     let run_id = next_run_id(manifests.last().map(|m| m.run_id.as_str()), started_at);
 
-    // Parse stage, a chunk of raw objects at a time: memory holds one chunk's rows, whatever
-    // the size of the run. Each chunk writes its own part files.
+    // Parse stage, a chunk of raw objects at a time: memory holds two chunks' rows (one
+    // parsed, one written), whatever the size of the run. Each chunk writes its own parts.
     let mut produced = Vec::new();
     let mut counts = [0u64; 3];
     // Per table (observations, rates, trending appearances): the earliest new row of each
@@ -175,13 +176,16 @@ pub async fn process(
     let mut new_days: [NewRows; 3] = Default::default();
     let mut rejected_records = Vec::new();
     let mut chunk = 0usize;
-    let mut objects = new_objects.iter().peekable();
+    let mut objects = new_objects.iter();
     let parse_started = std::time::Instant::now();
     let workers = match config.target_partitions {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
-    while objects.peek().is_some() {
+    // A pipeline of two: chunk k's rows are encoded and written while chunk k + 1 is
+    // parsed on the worker threads (the writing task would otherwise leave them idle).
+    let mut parsed_chunk: Option<parse::Parsed> = None;
+    loop {
         let mut chunk_objects = Vec::new();
         let mut raw_bytes = 0usize;
         while raw_bytes < PARSE_CHUNK_RAW_BYTES {
@@ -193,43 +197,39 @@ pub async fn process(
                 chunk_objects.push((path.clone(), bytes));
             }
         }
-        let mut parsed = parse::Parsed::from_objects(chunk_objects, workers).await;
-        let part = format!("{run_id}-c{chunk:05}");
-        counts[0] += write_partitioned(
-            lake,
-            "price_observations",
-            &part,
-            &parsed.observations,
-            |r| r.observed_at,
-            parse::observations_batch,
-            &mut produced,
-        )
-        .await?
-        .add_to(&mut new_days[0]);
-        counts[1] += write_partitioned(
-            lake,
-            "fx_rates",
-            &part,
-            &parsed.fx,
-            |r| r.rate_time,
-            parse::fx_batch,
-            &mut produced,
-        )
-        .await?
-        .add_to(&mut new_days[1]);
-        counts[2] += write_partitioned(
-            lake,
-            "trending_appearances",
-            &part,
-            &parsed.trending,
-            |r| r.trend_time,
-            parse::trending_batch,
-            &mut produced,
-        )
-        .await?
-        .add_to(&mut new_days[2]);
-        rejected_records.append(&mut parsed.rejected);
-        chunk += 1;
+        if chunk_objects.is_empty() && parsed_chunk.is_none() {
+            break;
+        }
+        let parse_next = async {
+            if chunk_objects.is_empty() {
+                None
+            } else {
+                Some(parse::Parsed::from_objects(chunk_objects, workers).await)
+            }
+        };
+        let write_previous = async {
+            match parsed_chunk.take() {
+                Some(mut parsed) => {
+                    let part = format!("{run_id}-c{chunk:05}");
+                    write_chunk(
+                        lake,
+                        &part,
+                        &parsed,
+                        &mut counts,
+                        &mut new_days,
+                        &mut produced,
+                    )
+                    .await?;
+                    rejected_records.append(&mut parsed.rejected);
+                    chunk += 1;
+                    Ok::<_, TransformError>(())
+                }
+                None => Ok(()),
+            }
+        };
+        let (next, written) = tokio::join!(parse_next, write_previous);
+        written?;
+        parsed_chunk = next;
     }
     tracing::info!(
         objects = new_objects.len(),
@@ -274,7 +274,7 @@ pub async fn process(
         extended = plan.append.len(),
         "days of the day marts"
     );
-    let day_stats = days::build(
+    let built = days::build(
         lake,
         &ctx,
         config,
@@ -285,6 +285,8 @@ pub async fn process(
         &mut produced,
     )
     .await?;
+    let items_from = items_extension(previous, &built, &run_id);
+    let day_stats = built.days;
     let duplicates_removed = day_stats.values().map(|d| d.duplicates).sum();
     for mart in days::DAY_MARTS {
         let total = day_stats.values().filter_map(|d| d.rows.get(*mart)).sum();
@@ -326,7 +328,13 @@ pub async fn process(
         marts.push(mart.to_string());
     }
     marts.sort_by_key(|m| MARTS.iter().position(|x| x == m));
-    let versions = build_items(lake, &ctx, &run_id, &mut produced).await?;
+    let items_started = std::time::Instant::now();
+    let versions = build_items(lake, &ctx, &run_id, items_from.as_ref(), &mut produced).await?;
+    tracing::debug!(
+        versions,
+        elapsed_ms = items_started.elapsed().as_millis() as u64,
+        "items table written"
+    );
     rows.insert(ITEMS_TABLE.to_string(), versions);
 
     let manifest = Manifest {
@@ -341,11 +349,16 @@ pub async fn process(
         days: day_stats,
         marts_fingerprint,
     };
+    let commit_started = std::time::Instant::now();
     manifest::commit(lake, &manifest).await?;
     for prefix in ["marts".to_string(), layout::clean_table(ITEMS_TABLE)] {
         remove_old_runs(lake, &prefix, &run_id).await?;
     }
     remove_work(lake).await?;
+    tracing::debug!(
+        elapsed_ms = commit_started.elapsed().as_millis() as u64,
+        "manifest written, older runs and intermediate tables removed"
+    );
     metrics.add(
         pricelake_core::metrics::names::RECORDS_DELIVERED,
         &[("component", "transform")],
@@ -371,8 +384,9 @@ pub(crate) struct WrittenMart {
     pub(crate) null_rates: u64,
 }
 
-/// Streams a mart's rows into one Parquet object as the engine produces them: memory holds
-/// a row group at a time, not the mart. The object is written as a multipart upload that
+/// Streams a mart's rows into one Parquet object as the engine produces them, each column
+/// encoded by its own task ([`parquet_out`]): memory holds a row group's encoded pages at a
+/// time, not the mart. The object is written as a multipart upload that
 /// becomes visible only when complete (a crash leaves no partial file under its name), and
 /// the run is committed by its manifest afterwards anyway.
 pub(crate) async fn write_mart(
@@ -380,7 +394,6 @@ pub(crate) async fn write_mart(
     path: &str,
     df: datafusion::dataframe::DataFrame,
 ) -> Result<WrittenMart, MartWriteError> {
-    use datafusion::parquet::arrow::async_writer::AsyncArrowWriter;
     use futures::StreamExt;
     let started = std::time::Instant::now();
     let mut stream = df.execute_stream().await.map_err(MartWriteError::Query)?;
@@ -389,7 +402,7 @@ pub(crate) async fn write_mart(
         .set_compression(Compression::SNAPPY)
         .build();
     let object = object_store::buffered::BufWriter::new(lake.store(), lake.path(path));
-    let mut writer = AsyncArrowWriter::try_new(object, schema.clone(), Some(props))
+    let mut writer = parquet_out::ParallelParquetWriter::try_new(object, schema.clone(), props)
         .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
     let (mut rows, mut null_rates) = (0usize, 0u64);
     while let Some(batch) = stream.next().await {
@@ -666,17 +679,22 @@ fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, Tr
     Ok(Bytes::from(buffer))
 }
 
-/// Rewrites the `items` table from every day's `item_days`: one Parquet file per date the
-/// versions began on (`clean/items/run=<run>/date=<day>/part-0.parquet`, the date in the
+/// Rewrites the `items` table from every day's `item_days` (or from the previous run's
+/// versions and the new stretches, when [`items_extension`] found that enough): one Parquet
+/// file per date the versions began on (`clean/items/run=<run>/date=<day>/part-0.parquet`, the date in the
 /// path only, as in the other clean tables). A few rows per item: collected, then split.
 /// Returns the number of versions.
 async fn build_items(
     lake: &Lake,
     ctx: &SessionContext,
     run_id: &str,
+    extension: Option<&ItemsExtension>,
     produced: &mut Vec<String>,
 ) -> Result<u64, TransformError> {
     use datafusion::arrow::array::{Array, Date32Array};
+    if let Some(extension) = extension {
+        register_items_extension(lake, ctx, extension).await?;
+    }
     let batches = ctx
         .sql(mart_sql(ITEMS_TABLE))
         .await
@@ -735,6 +753,99 @@ async fn build_items(
     Ok(versions)
 }
 
+/// The inputs of an `items` table extended rather than rebuilt: the previous run's versions
+/// and this run's new stretches of the days it extended.
+struct ItemsExtension {
+    previous_run: String,
+    new_stretches: Vec<String>,
+}
+
+/// When this run only extended the lake's last day, every new stretch is later than every
+/// old one, and `items.sql` over the previous run's versions (each one a stretch) followed by
+/// the new stretches gives the versions it gives over every day's stretches: a version never
+/// spans a change of attributes, so merging it back into stretches loses nothing. Two rows an
+/// item to read instead of one per item and day, the slowest part of an hour's run.
+fn items_extension(
+    previous: Option<&Manifest>,
+    built: &days::Built,
+    run_id: &str,
+) -> Option<ItemsExtension> {
+    let previous = previous?;
+    let last_old_day = previous.days.keys().next_back()?;
+    if built.computed > 0
+        || built.extended.is_empty()
+        || built.extended.iter().any(|day| day < last_old_day)
+    {
+        return None;
+    }
+    let old_items = format!(
+        "{}/run={}/",
+        layout::clean_table(ITEMS_TABLE),
+        previous.run_id
+    );
+    if !previous.produced.iter().any(|p| p.starts_with(&old_items)) {
+        return None;
+    }
+    Some(ItemsExtension {
+        previous_run: previous.run_id.clone(),
+        new_stretches: built
+            .extended
+            .iter()
+            .map(|day| days::delta_file(run_id, "item_days", day))
+            .collect(),
+    })
+}
+
+/// Puts the previous run's versions and the new stretches in place of `item_days` for
+/// `items.sql` (see [`items_extension`]).
+async fn register_items_extension(
+    lake: &Lake,
+    ctx: &SessionContext,
+    extension: &ItemsExtension,
+) -> Result<(), TransformError> {
+    let e = q(ITEMS_TABLE);
+    let folder = format!(
+        "{}/run={}",
+        layout::clean_table(ITEMS_TABLE),
+        extension.previous_run
+    );
+    ctx.deregister_table("previous_items").map_err(&e)?;
+    ctx.register_parquet(
+        "previous_items",
+        lake.table_url(&folder),
+        ParquetReadOptions::default()
+            .table_partition_cols(vec![("date".to_string(), DataType::Date32)]),
+    )
+    .await
+    .map_err(&e)?;
+    let urls: Vec<String> = extension
+        .new_stretches
+        .iter()
+        .map(|p| lake.file_url(p))
+        .collect();
+    let new_stretches = ctx
+        .read_parquet(urls, ParquetReadOptions::default())
+        .await
+        .map_err(&e)?;
+    ctx.deregister_table("new_item_days").map_err(&e)?;
+    ctx.register_table("new_item_days", new_stretches.into_view())
+        .map_err(&e)?;
+    ctx.deregister_table("item_days").map_err(&e)?;
+    ctx.sql(
+        "CREATE VIEW item_days AS \
+         SELECT item_id, valid_from AS first_seen, last_seen, observations, name, brand, category_path, category FROM previous_items \
+         UNION ALL \
+         SELECT item_id, first_seen, last_seen, observations, name, brand, category_path, category FROM new_item_days",
+    )
+    .await
+    .map_err(&e)?;
+    tracing::debug!(
+        previous_run = extension.previous_run,
+        "items extended from the previous run's versions"
+    );
+    Ok(())
+}
+
 /// What [`write_partitioned`] wrote: how many rows, and per date partition the earliest
 /// row's time and the file.
 struct PartitionedRows {
@@ -763,6 +874,52 @@ impl PartitionedRows {
         }
         self.rows
     }
+}
+
+/// Writes one parsed chunk's rows into the three clean tables (a part per table and date)
+/// and adds them to the run's counts and new days.
+async fn write_chunk(
+    lake: &Lake,
+    part: &str,
+    parsed: &parse::Parsed,
+    counts: &mut [u64; 3],
+    new_days: &mut [NewRows; 3],
+    produced: &mut Vec<String>,
+) -> Result<(), TransformError> {
+    counts[0] += write_partitioned(
+        lake,
+        "price_observations",
+        part,
+        &parsed.observations,
+        |r| r.observed_at,
+        parse::observations_batch,
+        produced,
+    )
+    .await?
+    .add_to(&mut new_days[0]);
+    counts[1] += write_partitioned(
+        lake,
+        "fx_rates",
+        part,
+        &parsed.fx,
+        |r| r.rate_time,
+        parse::fx_batch,
+        produced,
+    )
+    .await?
+    .add_to(&mut new_days[1]);
+    counts[2] += write_partitioned(
+        lake,
+        "trending_appearances",
+        part,
+        &parsed.trending,
+        |r| r.trend_time,
+        parse::trending_batch,
+        produced,
+    )
+    .await?
+    .add_to(&mut new_days[2]);
+    Ok(())
 }
 
 /// Writes rows as one Parquet part per date partition (`part-<run>-c<chunk>.parquet`).

@@ -1096,3 +1096,47 @@ async fn later_hours_extend_their_day_and_give_what_a_full_refresh_gives() {
         );
     }
 }
+
+#[test]
+fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() {
+    let previous = Manifest {
+        run_id: "r1".into(),
+        started_at: at("2026-01-05T00:00:00Z"),
+        finished_at: at("2026-01-05T00:00:00Z"),
+        consumed: Vec::new(),
+        produced: vec![format!(
+            "{}/run=r1/date=2026-01-02/part-0.parquet",
+            layout::clean_table(ITEMS_TABLE)
+        )],
+        rows: BTreeMap::new(),
+        rejected: BTreeMap::new(),
+        duplicates_removed: 0,
+        days: ["2026-01-02", "2026-01-05"]
+            .iter()
+            .map(|d| (d.to_string(), DayStats::default()))
+            .collect(),
+        marts_fingerprint: String::new(),
+    };
+    let built = |extended: &[&str], computed: usize| days::Built {
+        days: BTreeMap::new(),
+        extended: extended.iter().map(|d| d.to_string()).collect(),
+        computed,
+    };
+    let extension = items_extension(Some(&previous), &built(&["2026-01-05"], 0), "r2").unwrap();
+    assert_eq!(extension.previous_run, "r1");
+    assert_eq!(
+        extension.new_stretches,
+        [days::delta_file("r2", "item_days", "2026-01-05")]
+    );
+    // A day computed (a new day, or one with late observations), an earlier day extended,
+    // nothing extended, no previous run, or a previous run without items: rebuilt.
+    assert!(items_extension(Some(&previous), &built(&["2026-01-05"], 1), "r2").is_none());
+    assert!(items_extension(Some(&previous), &built(&["2026-01-02"], 0), "r2").is_none());
+    assert!(items_extension(Some(&previous), &built(&[], 0), "r2").is_none());
+    assert!(items_extension(None, &built(&["2026-01-05"], 0), "r2").is_none());
+    let without_items = Manifest {
+        produced: Vec::new(),
+        ..previous.clone()
+    };
+    assert!(items_extension(Some(&without_items), &built(&["2026-01-05"], 0), "r2").is_none());
+}

@@ -12,6 +12,13 @@ use super::{append_sql, copy_day, count, latest_observation, APPENDED_MARTS, DAY
 use crate::manifest::{DayStats, Manifest};
 use crate::{fill, mart_sql, parse, q, write_mart, TransformConfig, TransformError, WORK_PREFIX};
 
+/// `item_days`' rows of the new observations for an extension: each observation a stretch of
+/// its own, which `sql/append/item_days.sql` merges with the ones alike before and after it.
+/// A projection, where `item_days.sql`'s stretches take windows over every new observation.
+pub(super) const NEW_STRETCHES: &str = "SELECT CAST(observed_at AS DATE) AS date, item_id, \
+    observed_at AS first_seen, observed_at AS last_seen, CAST(1 AS BIGINT) AS observations, \
+    name, brand, category_path, category FROM obs";
+
 /// Extends `day` with this run's new observation files; `None` if the previous run's files
 /// of the day are not all there (the caller computes the day instead).
 #[allow(clippy::too_many_arguments)]
@@ -93,9 +100,12 @@ pub(super) async fn extend_day(
     );
 
     for mart in APPENDED_MARTS {
-        let sql = fill(mart_sql(mart), config, ctx).await?;
+        let sql = match *mart {
+            "item_days" => NEW_STRETCHES.to_string(),
+            _ => fill(mart_sql(mart), config, ctx).await?,
+        };
         let df = ctx.sql(&sql).await.map_err(q(mart))?;
-        let delta = format!("{WORK_PREFIX}/run={run_id}/delta/{mart}/day={day}/part-0.parquet");
+        let delta = super::delta_file(run_id, mart, day);
         register_written(lake, ctx, "delta", &delta, df).await?;
         ctx.deregister_table("previous").map_err(q(mart))?;
         ctx.register_parquet(
