@@ -7,8 +7,8 @@ and mart (compare with the run manifest under LAKE/_manifests/process/) and the 
 Usage: pyspark_marts.py LAKE_DIR OUT_DIR [--master local[2]] [--driver-memory 2g]
 
 Ported with pricelake's default [transform] config (see duckdb_marts.py). The SQL is Spark SQL
-as close to the DataFusion files as Spark allows: prices_fx keeps the as-of join of prices_fx.sql
-as written (quote spans joined by currency and hour; Spark has no ASOF JOIN); first_value/last_value aggregates are min_by/max_by (the ordering keys
+as close to the DataFusion files as Spark allows: prices_fx keeps the merged-stream as-of join
+of prices_fx.sql (Spark has no ASOF JOIN); first_value/last_value aggregates are min_by/max_by (the ordering keys
 are unique after deduplication); `CAST(date AS INT)` day arithmetic is date_sub; to_unixtime is
 unix_timestamp. Malformed lines are dropped by the JSON reader (DROPMALFORMED).
 """
@@ -37,40 +37,39 @@ TIMEFRAME_SCHEMA = ("kind STRING, record_id STRING, source STRING, endpoint STRI
                     "payload STRUCT<source: STRING, quotes: MAP<STRING, MAP<STRING, DOUBLE>>>")
 
 MARTS = {
-    # prices_fx.sql, as written: each quote in force from its time to the next (spans), listed
-    # for each hour of observations it overlaps; each observation joins its quote by currency
-    # and hour, and the span that holds its time.
+    # prices_fx.sql, as written: merged stream of observations and quotes per currency, a
+    # running count of quotes giving each observation the number of its quote, the quotes
+    # numbered per currency and joined on it.
     "prices_fx": f"""
-WITH observed AS (
-    SELECT record_id, item_id, observed_at, sale_price, msrp,
-           date_trunc('HOUR', observed_at) AS hour
-    FROM obs
-),
-hours AS (
-    SELECT DISTINCT hour FROM observed
+WITH pairs AS (
+    SELECT o.record_id, o.item_id, o.observed_at, o.sale_price, o.msrp, c.currency
+    FROM obs o CROSS JOIN currencies c
 ),
 quotes AS (
-    SELECT quote AS currency, rate, rate_time,
-           LEAD(rate_time) OVER (PARTITION BY quote ORDER BY rate_time) AS next_time
+    SELECT quote, rate, rate_time,
+           CAST(ROW_NUMBER() OVER (PARTITION BY quote ORDER BY rate_time) AS BIGINT) AS n
     FROM fx
     WHERE quote IN (SELECT currency FROM currencies) AND quote <> '{BASE}'
 ),
-spans AS (
-    SELECT q.currency, q.rate, q.rate_time, q.next_time, h.hour
-    FROM quotes q JOIN hours h
-      ON q.rate_time < h.hour + INTERVAL 1 HOUR
-     AND (q.next_time IS NULL OR q.next_time > h.hour)
+events AS (
+    SELECT currency, observed_at AS t, 1 AS kind, record_id, item_id, sale_price, msrp
+    FROM pairs
+    UNION ALL
+    SELECT quote AS currency, rate_time AS t, 0 AS kind, NULL AS record_id, NULL AS item_id,
+           NULL AS sale_price, NULL AS msrp
+    FROM quotes
 ),
-pairs AS (
-    SELECT o.*, c.currency FROM observed o CROSS JOIN currencies c
+grouped AS (
+    SELECT *, SUM(1 - kind) OVER (PARTITION BY currency ORDER BY t, kind
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS grp
+    FROM events
 ),
 chosen AS (
-    SELECT p.record_id, p.item_id, p.observed_at, p.currency, p.sale_price, p.msrp,
-           CASE WHEN p.currency = '{BASE}' THEN 1.0D ELSE s.rate END AS rate,
-           CASE WHEN p.currency = '{BASE}' THEN p.observed_at ELSE s.rate_time END AS rate_time
-    FROM spans s RIGHT JOIN pairs p
-      ON s.currency = p.currency AND s.hour = p.hour
-     AND s.rate_time <= p.observed_at AND (s.next_time IS NULL OR p.observed_at < s.next_time)
+    SELECT g.record_id, g.item_id, g.t AS observed_at, g.currency, g.sale_price, g.msrp,
+           CASE WHEN g.currency = '{BASE}' THEN 1.0D ELSE q.rate END AS rate,
+           CASE WHEN g.currency = '{BASE}' THEN g.t ELSE q.rate_time END AS rate_time
+    FROM grouped g LEFT JOIN quotes q ON q.quote = g.currency AND q.n = g.grp
+    WHERE g.kind = 1
 )
 SELECT record_id, CAST(item_id AS BIGINT) AS item_id, observed_at, currency, rate, rate_time,
        sale_price * rate AS sale_price,

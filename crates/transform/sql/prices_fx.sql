@@ -3,43 +3,41 @@
 -- the latest quote at or before the observation. No earlier quote: rate and prices are null.
 -- A quote older than {stale_seconds} seconds at the observation is flagged stale.
 --
--- An as-of join as an equi-join: each quote is in force from its time to the next quote of
--- its currency (`spans`), and is listed once for every hour of the observations that span
--- overlaps (a handful of quotes and hours: the day's, or the new hour's). Each observation
--- then finds its quote by currency and hour, and the one span there that holds its time.
--- No sort of observations and quotes together, and the cost does not grow with the
--- number of quotes. The small side is the join's left (its build side): with the
--- observations there, every hour's thousands of rows share one hash key.
-WITH observed AS (
-    SELECT record_id, item_id, observed_at, sale_price, msrp,
-           date_trunc('hour', observed_at) AS hour
-    FROM obs
-),
-hours AS (
-    SELECT DISTINCT hour FROM observed
+-- An as-of join without a range join: observations and quotes are merged into one stream
+-- per currency sorted by time (a quote before an observation at the same instant); a
+-- running count of quotes gives each observation the number of the latest quote at or
+-- before it, and the quotes, numbered in time order per currency, are joined on it. One
+-- sort of the stream, linear after it, whatever the number of quotes. (Not LAST_VALUE ...
+-- IGNORE NULLS: Ballista 55 loses IGNORE NULLS when it sends the plan to executors.)
+WITH pairs AS (
+    SELECT o.record_id, o.item_id, o.observed_at, o.sale_price, o.msrp, c.currency
+    FROM obs o CROSS JOIN currencies c
 ),
 quotes AS (
-    SELECT quote AS currency, rate, rate_time,
-           LEAD(rate_time) OVER (PARTITION BY quote ORDER BY rate_time) AS next_time
+    SELECT quote, rate, rate_time,
+           CAST(ROW_NUMBER() OVER (PARTITION BY quote ORDER BY rate_time) AS BIGINT) AS n
     FROM fx
     WHERE quote IN (SELECT currency FROM currencies) AND quote <> '{base}'
 ),
-spans AS (
-    SELECT q.currency, q.rate, q.rate_time, q.next_time, h.hour
-    FROM quotes q JOIN hours h
-      ON q.rate_time < h.hour + INTERVAL '1 hour'
-     AND (q.next_time IS NULL OR q.next_time > h.hour)
+events AS (
+    SELECT currency, observed_at AS t, 1 AS kind, record_id, item_id, sale_price, msrp
+    FROM pairs
+    UNION ALL
+    SELECT quote AS currency, rate_time AS t, 0 AS kind, NULL AS record_id, NULL AS item_id,
+           NULL AS sale_price, NULL AS msrp
+    FROM quotes
 ),
-pairs AS (
-    SELECT o.*, c.currency FROM observed o CROSS JOIN currencies c
+grouped AS (
+    SELECT *, SUM(1 - kind) OVER (PARTITION BY currency ORDER BY t, kind
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS grp
+    FROM events
 ),
 chosen AS (
-    SELECT p.record_id, p.item_id, p.observed_at, p.currency, p.sale_price, p.msrp,
-           CASE WHEN p.currency = '{base}' THEN 1.0 ELSE s.rate END AS rate,
-           CASE WHEN p.currency = '{base}' THEN p.observed_at ELSE s.rate_time END AS rate_time
-    FROM spans s RIGHT JOIN pairs p
-      ON s.currency = p.currency AND s.hour = p.hour
-     AND s.rate_time <= p.observed_at AND (s.next_time IS NULL OR p.observed_at < s.next_time)
+    SELECT g.record_id, g.item_id, g.t AS observed_at, g.currency, g.sale_price, g.msrp,
+           CASE WHEN g.currency = '{base}' THEN 1.0 ELSE q.rate END AS rate,
+           CASE WHEN g.currency = '{base}' THEN g.t ELSE q.rate_time END AS rate_time
+    FROM grouped g LEFT JOIN quotes q ON q.quote = g.currency AND q.n = g.grp
+    WHERE g.kind = 1
 )
 SELECT record_id, CAST(item_id AS BIGINT) AS item_id, observed_at, currency, rate, rate_time,
        sale_price * rate AS sale_price,
