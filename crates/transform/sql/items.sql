@@ -6,8 +6,7 @@
 --
 -- The windows run over all items in one order (item, time), each row comparing itself
 -- with the one before; not one window partition per item, whose cost in DataFusion grows
--- with the number of partitions (tens of thousands of items of a few rows each: five
--- times as long).
+-- with the number of partitions (here tens of thousands of items of a few rows each).
 WITH ordered AS (
     SELECT item_id, first_seen, last_seen, observations, name, brand, category_path, category,
            LAG(item_id) OVER (ORDER BY item_id, first_seen) AS previous_item,
