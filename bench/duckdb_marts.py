@@ -10,7 +10,8 @@ Ported with pricelake's default [transform] config: base USD, currencies AUD EUR
 JPY CHF ZAR CNY CAD, trending_top_n 20, stale_rate_after_hours 48, basket = the 10 items with
 a price on the most days. Differences from the DataFusion SQL, all without changing results:
 the as-of join of prices_fx is DuckDB's ASOF JOIN (latest quote with rate_time <= observed_at,
-which is what the merged-stream windows of prices_fx.sql compute); first_value/last_value
+which is what the merged-stream windows of prices_fx.sql compute), over the distinct observation
+times as there; first_value/last_value
 aggregates are arg_min/arg_max (the ordering keys are unique after deduplication);
 `CAST(date AS INT)` day arithmetic is date - integer. Malformed lines are skipped by the JSON
 reader (ignore_errors) instead of being kept as rejections.
@@ -65,27 +66,31 @@ def reader(paths, columns):
 
 
 MARTS = {
-    # prices_fx.sql: every observation in every currency at the latest quote at or before it.
+    # prices_fx.sql: every observation in every currency at the latest quote at or before it,
+    # looked up once per distinct observation time and currency, as prices_fx.sql does.
     "prices_fx": f"""
-WITH pairs AS (
-    SELECT o.record_id, o.item_id, o.observed_at, o.sale_price, o.msrp, c.currency
-    FROM obs o CROSS JOIN currencies c
+WITH times AS (
+    SELECT DISTINCT observed_at FROM obs
+),
+pairs AS (
+    SELECT t.observed_at, c.currency FROM times t CROSS JOIN currencies c
 ),
 q AS (
     SELECT quote AS currency, rate_time, rate FROM fx
     WHERE quote IN (SELECT currency FROM currencies) AND quote <> '{BASE}'
 ),
-chosen AS (
-    SELECT p.record_id, p.item_id, p.observed_at, p.currency, p.sale_price, p.msrp,
+rates AS (
+    SELECT p.observed_at, p.currency,
            CASE WHEN p.currency = '{BASE}' THEN 1.0 ELSE q.rate END AS rate,
            CASE WHEN p.currency = '{BASE}' THEN p.observed_at ELSE q.rate_time END AS rate_time
     FROM pairs p ASOF LEFT JOIN q ON p.currency = q.currency AND p.observed_at >= q.rate_time
 )
-SELECT record_id, CAST(item_id AS BIGINT) AS item_id, observed_at, currency, rate, rate_time,
-       sale_price * rate AS sale_price,
-       msrp * rate AS msrp,
-       COALESCE(epoch(observed_at) - epoch(rate_time) > {STALE_SECONDS}, false) AS stale
-FROM chosen
+SELECT o.record_id, CAST(o.item_id AS BIGINT) AS item_id, o.observed_at, r.currency, r.rate,
+       r.rate_time,
+       o.sale_price * r.rate AS sale_price,
+       o.msrp * r.rate AS msrp,
+       COALESCE(epoch(o.observed_at) - epoch(r.rate_time) > {STALE_SECONDS}, false) AS stale
+FROM obs o JOIN rates r ON r.observed_at = o.observed_at
 ORDER BY item_id, observed_at, currency""",
     "discounts": """
 WITH ranked AS (

@@ -7,8 +7,8 @@ and mart (compare with the run manifest under LAKE/_manifests/process/) and the 
 Usage: pyspark_marts.py LAKE_DIR OUT_DIR [--master local[2]] [--driver-memory 2g]
 
 Ported with pricelake's default [transform] config (see duckdb_marts.py). The SQL is Spark SQL
-as close to the DataFusion files as Spark allows: prices_fx keeps the merged-stream as-of join
-of prices_fx.sql (Spark has no ASOF JOIN); first_value/last_value aggregates are min_by/max_by (the ordering keys
+as close to the DataFusion files as Spark allows: prices_fx keeps the as-of lookup of prices_fx.sql
+(once per distinct observation time, a merged stream: Spark has no ASOF JOIN); first_value/last_value aggregates are min_by/max_by (the ordering keys
 are unique after deduplication); `CAST(date AS INT)` day arithmetic is date_sub; to_unixtime is
 unix_timestamp. Malformed lines are dropped by the JSON reader (DROPMALFORMED).
 """
@@ -37,13 +37,13 @@ TIMEFRAME_SCHEMA = ("kind STRING, record_id STRING, source STRING, endpoint STRI
                     "payload STRUCT<source: STRING, quotes: MAP<STRING, MAP<STRING, DOUBLE>>>")
 
 MARTS = {
-    # prices_fx.sql, as written: merged stream of observations and quotes per currency, a
-    # running count of quotes giving each observation the number of its quote, the quotes
-    # numbered per currency and joined on it.
+    # prices_fx.sql, as written: the as-of lookup once per distinct observation time and
+    # currency (a merged stream of those times and the quotes per currency, a running count
+    # of quotes giving each time the number of its quote, the quotes numbered per currency
+    # and joined on it), then each observation joined to its time's rates.
     "prices_fx": f"""
-WITH pairs AS (
-    SELECT o.record_id, o.item_id, o.observed_at, o.sale_price, o.msrp, c.currency
-    FROM obs o CROSS JOIN currencies c
+WITH times AS (
+    SELECT DISTINCT observed_at FROM obs
 ),
 quotes AS (
     SELECT quote, rate, rate_time,
@@ -52,11 +52,10 @@ quotes AS (
     WHERE quote IN (SELECT currency FROM currencies) AND quote <> '{BASE}'
 ),
 events AS (
-    SELECT currency, observed_at AS t, 1 AS kind, record_id, item_id, sale_price, msrp
-    FROM pairs
+    SELECT c.currency, t.observed_at AS t, 1 AS kind
+    FROM times t CROSS JOIN currencies c
     UNION ALL
-    SELECT quote AS currency, rate_time AS t, 0 AS kind, NULL AS record_id, NULL AS item_id,
-           NULL AS sale_price, NULL AS msrp
+    SELECT quote AS currency, rate_time AS t, 0 AS kind
     FROM quotes
 ),
 grouped AS (
@@ -65,17 +64,23 @@ grouped AS (
     FROM events
 ),
 chosen AS (
-    SELECT g.record_id, g.item_id, g.t AS observed_at, g.currency, g.sale_price, g.msrp,
+    SELECT g.t AS observed_at, g.currency,
            CASE WHEN g.currency = '{BASE}' THEN 1.0D ELSE q.rate END AS rate,
            CASE WHEN g.currency = '{BASE}' THEN g.t ELSE q.rate_time END AS rate_time
     FROM grouped g LEFT JOIN quotes q ON q.quote = g.currency AND q.n = g.grp
     WHERE g.kind = 1
+),
+rates AS (
+    SELECT observed_at, currency, rate, rate_time,
+           COALESCE(unix_timestamp(observed_at) - unix_timestamp(rate_time) > {STALE_SECONDS}, false) AS stale
+    FROM chosen
 )
-SELECT record_id, CAST(item_id AS BIGINT) AS item_id, observed_at, currency, rate, rate_time,
-       sale_price * rate AS sale_price,
-       msrp * rate AS msrp,
-       COALESCE(unix_timestamp(observed_at) - unix_timestamp(rate_time) > {STALE_SECONDS}, false) AS stale
-FROM chosen
+SELECT o.record_id, CAST(o.item_id AS BIGINT) AS item_id, o.observed_at, r.currency, r.rate,
+       r.rate_time,
+       o.sale_price * r.rate AS sale_price,
+       o.msrp * r.rate AS msrp,
+       r.stale
+FROM obs o JOIN rates r ON r.observed_at = o.observed_at
 ORDER BY item_id, observed_at, currency""",
     "discounts": """
 WITH ranked AS (
