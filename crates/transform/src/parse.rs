@@ -1,6 +1,7 @@
 //! The parse stage: raw NDJSON records into typed rows of the clean tables, and every row
 //! that cannot be kept into a rejection with its reason.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ use pricelake_core::{DeadLetter, LakeRecord, RecordEnvelope};
 
 /// Endpoints whose payloads are Walmart items.
 use pricelake_core::models::walmart::ITEM_ENDPOINTS;
+
+mod fast_item;
 
 /// One row of `clean/price_observations`.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +69,47 @@ pub struct Parsed {
     pub rejected: Vec<DeadLetter>,
 }
 
+/// A kept item, from either way of reading its line: what [`Parsed::add_item_row`] needs.
+struct ItemRow {
+    record_id: String,
+    endpoint: String,
+    observed_at: DateTime<Utc>,
+    position: Option<u32>,
+    /// The trends response's `time` (milliseconds), when it has one.
+    trend_time: Option<i64>,
+    item_id: i64,
+    name: String,
+    brand: Option<String>,
+    category_path: Option<String>,
+    sale_price: Option<f64>,
+    msrp: Option<f64>,
+    stock: Option<String>,
+    rollback: bool,
+    clearance: bool,
+}
+
+impl ItemRow {
+    fn from_fast(line: fast_item::ItemLine<'_>) -> ItemRow {
+        let item = line.payload;
+        ItemRow {
+            record_id: line.record_id.into_owned(),
+            endpoint: line.endpoint.into_owned(),
+            observed_at: line.fetched_at,
+            position: line.position,
+            trend_time: line.context_time,
+            item_id: item.item_id as i64,
+            name: item.name.map(Cow::into_owned).unwrap_or_default(),
+            brand: item.brand_name.map(Cow::into_owned),
+            category_path: item.category_path.map(Cow::into_owned),
+            sale_price: item.sale_price,
+            msrp: item.msrp,
+            stock: item.stock.map(Cow::into_owned),
+            rollback: item.roll_back.unwrap_or(false),
+            clearance: item.clearance.unwrap_or(false),
+        }
+    }
+}
+
 impl Parsed {
     /// Parses objects on `workers` threads, each a contiguous share of them, and merges the
     /// shares in order (so the rows and rejections come out as one thread would give them).
@@ -114,6 +158,10 @@ impl Parsed {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
+            if let Some(item) = fast_item::ItemLine::read(line) {
+                self.add_item_row(ItemRow::from_fast(item));
+                continue;
+            }
             match serde_json::from_str::<LakeRecord>(line) {
                 Ok(LakeRecord::Raw(envelope)) => self.add_envelope(envelope),
                 Ok(LakeRecord::DeadLetter(_)) => {} // already a dead letter, under errors/
@@ -161,43 +209,63 @@ impl Parsed {
             ));
             return;
         }
-        let category = item
-            .category_path
-            .as_deref()
-            .and_then(|p| p.split('/').next())
-            .filter(|c| !c.is_empty())
-            .map(str::to_string);
-        let item_id = item.item_id as i64;
-        if envelope.endpoint == "trends" {
-            let trend_time = envelope
+        self.add_item_row(ItemRow {
+            trend_time: envelope
                 .context
                 .as_ref()
                 .and_then(|c| c.get("time"))
-                .and_then(|t| t.as_i64())
-                .and_then(DateTime::from_timestamp_millis)
-                .unwrap_or(envelope.fetched_at);
-            self.trending.push(TrendingAppearance {
-                record_id: envelope.record_id.clone(),
-                item_id,
-                name: item.name.clone(),
-                trend_time,
-                position: envelope.position.unwrap_or(0) as i32,
-            });
-        }
-        self.observations.push(PriceObservation {
+                .and_then(|t| t.as_i64()),
             record_id: envelope.record_id,
-            item_id,
-            observed_at: envelope.fetched_at,
             endpoint: envelope.endpoint,
+            observed_at: envelope.fetched_at,
+            position: envelope.position,
+            item_id: item.item_id as i64,
             name: item.name,
             brand: item.brand_name,
             category_path: item.category_path,
-            category,
             sale_price: item.sale_price,
             msrp: item.msrp,
             stock: item.stock,
             rollback: item.roll_back.unwrap_or(false),
             clearance: item.clearance.unwrap_or(false),
+        });
+    }
+
+    /// An item that makes a price observation (and, from `trends`, a trending appearance).
+    fn add_item_row(&mut self, row: ItemRow) {
+        let category = row
+            .category_path
+            .as_deref()
+            .and_then(|p| p.split('/').next())
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        if row.endpoint == "trends" {
+            let trend_time = row
+                .trend_time
+                .and_then(DateTime::from_timestamp_millis)
+                .unwrap_or(row.observed_at);
+            self.trending.push(TrendingAppearance {
+                record_id: row.record_id.clone(),
+                item_id: row.item_id,
+                name: row.name.clone(),
+                trend_time,
+                position: row.position.unwrap_or(0) as i32,
+            });
+        }
+        self.observations.push(PriceObservation {
+            record_id: row.record_id,
+            item_id: row.item_id,
+            observed_at: row.observed_at,
+            endpoint: row.endpoint,
+            name: row.name,
+            brand: row.brand,
+            category_path: row.category_path,
+            category,
+            sale_price: row.sale_price,
+            msrp: row.msrp,
+            stock: row.stock,
+            rollback: row.rollback,
+            clearance: row.clearance,
         });
     }
 
@@ -545,6 +613,128 @@ mod tests {
                 "{workers} workers keep the order of the objects"
             );
             assert_eq!(many.rejected_by_reason(), one.rejected_by_reason());
+        }
+    }
+
+    /// Every variant of a few real lines (fields missing, null, of another type, twice,
+    /// escaped) that the fast path reads gives exactly the general path's rows; the rest it
+    /// leaves to the general path.
+    #[test]
+    fn the_fast_path_agrees_with_the_general_one() {
+        use serde_json::{json, Value};
+        let item = json!({"itemId": 110011081, "parentItemId": 110011081,
+            "name": "Sony Ultra Soda \"CP-482\", Black \u{e9}", "msrp": 39.1, "salePrice": 25.09,
+            "upc": "764671338214", "categoryPath": "Grocery/Beverages/Soda", "brandName": "Sony",
+            "stock": "Available", "rollBack": true, "clearance": false, "customerRating": "3.7",
+            "attributes": {"color": "Black"}});
+        let line = |endpoint: &str, context: Option<Value>| {
+            let mut l = json!({"kind": "raw", "record_id": "97b0990ada56bfa3", "source": "walmart",
+                "endpoint": endpoint, "fetched_at": "2026-01-03T12:00:00.200Z",
+                "request_url": "http://127.0.0.1:8100/v1/trends?apiKey=REDACTED",
+                "http_status": 200, "position": 3, "payload": item.clone()});
+            if let Some(c) = context {
+                l["context"] = c;
+            }
+            l
+        };
+        let bases = [
+            line("trends", Some(json!({"time": 1767441600200_i64}))),
+            line("items", None),
+            line("search", Some(json!({"totalResults": 3}))),
+            line("vod", None),
+        ];
+        let odd_values = [
+            Value::Null,
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!(12),
+            json!("12"),
+            json!(""),
+            json!(" 7 "),
+            json!(true),
+            json!([]),
+            json!({}),
+            json!({"time": "x"}),
+            json!({"time": 1.5}),
+            json!("a\"b\u{e9}"),
+            json!(u64::MAX),
+        ];
+        let mut lines: Vec<String> = Vec::new();
+        for base in &bases {
+            lines.push(base.to_string());
+            let top: Vec<String> = base.as_object().unwrap().keys().cloned().collect();
+            let inner: Vec<String> = base["payload"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            for key in top.iter().chain(["unknown".to_string()].iter()) {
+                let mut removed = base.clone();
+                removed.as_object_mut().unwrap().remove(key);
+                lines.push(removed.to_string());
+                for value in &odd_values {
+                    let mut changed = base.clone();
+                    changed[key.as_str()] = value.clone();
+                    lines.push(changed.to_string());
+                }
+                // The same key twice (text surgery: JSON values cannot hold it).
+                let text = base.to_string();
+                lines.push(text.replacen('{', &format!("{{\"{key}\":1,"), 1));
+            }
+            for key in inner.iter().chain(["unknown".to_string()].iter()) {
+                let mut removed = base.clone();
+                removed["payload"].as_object_mut().unwrap().remove(key);
+                lines.push(removed.to_string());
+                for value in &odd_values {
+                    let mut changed = base.clone();
+                    changed["payload"][key.as_str()] = value.clone();
+                    lines.push(changed.to_string());
+                }
+                let text = base.to_string();
+                lines.push(text.replacen(
+                    "\"payload\":{",
+                    &format!("\"payload\":{{\"{key}\":2,"),
+                    1,
+                ));
+            }
+            let text = base.to_string();
+            lines.push(format!("[{text}]"));
+            lines.push(format!("{text} x"));
+            lines.push(
+                text.replace("\"payload\":{", "\"payload\":[{")
+                    .replacen("}}", "}]}", 1),
+            );
+        }
+        let (mut read, mut left) = (0, 0);
+        for line in &lines {
+            let mut general = Parsed::default();
+            match serde_json::from_str::<LakeRecord>(line) {
+                Ok(LakeRecord::Raw(envelope)) => general.add_envelope(envelope),
+                Ok(LakeRecord::DeadLetter(_)) => {}
+                Err(_) => general
+                    .rejected
+                    .push(object_rejection("x", "malformed_raw_line", "")),
+            }
+            let Some(fast) = fast_item::ItemLine::read(line) else {
+                left += 1;
+                continue;
+            };
+            read += 1;
+            let mut quick = Parsed::default();
+            quick.add_item_row(ItemRow::from_fast(fast));
+            assert!(
+                general.rejected.is_empty(),
+                "the general path rejects {line}"
+            );
+            assert_eq!(quick.observations, general.observations, "{line}");
+            assert_eq!(quick.trending, general.trending, "{line}");
+        }
+        // Not vacuous: both paths are taken, and the plain lines go the fast way.
+        assert!(read > 200 && left > 200, "read {read}, left {left}");
+        for base in &bases {
+            assert!(fast_item::ItemLine::read(&base.to_string()).is_some());
         }
     }
 }

@@ -1,0 +1,237 @@
+//! The common line of the raw zone, a Walmart item that makes a clean row, read without
+//! building its JSON tree. An item's payload carries some thirty fields (descriptions, image
+//! and product URLs, ...) of which the clean tables keep nine; the general path builds a
+//! `serde_json::Value` for every one of them, twice (serde's tagged `LakeRecord` buffers the
+//! line before reading it), and the parse stage spent most of its time there.
+//!
+//! This path only ever answers "here is the row" or "not mine": any line it does not read
+//! exactly as the general path would (another kind or endpoint, a field of a surprising type,
+//! a duplicate key, an item the general path rejects) goes to the general path, which keeps
+//! every rule about rejections in one place. `tests::the_fast_path_agrees_with_the_general_one`
+//! holds the two to the same rows.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+/// The envelope fields of a raw item line: those the clean rows need, and those the
+/// general path requires (a line without them is malformed there, so it must not be
+/// readable here).
+pub(super) struct ItemLine<'a> {
+    pub record_id: Cow<'a, str>,
+    pub endpoint: Cow<'a, str>,
+    pub fetched_at: DateTime<Utc>,
+    pub position: Option<u32>,
+    /// `context.time` when the context is an object with an integer `time`.
+    pub context_time: Option<i64>,
+    pub payload: ItemPayload<'a>,
+    source_is_walmart: bool,
+    kind_is_raw: bool,
+}
+
+/// The item fields the clean tables keep.
+#[derive(Default)]
+pub(super) struct ItemPayload<'a> {
+    pub item_id: u64,
+    pub name: Option<Cow<'a, str>>,
+    pub msrp: Option<f64>,
+    pub sale_price: Option<f64>,
+    pub category_path: Option<Cow<'a, str>>,
+    pub brand_name: Option<Cow<'a, str>>,
+    pub stock: Option<Cow<'a, str>>,
+    pub roll_back: Option<bool>,
+    pub clearance: Option<bool>,
+}
+
+impl<'a> ItemLine<'a> {
+    /// The line as an item row, or `None` when the general path must read it.
+    pub(super) fn read(line: &'a str) -> Option<ItemLine<'a>> {
+        let parsed: ItemLine<'a> = serde_json::from_str(line).ok()?;
+        let usable = parsed.kind_is_raw
+            && parsed.source_is_walmart
+            && pricelake_core::models::walmart::ITEM_ENDPOINTS.contains(&parsed.endpoint.as_ref())
+            && parsed.payload.item_id > 0
+            && parsed.payload.sale_price.is_some_and(f64::is_finite)
+            && parsed.payload.msrp.is_none_or(f64::is_finite);
+        usable.then_some(parsed)
+    }
+}
+
+/// Reads one field's value; a second value for the same key is an error (the general path
+/// would keep the last one: such a line is left to it).
+fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<T>,
+    map: &mut A,
+    key: &str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::custom(format!("duplicate field {key}")));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Like [`once`] for fields that may be `null`: `Some(None)` records that the key was seen.
+fn once_nullable<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<Option<T>>,
+    map: &mut A,
+    key: &str,
+) -> Result<(), A::Error> {
+    once(slot, map, key)
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = ItemLine<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a raw item line (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemLine<'de>, A::Error> {
+        let mut kind: Option<Cow<'de, str>> = None;
+        let mut record_id = None;
+        let mut source: Option<Cow<'de, str>> = None;
+        let mut endpoint = None;
+        let mut fetched_at = None;
+        let mut request_url: Option<Cow<'de, str>> = None;
+        let mut http_status: Option<u16> = None;
+        let mut position: Option<Option<u32>> = None;
+        let mut context: Option<Option<Context>> = None;
+        let mut payload = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "kind" => once(&mut kind, &mut map, "kind")?,
+                "record_id" => once(&mut record_id, &mut map, "record_id")?,
+                "source" => once(&mut source, &mut map, "source")?,
+                "endpoint" => once(&mut endpoint, &mut map, "endpoint")?,
+                "fetched_at" => once(&mut fetched_at, &mut map, "fetched_at")?,
+                "request_url" => once(&mut request_url, &mut map, "request_url")?,
+                "http_status" => once(&mut http_status, &mut map, "http_status")?,
+                "position" => once_nullable(&mut position, &mut map, "position")?,
+                "context" => once_nullable(&mut context, &mut map, "context")?,
+                "payload" => once(&mut payload, &mut map, "payload")?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let missing = |field| de::Error::custom(format!("missing field {field}"));
+        if request_url.is_none() {
+            return Err(missing("request_url"));
+        }
+        if http_status.is_none() {
+            return Err(missing("http_status"));
+        }
+        Ok(ItemLine {
+            kind_is_raw: kind.as_deref() == Some("raw"),
+            source_is_walmart: source.as_deref() == Some("walmart"),
+            record_id: record_id.ok_or_else(|| missing("record_id"))?,
+            endpoint: endpoint.ok_or_else(|| missing("endpoint"))?,
+            fetched_at: fetched_at.ok_or_else(|| missing("fetched_at"))?,
+            position: position.flatten(),
+            context_time: context.flatten().and_then(|c| c.time),
+            payload: payload.ok_or_else(|| missing("payload"))?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemLine<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A map only: serde's derived structs would also take an array, which the general
+        // path reads differently.
+        deserializer.deserialize_map(LineVisitor)
+    }
+}
+
+/// The envelope's `context`: only `time` (trends) is read; any other shape is left to the
+/// general path.
+struct Context {
+    time: Option<i64>,
+}
+
+struct ContextVisitor;
+
+impl<'de> Visitor<'de> for ContextVisitor {
+    type Value = Context;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Context, A::Error> {
+        let mut time: Option<i64> = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "time" {
+                once(&mut time, &mut map, "time")?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Context { time })
+    }
+}
+
+impl<'de> Deserialize<'de> for Context {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ContextVisitor)
+    }
+}
+
+struct PayloadVisitor;
+
+impl<'de> Visitor<'de> for PayloadVisitor {
+    type Value = ItemPayload<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an item object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemPayload<'de>, A::Error> {
+        let mut item_id: Option<u64> = None;
+        let mut name = None;
+        let mut msrp = None;
+        let mut sale_price = None;
+        let mut category_path = None;
+        let mut brand_name = None;
+        let mut stock = None;
+        let mut roll_back = None;
+        let mut clearance = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "itemId" => once(&mut item_id, &mut map, "itemId")?,
+                "name" => once_nullable(&mut name, &mut map, "name")?,
+                "msrp" => once_nullable(&mut msrp, &mut map, "msrp")?,
+                "salePrice" => once_nullable(&mut sale_price, &mut map, "salePrice")?,
+                "categoryPath" => once_nullable(&mut category_path, &mut map, "categoryPath")?,
+                "brandName" => once_nullable(&mut brand_name, &mut map, "brandName")?,
+                "stock" => once_nullable(&mut stock, &mut map, "stock")?,
+                "rollBack" => once_nullable(&mut roll_back, &mut map, "rollBack")?,
+                "clearance" => once_nullable(&mut clearance, &mut map, "clearance")?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(ItemPayload {
+            item_id: item_id.unwrap_or(0),
+            name: name.flatten(),
+            msrp: msrp.flatten(),
+            sale_price: sale_price.flatten(),
+            category_path: category_path.flatten(),
+            brand_name: brand_name.flatten(),
+            stock: stock.flatten(),
+            roll_back: roll_back.flatten(),
+            clearance: clearance.flatten(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemPayload<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(PayloadVisitor)
+    }
+}
