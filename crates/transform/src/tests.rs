@@ -1140,3 +1140,80 @@ fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() 
     };
     assert!(items_extension(Some(&without_items), &built(&["2026-01-05"], 0), "r2").is_none());
 }
+
+/// `price_daily.sql` finds the open and close by joining back to the rows at a group's first
+/// and last times; `first_value`/`last_value` ordered by time is the plain definition. They
+/// must agree, also where a currency has no price yet at the day's first observation (no
+/// rate then) or none any more at its last, and for a single observation.
+#[tokio::test]
+async fn price_daily_opens_and_closes_where_first_and_last_value_do() {
+    use datafusion::arrow::array::{
+        Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
+    };
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use std::sync::Arc;
+    let hour = |h: i64| at("2026-01-05T00:00:00Z").timestamp_micros() + h * 3_600_000_000;
+    // (item, hour, currency, converted price): item 1 in EUR has no rate at 00:00 and 23:00.
+    let rows: Vec<(i64, i64, &str, Option<f64>)> = vec![
+        (1, 0, "USD", Some(10.0)),
+        (1, 0, "EUR", None),
+        (1, 5, "USD", Some(12.0)),
+        (1, 5, "EUR", Some(11.0)),
+        (1, 9, "USD", Some(8.0)),
+        (1, 9, "EUR", Some(7.5)),
+        (1, 23, "USD", Some(9.0)),
+        (1, 23, "EUR", None),
+        (2, 7, "USD", Some(3.0)),
+        (2, 7, "EUR", Some(2.5)),
+        (3, 1, "EUR", None),
+    ];
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("item_id", DataType::Int64, false),
+        Field::new(
+            "observed_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("currency", DataType::Utf8, false),
+        Field::new("sale_price", DataType::Float64, true),
+    ]));
+    let batch = datafusion::arrow::array::RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| hour(r.1)))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.3))),
+        ],
+    )
+    .unwrap();
+    let ctx = SessionContext::new();
+    ctx.register_batch("prices_fx", batch).unwrap();
+    let text = |sql: &str| {
+        let ctx = ctx.clone();
+        let sql = sql.to_string();
+        async move {
+            let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string()
+        }
+    };
+    let plain = "SELECT CAST(observed_at AS DATE) AS date, item_id, currency, \
+        first_value(sale_price ORDER BY observed_at) AS open, \
+        last_value(sale_price ORDER BY observed_at) AS close, \
+        MIN(sale_price) AS min, MAX(sale_price) AS max \
+        FROM prices_fx WHERE sale_price IS NOT NULL GROUP BY 1, 2, 3 \
+        ORDER BY date, item_id, currency";
+    let ours = text(mart_sql("price_daily")).await;
+    assert_eq!(ours, text(plain).await);
+    // Hand-computed: item 1 in EUR opens at 05:00 (11) and closes at 09:00 (7.5).
+    assert!(
+        ours.contains("| 2026-01-05 | 1       | EUR      | 11.0 | 7.5   | 7.5 | 11.0 |"),
+        "{ours}"
+    );
+    assert!(!ours.contains("| 3 "), "no converted price, no row: {ours}");
+}
