@@ -245,17 +245,39 @@ pub(crate) async fn build(
     let computed = compute.len();
     if compute.is_empty() && days.is_empty() {
         // No observation at all: each mart still gets a file (empty, with its columns).
-        build_day(lake, ctx, config, run_id, None, produced).await?;
+        let obs = deduplicate_day(lake, ctx, run_id, None).await?;
+        build_day(lake, ctx, config, run_id, obs, produced).await?;
     }
-    for day in compute {
+    // A pipeline of two: day d + 1's observations are deduplicated while day d's marts are
+    // built (deduplication runs its window on one thread; the marts leave some of the other
+    // cores' time free).
+    let mut next = match compute.first() {
+        Some(day) => Some(deduplicate_day(lake, ctx, run_id, Some(day)).await?),
+        None => None,
+    };
+    for (i, day) in compute.iter().enumerate() {
         let started = std::time::Instant::now();
-        let stats = build_day(lake, ctx, config, run_id, Some(&day), produced).await?;
+        let Some(obs) = next.take() else { break };
+        let following = async {
+            match compute.get(i + 1) {
+                Some(day) => deduplicate_day(lake, ctx, run_id, Some(day))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (stats, following) = tokio::join!(
+            build_day(lake, ctx, config, run_id, obs, produced),
+            following
+        );
+        let stats = stats?;
+        next = following?;
         tracing::debug!(
             day,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "day marts built"
         );
-        days.insert(day, stats);
+        days.insert(day.clone(), stats);
     }
     for mart in DAY_MARTS {
         ctx.deregister_table(*mart).map_err(q(mart))?;
@@ -355,20 +377,25 @@ async fn carry_over(
     Some(stats)
 }
 
-/// Computes one day's marts (`None`: the empty marts of a lake without observations).
-async fn build_day(
+/// A day's deduplicated observations, written to the run's work area: the input of every
+/// day mart of that day (`day` `None`: the empty observations of a lake without any).
+struct DayObservations {
+    day: Option<String>,
+    folder: String,
+    written: crate::WrittenMart,
+    /// Observations of the day before deduplication.
+    observations: u64,
+}
+
+/// Deduplicates one day's observations into the run's work area. Reads only the clean
+/// table, so it may run while another day's marts are built.
+async fn deduplicate_day(
     lake: &Lake,
     ctx: &SessionContext,
-    config: &TransformConfig,
     run_id: &str,
     day: Option<&str>,
-    produced: &mut Vec<String>,
-) -> Result<DayStats, TransformError> {
-    let filter = match day {
-        Some(day) => format!("date = DATE '{day}'"),
-        None => "FALSE".to_string(),
-    };
-    // The day's deduplicated observations, once: every day mart reads them.
+) -> Result<DayObservations, TransformError> {
+    let filter = day_filter(day);
     let folder = format!(
         "{WORK_PREFIX}/run={run_id}/obs/day={}",
         day.unwrap_or("none")
@@ -384,6 +411,43 @@ async fn build_day(
     let written = write_mart(lake, &format!("{folder}/part-0.parquet"), df)
         .await
         .map_err(|e| e.for_mart("obs"))?;
+    let observations = count(
+        ctx,
+        &format!("SELECT COUNT(*) FROM price_observations WHERE {filter}"),
+    )
+    .await?;
+    Ok(DayObservations {
+        day: day.map(str::to_string),
+        folder,
+        written,
+        observations,
+    })
+}
+
+/// The clean table's rows of `day` (none for `None`).
+fn day_filter(day: Option<&str>) -> String {
+    match day {
+        Some(day) => format!("date = DATE '{day}'"),
+        None => "FALSE".to_string(),
+    }
+}
+
+/// Computes one day's marts from its deduplicated observations.
+async fn build_day(
+    lake: &Lake,
+    ctx: &SessionContext,
+    config: &TransformConfig,
+    run_id: &str,
+    obs: DayObservations,
+    produced: &mut Vec<String>,
+) -> Result<DayStats, TransformError> {
+    let DayObservations {
+        day,
+        folder,
+        written,
+        observations,
+    } = obs;
+    let day = day.as_deref();
     ctx.deregister_table("obs").map_err(q("obs"))?;
     ctx.register_parquet(
         "obs",
@@ -392,11 +456,6 @@ async fn build_day(
     )
     .await
     .map_err(q("obs"))?;
-    let observations = count(
-        ctx,
-        &format!("SELECT COUNT(*) FROM price_observations WHERE {filter}"),
-    )
-    .await?;
     let mut stats = DayStats {
         computed_by: run_id.to_string(),
         observations,
