@@ -60,7 +60,8 @@ impl<'a> ItemLine<'a> {
 }
 
 /// Reads one field's value; a second value for the same key is an error (the general path
-/// would keep the last one: such a line is left to it).
+/// would keep the last one: such a line is left to it). For a field that may be `null`,
+/// `T` is an `Option` and `Some(None)` records that the key was seen.
 fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
     slot: &mut Option<T>,
     map: &mut A,
@@ -71,15 +72,6 @@ fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
     }
     *slot = Some(map.next_value()?);
     Ok(())
-}
-
-/// Like [`once`] for fields that may be `null`: `Some(None)` records that the key was seen.
-fn once_nullable<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
-    slot: &mut Option<Option<T>>,
-    map: &mut A,
-    key: &str,
-) -> Result<(), A::Error> {
-    once(slot, map, key)
 }
 
 struct LineVisitor;
@@ -111,8 +103,8 @@ impl<'de> Visitor<'de> for LineVisitor {
                 "fetched_at" => once(&mut fetched_at, &mut map, "fetched_at")?,
                 "request_url" => once(&mut request_url, &mut map, "request_url")?,
                 "http_status" => once(&mut http_status, &mut map, "http_status")?,
-                "position" => once_nullable(&mut position, &mut map, "position")?,
-                "context" => once_nullable(&mut context, &mut map, "context")?,
+                "position" => once(&mut position, &mut map, "position")?,
+                "context" => once(&mut context, &mut map, "context")?,
                 "payload" => once(&mut payload, &mut map, "payload")?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -203,14 +195,14 @@ impl<'de> Visitor<'de> for PayloadVisitor {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
                 "itemId" => once(&mut item_id, &mut map, "itemId")?,
-                "name" => once_nullable(&mut name, &mut map, "name")?,
-                "msrp" => once_nullable(&mut msrp, &mut map, "msrp")?,
-                "salePrice" => once_nullable(&mut sale_price, &mut map, "salePrice")?,
-                "categoryPath" => once_nullable(&mut category_path, &mut map, "categoryPath")?,
-                "brandName" => once_nullable(&mut brand_name, &mut map, "brandName")?,
-                "stock" => once_nullable(&mut stock, &mut map, "stock")?,
-                "rollBack" => once_nullable(&mut roll_back, &mut map, "rollBack")?,
-                "clearance" => once_nullable(&mut clearance, &mut map, "clearance")?,
+                "name" => once(&mut name, &mut map, "name")?,
+                "msrp" => once(&mut msrp, &mut map, "msrp")?,
+                "salePrice" => once(&mut sale_price, &mut map, "salePrice")?,
+                "categoryPath" => once(&mut category_path, &mut map, "categoryPath")?,
+                "brandName" => once(&mut brand_name, &mut map, "brandName")?,
+                "stock" => once(&mut stock, &mut map, "stock")?,
+                "rollBack" => once(&mut roll_back, &mut map, "rollBack")?,
+                "clearance" => once(&mut clearance, &mut map, "clearance")?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
