@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::layout;
@@ -47,13 +48,83 @@ pub(crate) const DAY_MARTS: &[&str] = &[
 /// in the order of key and time, has another key: one ordered pass over all the rows. (Not
 /// ROW_NUMBER() OVER (PARTITION BY record_id ...): nearly every key is a partition of one
 /// row, and DataFusion keeps state per partition: 2.5 s a day of 480,000 observations, against
-/// 0.66 s this way, by the run log in docs/benchmarks.md, run C.)
+/// 0.66 s this way, by the run log in docs/benchmarks.md, run C.) The second pass goes in time
+/// order, so the rows come out in [`OBSERVATION_ORDER`] (the `ORDER BY` costs no sort, and
+/// says so to anyone changing the passes).
 const DAY_OBSERVATIONS: &str = "SELECT record_id, item_id, observed_at, endpoint, name, brand, category_path, category, sale_price, msrp, stock, rollback, clearance FROM (\
-    SELECT *, LAG(item_id) OVER (ORDER BY item_id, observed_at, record_id) AS previous_item,\
-              LAG(observed_at) OVER (ORDER BY item_id, observed_at, record_id) AS previous_time FROM (\
+    SELECT *, LAG(item_id) OVER (ORDER BY observed_at, item_id, record_id) AS previous_item,\
+              LAG(observed_at) OVER (ORDER BY observed_at, item_id, record_id) AS previous_time FROM (\
         SELECT *, LAG(record_id) OVER (ORDER BY record_id, observed_at) AS previous_record FROM {table} WHERE {filter}\
     ) WHERE (previous_record IS DISTINCT FROM record_id)\
-) WHERE (previous_item IS DISTINCT FROM item_id) OR (previous_time IS DISTINCT FROM observed_at)";
+) WHERE (previous_item IS DISTINCT FROM item_id) OR (previous_time IS DISTINCT FROM observed_at) \
+ORDER BY observed_at, item_id";
+
+/// The order of a day's deduplicated observations (`obs`) in their file, declared to the
+/// engine when the file is registered: `prices_fx` comes out in its own order from it and the
+/// day's `rates` without a sort of its rows.
+const OBSERVATION_ORDER: &[&str] = &["observed_at", "item_id"];
+
+/// The rate in force at each observation time of a day (`sql/rates.sql`): an intermediate
+/// table of the day, like `obs`.
+const DAY_RATES: &str = include_str!("../sql/rates.sql");
+
+/// The order of [`DAY_RATES`]' rows in their file, declared when it is registered.
+const RATES_ORDER: &[&str] = &["observed_at", "currency"];
+
+/// Read options for an intermediate file written by an `ORDER BY` on `columns` (ascending,
+/// nulls last, as SQL sorts by default): the engine may then skip sorts the order satisfies.
+fn sorted_by<'a>(schema: &'a SchemaRef, columns: &[&str]) -> ParquetReadOptions<'a> {
+    let order = columns
+        .iter()
+        .map(|c| datafusion::prelude::col(*c).sort(true, false))
+        .collect();
+    ParquetReadOptions::default()
+        .schema(schema)
+        .file_sort_order(vec![order])
+}
+
+/// Where a run keeps a day's intermediate `table` (`obs`, `rates`) until it commits (`day`
+/// `None`: the empty day of a lake without observations).
+fn work_file(run_id: &str, table: &str, day: Option<&str>) -> String {
+    format!(
+        "{WORK_PREFIX}/run={run_id}/{table}/day={}/part-0.parquet",
+        day.unwrap_or("none")
+    )
+}
+
+/// Registers a day's deduplicated observations as `obs`, in their order, then computes the
+/// day's `rates` from them into the run's work area and registers those in theirs: the
+/// inputs of every day mart.
+pub(crate) async fn register_day_inputs(
+    lake: &Lake,
+    ctx: &SessionContext,
+    config: &TransformConfig,
+    run_id: &str,
+    obs: &DayObservations,
+) -> Result<(), TransformError> {
+    ctx.deregister_table("obs").map_err(q("obs"))?;
+    ctx.register_parquet(
+        "obs",
+        lake.file_url(&obs.file),
+        sorted_by(&obs.written.schema, OBSERVATION_ORDER),
+    )
+    .await
+    .map_err(q("obs"))?;
+    let sql = fill(DAY_RATES, config, ctx).await?;
+    let df = ctx.sql(&sql).await.map_err(q("rates"))?;
+    let path = work_file(run_id, "rates", obs.day.as_deref());
+    let written = write_mart(lake, &path, df)
+        .await
+        .map_err(|e| e.for_mart("rates"))?;
+    ctx.deregister_table("rates").map_err(q("rates"))?;
+    ctx.register_parquet(
+        "rates",
+        lake.file_url(&path),
+        sorted_by(&written.schema, RATES_ORDER),
+    )
+    .await
+    .map_err(q("rates"))
+}
 
 /// The marts a day extended by later observations merges (the rest: `prices_fx` gains a
 /// file, `category_daily` is recomputed from the merged `discounts`).
@@ -87,6 +158,7 @@ pub(crate) fn fingerprint(config: &TransformConfig) -> String {
     }
     text.push_str(append::NEW_STRETCHES);
     text.push_str(DAY_OBSERVATIONS);
+    text.push_str(DAY_RATES);
     // An hour's run extends the previous run's `items` (`items_extension`): versions made by
     // another `items.sql` must not be carried into this one's.
     text.push_str(mart_sql(crate::ITEMS_TABLE));
@@ -174,7 +246,7 @@ pub(crate) struct Built {
 /// Where an extended day keeps a mart's rows of the new observations alone, until the run
 /// ends (the `items` table is extended from `item_days`' file).
 pub(crate) fn delta_file(run_id: &str, mart: &str, day: &str) -> String {
-    format!("{WORK_PREFIX}/run={run_id}/delta/{mart}/day={day}/part-0.parquet")
+    work_file(run_id, &format!("delta/{mart}"), Some(day))
 }
 
 /// Builds the day marts as the plan says (a carried or extended day whose files cannot be
@@ -379,46 +451,59 @@ async fn carry_over(
 
 /// A day's deduplicated observations, written to the run's work area: the input of every
 /// day mart of that day (`day` `None`: the empty observations of a lake without any).
-struct DayObservations {
+pub(crate) struct DayObservations {
     day: Option<String>,
-    folder: String,
-    written: crate::WrittenMart,
-    /// Observations of the day before deduplication.
-    observations: u64,
+    /// Where they are ([`work_file`]).
+    file: String,
+    pub(crate) written: crate::WrittenMart,
+    /// Observations before deduplication.
+    pub(crate) observations: u64,
 }
 
 /// Deduplicates one day's observations into the run's work area. Reads only the clean
 /// table, so it may run while another day's marts are built.
-async fn deduplicate_day(
+pub(crate) async fn deduplicate_day(
     lake: &Lake,
     ctx: &SessionContext,
     run_id: &str,
     day: Option<&str>,
 ) -> Result<DayObservations, TransformError> {
-    let filter = day_filter(day);
-    let folder = format!(
-        "{WORK_PREFIX}/run={run_id}/obs/day={}",
-        day.unwrap_or("none")
-    );
+    deduplicate(
+        lake,
+        ctx,
+        run_id,
+        day,
+        "price_observations",
+        &day_filter(day),
+    )
+    .await
+}
+
+/// Deduplicates the rows of `table` that `filter` keeps, as the observations of `day`.
+async fn deduplicate(
+    lake: &Lake,
+    ctx: &SessionContext,
+    run_id: &str,
+    day: Option<&str>,
+    table: &str,
+    filter: &str,
+) -> Result<DayObservations, TransformError> {
+    let file = work_file(run_id, "obs", day);
     let df = ctx
         .sql(
             &DAY_OBSERVATIONS
-                .replace("{table}", "price_observations")
-                .replace("{filter}", &filter),
+                .replace("{table}", table)
+                .replace("{filter}", filter),
         )
         .await
         .map_err(q("obs"))?;
-    let written = write_mart(lake, &format!("{folder}/part-0.parquet"), df)
+    let written = write_mart(lake, &file, df)
         .await
         .map_err(|e| e.for_mart("obs"))?;
-    let observations = count(
-        ctx,
-        &format!("SELECT COUNT(*) FROM price_observations WHERE {filter}"),
-    )
-    .await?;
+    let observations = count(ctx, &format!("SELECT COUNT(*) FROM {table} WHERE {filter}")).await?;
     Ok(DayObservations {
         day: day.map(str::to_string),
-        folder,
+        file,
         written,
         observations,
     })
@@ -441,25 +526,12 @@ async fn build_day(
     obs: DayObservations,
     produced: &mut Vec<String>,
 ) -> Result<DayStats, TransformError> {
-    let DayObservations {
-        day,
-        folder,
-        written,
-        observations,
-    } = obs;
-    let day = day.as_deref();
-    ctx.deregister_table("obs").map_err(q("obs"))?;
-    ctx.register_parquet(
-        "obs",
-        lake.table_url(&folder),
-        ParquetReadOptions::default().schema(&written.schema),
-    )
-    .await
-    .map_err(q("obs"))?;
+    register_day_inputs(lake, ctx, config, run_id, &obs).await?;
+    let day = obs.day.as_deref();
     let mut stats = DayStats {
         computed_by: run_id.to_string(),
-        observations,
-        duplicates: observations.saturating_sub(written.rows as u64),
+        observations: obs.observations,
+        duplicates: obs.observations.saturating_sub(obs.written.rows as u64),
         last_observed_at: latest_observation(ctx).await?,
         ..DayStats::default()
     };

@@ -1217,3 +1217,99 @@ async fn price_daily_opens_and_closes_where_first_and_last_value_do() {
     );
     assert!(!ours.contains("| 3 "), "no converted price, no row: {ours}");
 }
+
+/// A day shaped like a real one (many items stamped with each fetch time, few currencies):
+/// its `prices_fx` file is in (observed_at, item_id, currency) order, and the engine gets
+/// that order from the declared orders of `obs` and `rates` and the hash join, without a
+/// sort of the day's rows (the full refresh's largest cost before: `docs/benchmarks.md`).
+#[tokio::test]
+async fn prices_fx_comes_out_in_its_order_without_sorting_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(&pricelake_lake::LakeConfig {
+        url: dir.path().to_string_lossy().into(),
+        ..Default::default()
+    })
+    .unwrap();
+    put_raw(
+        &lake,
+        "fx",
+        &[
+            live("fx1", "2026-01-02T00:00:00Z", 0.9, 0.8),
+            live("fx2", "2026-01-02T03:00:00Z", 0.91, 0.79),
+        ],
+    )
+    .await;
+    // 60 items at each of five fetch times, written in no particular order (item ids
+    // descending, later fetches first), plus one observation with no rate before it.
+    let mut records = Vec::new();
+    for hour in (1..=5).rev() {
+        for item in (1..=60).rev() {
+            records.push(item_env(
+                &format!("r{hour}-{item}"),
+                "items",
+                &format!("2026-01-02T0{hour}:00:00Z"),
+                json!({"itemId": item, "name": format!("item {item}"), "salePrice": 10.0 + item as f64, "msrp": 20.0}),
+                None,
+            ));
+        }
+    }
+    records.push(item_env(
+        "early",
+        "items",
+        "2026-01-01T23:30:00Z",
+        json!({"itemId": 7, "name": "item 7", "salePrice": 3.0}),
+        None,
+    ));
+    put_raw(&lake, "items", &records).await;
+    let report = run(&lake, true).await;
+    assert_eq!(report.rows["mart.prices_fx"], 301 * 3);
+
+    let rows = mart(&lake, "prices_fx").await;
+    let keys: Vec<(String, i64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["observed_at"].as_str().unwrap().to_string(),
+                r["item_id"].as_i64().unwrap(),
+                r["currency"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "prices_fx rows in file order");
+    let mut per_time: BTreeMap<&str, usize> = BTreeMap::new();
+    for key in &keys {
+        *per_time.entry(key.0.as_str()).or_default() += 1;
+    }
+    assert_eq!(
+        per_time.values().copied().collect::<Vec<_>>(),
+        [3, 180, 180, 180, 180, 180],
+        "every observation of a time, in every currency: {per_time:?}"
+    );
+
+    // The plan of that day's prices_fx, with its inputs registered as a run registers them.
+    let config = config();
+    let ctx = session(&lake, &config, &Engine::Local).await.unwrap();
+    materialize_rates(&lake, &ctx, "plan").await.unwrap();
+    let obs = days::deduplicate_day(&lake, &ctx, "plan", Some("2026-01-02"))
+        .await
+        .unwrap();
+    assert_eq!(obs.written.rows, 300);
+    days::register_day_inputs(&lake, &ctx, &config, "plan", &obs)
+        .await
+        .unwrap();
+    let sql = fill(mart_sql("prices_fx"), &config, &ctx).await.unwrap();
+    let plan = ctx
+        .sql(&sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let shown = datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string();
+    assert!(!shown.contains("SortExec:"), "a sort in the plan:\n{shown}");
+    assert!(shown.contains("HashJoinExec: mode=CollectLeft"), "{shown}");
+}

@@ -8,9 +8,11 @@ use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::layout;
 use pricelake_lake::Lake;
 
-use super::{append_sql, copy_day, count, latest_observation, APPENDED_MARTS, DAY_OBSERVATIONS};
+use super::{
+    append_sql, copy_day, deduplicate, latest_observation, register_day_inputs, APPENDED_MARTS,
+};
 use crate::manifest::{DayStats, Manifest};
-use crate::{fill, mart_sql, parse, q, write_mart, TransformConfig, TransformError, WORK_PREFIX};
+use crate::{fill, mart_sql, parse, q, write_mart, TransformConfig, TransformError};
 
 /// `item_days`' rows of the new observations for an extension: each observation a stretch of
 /// its own, which `sql/append/item_days.sql` merges with the ones alike before and after it.
@@ -70,19 +72,9 @@ pub(super) async fn extend_day(
     ctx.deregister_table("new_observations").map_err(q("obs"))?;
     ctx.register_table("new_observations", new_observations.into_view())
         .map_err(q("obs"))?;
-    let folder = format!("{WORK_PREFIX}/run={run_id}/obs/day={day}");
-    let df = ctx
-        .sql(
-            &DAY_OBSERVATIONS
-                .replace("{table}", "new_observations")
-                .replace("{filter}", "TRUE"),
-        )
-        .await
-        .map_err(q("obs"))?;
-    let deduplicated = register_written(lake, ctx, "obs", &format!("{folder}/part-0.parquet"), df)
-        .await?
-        .rows as u64;
-    let observations = count(ctx, "SELECT COUNT(*) FROM new_observations").await?;
+    let obs = deduplicate(lake, ctx, run_id, Some(day), "new_observations", "TRUE").await?;
+    register_day_inputs(lake, ctx, config, run_id, &obs).await?;
+    let (observations, deduplicated) = (obs.observations, obs.written.rows as u64);
     let latest = latest_observation(ctx).await?;
 
     let mut rows = BTreeMap::new();
