@@ -950,12 +950,10 @@ async fn write_partitioned<T>(
     batch: impl Fn(&[&T]) -> RecordBatch,
     produced: &mut Vec<String>,
 ) -> Result<PartitionedRows, TransformError> {
-    let mut by_date: BTreeMap<String, Vec<&T>> = BTreeMap::new();
+    // By calendar day (formatted once per partition, not once per row).
+    let mut by_date: BTreeMap<chrono::NaiveDate, Vec<&T>> = BTreeMap::new();
     for row in rows {
-        by_date
-            .entry(time(row).format("%Y-%m-%d").to_string())
-            .or_default()
-            .push(row);
+        by_date.entry(time(row).date_naive()).or_default().push(row);
     }
     let mut written = PartitionedRows {
         rows: rows.len() as u64,
@@ -965,6 +963,7 @@ async fn write_partitioned<T>(
         let Some(earliest) = rows.iter().map(|r| time(r)).min() else {
             continue;
         };
+        let date = date.format("%Y-%m-%d").to_string();
         let batch = batch(&rows);
         let path = format!(
             "{}/date={date}/part-{part}.parquet",

@@ -122,8 +122,9 @@ impl Parsed {
             let mine = std::mem::replace(&mut rest, tail);
             tasks.push(tokio::task::spawn_blocking(move || {
                 let mut parsed = Parsed::default();
+                let mut text = String::new();
                 for (path, bytes) in &mine {
-                    parsed.add_object(path, bytes);
+                    parsed.add_object_with(path, bytes, &mut text);
                 }
                 parsed
             }));
@@ -145,14 +146,17 @@ impl Parsed {
 
     /// Decompresses one raw object and parses its lines.
     pub fn add_object(&mut self, path: &str, bytes: &[u8]) {
-        let text = match pricelake_lake::ndjson::decode(path, bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                self.rejected
-                    .push(object_rejection(path, "unreadable_object", &e));
-                return;
-            }
-        };
+        self.add_object_with(path, bytes, &mut String::new());
+    }
+
+    /// [`Parsed::add_object`] with `text` as the buffer of the decompressed object, reused
+    /// from one object to the next by a parser of many.
+    pub fn add_object_with(&mut self, path: &str, bytes: &[u8], text: &mut String) {
+        if let Err(e) = pricelake_lake::ndjson::decode_into(path, bytes, text) {
+            self.rejected
+                .push(object_rejection(path, "unreadable_object", &e));
+            return;
+        }
         for (n, line) in text
             .lines()
             .enumerate()
