@@ -74,6 +74,45 @@ fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
     Ok(())
 }
 
+/// A string read in place when the line holds it unescaped. serde's own `Cow<str>` always
+/// copies (it borrows only under `#[serde(borrow)]` in derived code), and this path reads
+/// some forty keys and a handful of values per line: copying each was a third of its
+/// allocations.
+struct Text<'de>(Cow<'de, str>);
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// An optional [`Text`], `null` as `None`.
+fn text<'de>(value: Option<Option<Text<'de>>>) -> Option<Option<Cow<'de, str>>> {
+    value.map(|v| v.map(|t| t.0))
+}
+
 struct LineVisitor;
 
 impl<'de> Visitor<'de> for LineVisitor {
@@ -84,17 +123,17 @@ impl<'de> Visitor<'de> for LineVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemLine<'de>, A::Error> {
-        let mut kind: Option<Cow<'de, str>> = None;
-        let mut record_id = None;
-        let mut source: Option<Cow<'de, str>> = None;
-        let mut endpoint = None;
+        let mut kind: Option<Text<'de>> = None;
+        let mut record_id: Option<Text<'de>> = None;
+        let mut source: Option<Text<'de>> = None;
+        let mut endpoint: Option<Text<'de>> = None;
         let mut fetched_at = None;
-        let mut request_url: Option<Cow<'de, str>> = None;
+        let mut request_url: Option<Text<'de>> = None;
         let mut http_status: Option<u16> = None;
         let mut position: Option<Option<u32>> = None;
         let mut context: Option<Option<Context>> = None;
         let mut payload = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match key.as_ref() {
                 "kind" => once(&mut kind, &mut map, "kind")?,
                 "record_id" => once(&mut record_id, &mut map, "record_id")?,
@@ -119,10 +158,10 @@ impl<'de> Visitor<'de> for LineVisitor {
             return Err(missing("http_status"));
         }
         Ok(ItemLine {
-            kind_is_raw: kind.as_deref() == Some("raw"),
-            source_is_walmart: source.as_deref() == Some("walmart"),
-            record_id: record_id.ok_or_else(|| missing("record_id"))?,
-            endpoint: endpoint.ok_or_else(|| missing("endpoint"))?,
+            kind_is_raw: kind.is_some_and(|k| k.0 == "raw"),
+            source_is_walmart: source.is_some_and(|s| s.0 == "walmart"),
+            record_id: record_id.ok_or_else(|| missing("record_id"))?.0,
+            endpoint: endpoint.ok_or_else(|| missing("endpoint"))?.0,
             fetched_at: fetched_at.ok_or_else(|| missing("fetched_at"))?,
             position: position.flatten(),
             context_time: context.flatten().and_then(|c| c.time),
@@ -156,7 +195,7 @@ impl<'de> Visitor<'de> for ContextVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Context, A::Error> {
         let mut time: Option<i64> = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             if key == "time" {
                 once(&mut time, &mut map, "time")?;
             } else {
@@ -184,15 +223,15 @@ impl<'de> Visitor<'de> for PayloadVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemPayload<'de>, A::Error> {
         let mut item_id: Option<u64> = None;
-        let mut name = None;
+        let mut name: Option<Option<Text<'de>>> = None;
         let mut msrp = None;
         let mut sale_price = None;
-        let mut category_path = None;
-        let mut brand_name = None;
-        let mut stock = None;
+        let mut category_path: Option<Option<Text<'de>>> = None;
+        let mut brand_name: Option<Option<Text<'de>>> = None;
+        let mut stock: Option<Option<Text<'de>>> = None;
         let mut roll_back = None;
         let mut clearance = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match key.as_ref() {
                 "itemId" => once(&mut item_id, &mut map, "itemId")?,
                 "name" => once(&mut name, &mut map, "name")?,
@@ -210,12 +249,12 @@ impl<'de> Visitor<'de> for PayloadVisitor {
         }
         Ok(ItemPayload {
             item_id: item_id.unwrap_or(0),
-            name: name.flatten(),
+            name: text(name).flatten(),
             msrp: msrp.flatten(),
             sale_price: sale_price.flatten(),
-            category_path: category_path.flatten(),
-            brand_name: brand_name.flatten(),
-            stock: stock.flatten(),
+            category_path: text(category_path).flatten(),
+            brand_name: text(brand_name).flatten(),
+            stock: text(stock).flatten(),
             roll_back: roll_back.flatten(),
             clearance: clearance.flatten(),
         })
