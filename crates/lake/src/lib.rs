@@ -5,6 +5,7 @@
 //! `memory://` is an in-memory store for unit tests. Every write is a single
 //! `object_store` put, which is atomic: an object is whole or absent.
 
+mod gunzip;
 pub mod ndjson;
 
 use std::sync::Arc;

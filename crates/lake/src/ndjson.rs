@@ -3,41 +3,60 @@
 
 use std::io::Read;
 
+use crate::gunzip::{Gunzip, MAX_DEFLATE_RATIO};
+
 /// The text of a landed object, decompressed by its extension: `.gz` (gzip, members
 /// concatenated), `.zst` (zstd), anything else as plain UTF-8.
 pub fn decode(path: &str, bytes: &[u8]) -> Result<String, String> {
-    let mut text = String::new();
-    decode_into(path, bytes, &mut text)?;
-    Ok(text)
+    Decoder::new().decode(path, bytes).map(str::to_owned)
 }
 
-/// [`decode`] into `text` (emptied first), for a reader of many objects: one buffer reused
-/// is one allocation, where a new `String` per object grows by doubling (a copy of the
-/// object's text each time) through memory the kernel must zero again (the parse stage of
-/// a full refresh decompresses a few thousand 5 MiB objects).
-pub fn decode_into(path: &str, bytes: &[u8], text: &mut String) -> Result<(), String> {
-    text.clear();
-    if path.ends_with(".gz") {
-        text.reserve(gzip_size_hint(bytes));
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_string(text)
-            .map_err(|e| e.to_string())?;
-    } else if path.ends_with(".zst") {
-        zstd::stream::read::Decoder::new(bytes)
-            .and_then(|mut d| d.read_to_string(text))
-            .map_err(|e| e.to_string())?;
-    } else {
-        text.push_str(std::str::from_utf8(bytes).map_err(|e| e.to_string())?);
+/// [`decode`] for a reader of many objects: one decompressor and one buffer, reused. A new
+/// `String` per object grows by doubling (a copy of the object's text each time) through
+/// memory the kernel must zero again, and the parse stage of a full refresh decompresses a
+/// few thousand 5 MiB objects.
+pub struct Decoder {
+    gunzip: Gunzip,
+    buffer: Vec<u8>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
     }
-    Ok(())
+}
+
+impl Decoder {
+    /// A decoder with an empty buffer (it grows to the largest object decoded).
+    pub fn new() -> Decoder {
+        Decoder {
+            gunzip: Gunzip::new(),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The object's text, valid until the next call.
+    pub fn decode<'a>(&'a mut self, path: &str, bytes: &'a [u8]) -> Result<&'a str, String> {
+        let len = if path.ends_with(".gz") {
+            self.gunzip
+                .decompress(bytes, &mut self.buffer, gzip_size_hint(bytes))?
+        } else if path.ends_with(".zst") {
+            self.buffer.clear();
+            zstd::stream::read::Decoder::new(bytes)
+                .and_then(|mut d| d.read_to_end(&mut self.buffer))
+                .map_err(|e| e.to_string())?
+        } else {
+            return std::str::from_utf8(bytes).map_err(|e| e.to_string());
+        };
+        std::str::from_utf8(&self.buffer[..len]).map_err(|e| e.to_string())
+    }
 }
 
 /// The decompressed size a gzip object announces: its last member's ISIZE (the trailer's
 /// last four bytes, the size modulo 2^32), capped at what deflate could expand the object
 /// to, since a damaged trailer must not make a huge allocation. A hint only: a wrong one
-/// costs a reallocation, never a wrong result.
+/// costs a retry with more room, never a wrong result.
 fn gzip_size_hint(bytes: &[u8]) -> usize {
-    const MAX_DEFLATE_RATIO: usize = 1032;
     let Some(trailer) = bytes.len().checked_sub(4).map(|at| &bytes[at..]) else {
         return 0;
     };
@@ -50,31 +69,85 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn gz(text: &str) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// What flate2's `MultiGzDecoder` (the reader before libdeflate) makes of the bytes.
+    fn flate2_text(bytes: &[u8]) -> Result<String, std::io::Error> {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(bytes).read_to_string(&mut text)?;
+        Ok(text)
+    }
+
     #[test]
     fn a_reused_buffer_holds_each_object_alone_whatever_its_trailer_says() {
-        let gz = |text: &str| {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(text.as_bytes()).unwrap();
-            gz.finish().unwrap()
-        };
         let long = "{\"a\":1}\n".repeat(10_000);
-        let mut text = String::new();
-        decode_into("x.ndjson.gz", &gz(&long), &mut text).unwrap();
-        assert_eq!(text, long);
+        let mut decoder = Decoder::new();
+        assert_eq!(decoder.decode("x.ndjson.gz", &gz(&long)).unwrap(), long);
+        // A shorter object after a longer one: none of the longer one is left over.
+        assert_eq!(decoder.decode("x.ndjson.gz", &gz("{}\n")).unwrap(), "{}\n");
         // Two members: the hint (the last member's size) is short, the text is whole.
         let mut two = gz(&long);
         two.extend(gz("{\"b\":2}\n"));
-        decode_into("x.ndjson.gz", &two, &mut text).unwrap();
-        assert_eq!(text, format!("{long}{{\"b\":2}}\n"));
+        assert_eq!(
+            decoder.decode("x.ndjson.gz", &two).unwrap(),
+            format!("{long}{{\"b\":2}}\n")
+        );
         // A trailer that claims 4 GiB allocates no more than deflate could expand to.
         let mut lying = gz("{\"c\":3}\n");
         let at = lying.len() - 4;
         lying[at..].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(gzip_size_hint(&lying) <= lying.len() * 1032 + 1);
-        assert!(decode_into("x.ndjson.gz", &lying, &mut text).is_err());
+        assert!(decoder.decode("x.ndjson.gz", &lying).is_err());
         assert_eq!(gzip_size_hint(b"ab"), 0);
-        decode_into("x.ndjson", b"{}\n", &mut text).unwrap();
-        assert_eq!(text, "{}\n");
+        assert_eq!(decoder.decode("x.ndjson", b"{}\n").unwrap(), "{}\n");
+    }
+
+    /// Every member of a concatenated object is read, in order, and damage anywhere (a
+    /// truncated or corrupt member, bytes after the last one, nothing at all) is an error,
+    /// as it was with flate2: libdeflate alone would stop after the first member.
+    #[test]
+    fn every_member_is_read_and_any_damage_is_an_error_as_with_flate2() {
+        let members: Vec<String> = (0..5)
+            .map(|i| format!("{{\"member\":{i}}}\n").repeat(1 + i * 3000))
+            .collect();
+        let mut object = Vec::new();
+        for m in &members {
+            object.extend(gz(m));
+        }
+        object.extend(gz("")); // an empty member is a member too
+        let whole = members.concat();
+        let mut decoder = Decoder::new();
+        assert_eq!(decoder.decode("x.gz", &object).unwrap(), whole);
+        assert_eq!(flate2_text(&object).unwrap(), whole);
+
+        let mut trailing = object.clone();
+        trailing.extend(b"garbage");
+        let mut corrupt = object.clone();
+        let middle = gz(&members[0]).len() + 20;
+        corrupt[middle] ^= 0xff;
+        let damaged: [(&str, &[u8]); 4] = [
+            ("truncated", &object[..object.len() - 3]),
+            ("trailing bytes", &trailing),
+            ("corrupt", &corrupt),
+            ("empty", b""),
+        ];
+        for (what, bytes) in damaged {
+            assert!(decoder.decode("x.gz", bytes).is_err(), "{what}");
+            assert!(flate2_text(bytes).is_err(), "{what} (flate2)");
+        }
+        // The decoder is still good after an error.
+        assert_eq!(decoder.decode("x.gz", &gz("ok\n")).unwrap(), "ok\n");
+    }
+
+    #[test]
+    fn gzip_of_text_that_is_not_utf8_is_an_error() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[0xff, 0xfe, b'\n']).unwrap();
+        assert!(decode("x.gz", &gz.finish().unwrap()).is_err());
     }
 
     #[test]

@@ -122,9 +122,9 @@ impl Parsed {
             let mine = std::mem::replace(&mut rest, tail);
             tasks.push(tokio::task::spawn_blocking(move || {
                 let mut parsed = Parsed::default();
-                let mut text = String::new();
+                let mut decoder = pricelake_lake::ndjson::Decoder::new();
                 for (path, bytes) in &mine {
-                    parsed.add_object_with(path, bytes, &mut text);
+                    parsed.add_object_with(path, bytes, &mut decoder);
                 }
                 parsed
             }));
@@ -146,17 +146,25 @@ impl Parsed {
 
     /// Decompresses one raw object and parses its lines.
     pub fn add_object(&mut self, path: &str, bytes: &[u8]) {
-        self.add_object_with(path, bytes, &mut String::new());
+        self.add_object_with(path, bytes, &mut pricelake_lake::ndjson::Decoder::new());
     }
 
-    /// [`Parsed::add_object`] with `text` as the buffer of the decompressed object, reused
-    /// from one object to the next by a parser of many.
-    pub fn add_object_with(&mut self, path: &str, bytes: &[u8], text: &mut String) {
-        if let Err(e) = pricelake_lake::ndjson::decode_into(path, bytes, text) {
-            self.rejected
-                .push(object_rejection(path, "unreadable_object", &e));
-            return;
-        }
+    /// [`Parsed::add_object`] with a decoder (and its buffer) reused from one object to the
+    /// next by a parser of many.
+    pub fn add_object_with(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        decoder: &mut pricelake_lake::ndjson::Decoder,
+    ) {
+        let text = match decoder.decode(path, bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                self.rejected
+                    .push(object_rejection(path, "unreadable_object", &e));
+                return;
+            }
+        };
         for (n, line) in text
             .lines()
             .enumerate()
