@@ -18,6 +18,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig};
 use pricelake_core::{layout, Metrics, SharedClock};
 use pricelake_lake::Lake;
@@ -185,6 +186,9 @@ pub async fn process(
     // A pipeline of two: chunk k's rows are encoded and written while chunk k + 1 is
     // parsed on the worker threads (the writing task would otherwise leave them idle).
     let mut parsed_chunk: Option<parse::Parsed> = None;
+    // Time spent parsing and writing chunks (each overlapping the other), to see which one
+    // the stage waits on.
+    let (mut parsing, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     loop {
         let mut chunk_objects = Vec::new();
         let mut raw_bytes = 0usize;
@@ -204,11 +208,15 @@ pub async fn process(
             if chunk_objects.is_empty() {
                 None
             } else {
-                Some(parse::Parsed::from_objects(chunk_objects, workers).await)
+                let started = std::time::Instant::now();
+                let parsed = parse::Parsed::from_objects(chunk_objects, workers).await;
+                parsing += started.elapsed();
+                Some(parsed)
             }
         };
         let write_previous = async {
-            match parsed_chunk.take() {
+            let started = std::time::Instant::now();
+            let written = match parsed_chunk.take() {
                 Some(mut parsed) => {
                     let part = format!("{run_id}-c{chunk:05}");
                     write_chunk(
@@ -225,7 +233,9 @@ pub async fn process(
                     Ok::<_, TransformError>(())
                 }
                 None => Ok(()),
-            }
+            };
+            writing += started.elapsed();
+            written
         };
         let (next, written) = tokio::join!(parse_next, write_previous);
         written?;
@@ -235,6 +245,8 @@ pub async fn process(
         objects = new_objects.len(),
         chunks = chunk,
         elapsed_ms = parse_started.elapsed().as_millis() as u64,
+        parsing_ms = parsing.as_millis() as u64,
+        writing_ms = writing.as_millis() as u64,
         "raw objects parsed into the clean tables"
     );
     let mut rows = BTreeMap::new();
@@ -398,9 +410,7 @@ pub(crate) async fn write_mart(
     let started = std::time::Instant::now();
     let mut stream = df.execute_stream().await.map_err(MartWriteError::Query)?;
     let schema = stream.schema();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
+    let props = writer_properties();
     let object = object_store::buffered::BufWriter::new(lake.store(), lake.path(path));
     let mut writer = parquet_out::ParallelParquetWriter::try_new(object, schema.clone(), props)
         .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
@@ -679,10 +689,19 @@ fn sql_text(s: &str) -> String {
     s.replace('\'', "''")
 }
 
-fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, TransformError> {
-    let props = WriterProperties::builder()
+/// How every table and mart is written: Snappy, and no dictionary for `record_id`. A record
+/// id is a hash, unique per row of the clean tables (and per observation in `prices_fx`), so
+/// its dictionary only fills up and falls back to plain values after every value has been
+/// hashed and interned: the writer's costliest column, for nothing.
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .build();
+        .set_column_dictionary_enabled(ColumnPath::from("record_id"), false)
+        .build()
+}
+
+fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> Result<Bytes, TransformError> {
+    let props = writer_properties();
     let mut buffer = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(props))
         .map_err(|e| TransformError::Parquet(e.to_string()))?;

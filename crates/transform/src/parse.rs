@@ -111,23 +111,33 @@ impl ItemRow {
 }
 
 impl Parsed {
-    /// Parses objects on `workers` threads, each a contiguous share of them, and merges the
-    /// shares in order (so the rows and rejections come out as one thread would give them).
+    /// Parses objects on `workers` threads, each a contiguous share of them of about the
+    /// same compressed size (a share of as many objects would give one worker the day's
+    /// small rate objects and another as many item pages, each a hundred times larger), and
+    /// merges the shares in order (so the rows and rejections come out as one thread would
+    /// give them).
     pub async fn from_objects(objects: Vec<(String, bytes::Bytes)>, workers: usize) -> Parsed {
-        let share = objects.len().div_ceil(workers.max(1)).max(1);
-        let mut rest = objects;
+        let total: usize = objects.iter().map(|(_, b)| b.len()).sum();
+        let share_bytes = total.div_ceil(workers.max(1)).max(1);
         let mut tasks = Vec::new();
-        while !rest.is_empty() {
-            let tail = rest.split_off(share.min(rest.len()));
-            let mine = std::mem::replace(&mut rest, tail);
-            tasks.push(tokio::task::spawn_blocking(move || {
-                let mut parsed = Parsed::default();
-                let mut decoder = pricelake_lake::ndjson::Decoder::new();
-                for (path, bytes) in &mine {
-                    parsed.add_object_with(path, bytes, &mut decoder);
-                }
-                parsed
-            }));
+        let mut mine = Vec::new();
+        let mut mine_bytes = 0usize;
+        let mut objects = objects.into_iter().peekable();
+        while let Some(object) = objects.next() {
+            mine_bytes += object.1.len();
+            mine.push(object);
+            if mine_bytes >= share_bytes || objects.peek().is_none() {
+                let share = std::mem::take(&mut mine);
+                mine_bytes = 0;
+                tasks.push(tokio::task::spawn_blocking(move || {
+                    let mut parsed = Parsed::default();
+                    let mut decoder = pricelake_lake::ndjson::Decoder::new();
+                    for (path, bytes) in &share {
+                        parsed.add_object_with(path, bytes, &mut decoder);
+                    }
+                    parsed
+                }));
+            }
         }
         let mut out = Parsed::default();
         for task in tasks {
