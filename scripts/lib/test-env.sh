@@ -1,6 +1,7 @@
-# Shared by scripts/test and scripts/chaos (sourced, not run): the Python venv with the
-# test servers, Chromium, and the servers themselves on free ports of 127.0.0.1, stopped
-# when the calling script exits. Expects $root set to the repository root.
+# Shared by scripts/test and scripts/chaos (sourced, not run): the cargo cache and the
+# Python venv with the test servers (scripts/lib/cache.sh), Chromium, and the servers
+# themselves on free ports of 127.0.0.1, stopped when the calling script exits.
+# Expects $root set to the repository root.
 work="$root/target/test-env"
 mkdir -p "$work"
 pids=()
@@ -11,18 +12,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A Python virtual environment for the servers the tests talk to (moto: S3 and Kinesis
-# Firehose over their real protocols; nx-27017: the MongoDB wire protocol), made once and
-# reused.
-venv="$work/venv"
-# pyarrow and duckdb: to prove the Parquet outputs open in other tools.
-if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/nx-27017" ] || [ ! -x "$venv/bin/playwright" ] \
-  || ! "$venv/bin/python" -c "import pyarrow, duckdb" 2>/dev/null; then
-  python3 -m venv "$venv"
-  # playwright: only its client, to drive Debian's Chromium (no browser download).
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]" nx-27017 playwright pyarrow duckdb
-fi
-export PRICELAKE_TEST_PYTHON="$venv/bin/python"
+# The cargo cache and the Python virtual environment with the test servers and tools
+# (moto: S3 and Kinesis Firehose over their real protocols; nx-27017: the MongoDB wire
+# protocol; the readers), kept outside the checkout between runs.
+# shellcheck source=cache.sh
+[ -n "${PRICELAKE_CACHE_READY:-}" ] || source "$root/scripts/lib/cache.sh"
+PRICELAKE_CACHE_READY=1
 # Headless Chromium for the dashboard test, from Debian's packages.
 if [ ! -x /usr/bin/chromium ]; then
   sudo_cmd=""
@@ -44,7 +39,6 @@ s3_port=$(free_port)
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" > "$work/moto.log" 2>&1 &
 pids+=($!)
 wait_port "$s3_port"
-export PATH="$venv/bin:$PATH"
 export PRICELAKE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 echo "moto (S3, Firehose) on $PRICELAKE_TEST_S3_ENDPOINT"

@@ -162,7 +162,15 @@ impl FirehoseSink {
         } else {
             config.region.clone()
         };
+        // HTTPS on rustls with ring, as every other client of the binary (the SDK's default
+        // client would build aws-lc for it).
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https)
             .region(aws_config::Region::new(region));
         if !config.endpoint.is_empty() {
             loader = loader.endpoint_url(&config.endpoint);

