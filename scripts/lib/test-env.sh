@@ -17,7 +17,6 @@ trap cleanup EXIT
 # protocol; the readers), kept outside the checkout between runs.
 # shellcheck source=cache.sh
 [ -n "${PRICELAKE_CACHE_READY:-}" ] || source "$root/scripts/lib/cache.sh"
-PRICELAKE_CACHE_READY=1
 # Headless Chromium for the dashboard test, from Debian's packages.
 if [ ! -x /usr/bin/chromium ]; then
   sudo_cmd=""
