@@ -5,7 +5,8 @@
 -- up to that Sunday, which is its `discounts` row of the latest day up to then (a day's row
 -- is its last observation), so an item renamed during the week shows its new name, as
 -- `discounts` and `items` do, and not the greatest of its names. Found by the latest date
--- and a join back, not a window ordered by date: every sort here holds memory of its own.
+-- and a join back, not a window ordered by date, and with the top items read once: every
+-- sort holds memory of its own, and a CTE named twice is computed twice.
 -- (Every trending appearance is an observation too, so the item has such a row; were one
 -- missing, the name would be the greatest of the week's listed ones.)
 WITH t AS (
@@ -26,16 +27,11 @@ top_items AS (
     FROM ranked WHERE rank <= {top_n}
 ),
 last_seen AS (
-    SELECT tp.period_start, tp.item_id, MAX(d.date) AS date
-    FROM top_items tp JOIN discounts d
+    SELECT tp.period_start, tp.item_id, tp.listed_name, tp.appearances, tp.rank, MAX(d.date) AS last_date
+    FROM top_items tp LEFT JOIN discounts d
       ON d.item_id = tp.item_id AND CAST(d.date AS INT) <= CAST(tp.period_start AS INT) + 6
-    GROUP BY tp.period_start, tp.item_id
-),
-latest_names AS (
-    SELECT l.period_start, l.item_id, d.name
-    FROM last_seen l JOIN discounts d ON d.item_id = l.item_id AND d.date = l.date
+    GROUP BY tp.period_start, tp.item_id, tp.listed_name, tp.appearances, tp.rank
 )
-SELECT tp.period_start, tp.item_id, COALESCE(n.name, tp.listed_name) AS name, tp.appearances, tp.rank
-FROM top_items tp
-LEFT JOIN latest_names n ON n.period_start = tp.period_start AND n.item_id = tp.item_id
+SELECT l.period_start, l.item_id, COALESCE(d.name, l.listed_name) AS name, l.appearances, l.rank
+FROM last_seen l LEFT JOIN discounts d ON d.item_id = l.item_id AND d.date = l.last_date
 ORDER BY period_start, rank
