@@ -218,17 +218,17 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
     ("/api/v1/items/{id}", "One item's latest state.", &["id"]),
     (
         "/api/v1/items/{id}/history",
-        "One item's daily prices in a currency, sorted by date.",
+        "One item's daily prices in a currency, sorted by date (USD at rate 1; another currency from its first rate on).",
         &["id", "currency", "from", "to"],
     ),
     (
         "/api/v1/categories",
-        "Category statistics per day.",
+        "Category statistics per day: share_discounted counts rollback, clearance and a price below msrp; share_in_stock any stock but \"Not available\".",
         &["date"],
     ),
     (
         "/api/v1/trending",
-        "Trending popularity per week, top N.",
+        "Trending popularity per week, top N, each item under its latest name as of the week's end.",
         &["period"],
     ),
     (
@@ -238,12 +238,12 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "/api/v1/vod",
-        "The value of the day in a currency, sorted by date.",
+        "The value of the day in a currency, sorted by date: the day's last fetch of it, at the rate in force then; rate, price and rate_time are null when the currency had no rate yet at the fetch.",
         &["currency"],
     ),
     (
         "/api/v1/moves",
-        "Largest price moves over 1, 7 or 30 days.",
+        "Largest price moves over 1, 7 or 30 days, in USD: from the latest close at or before as_of minus the window to the close on as_of; names as of as_of.",
         &["window", "limit"],
     ),
     (

@@ -2,7 +2,8 @@
 -- are built, like the deduplicated observations (`obs`). The rate in force at each distinct
 -- observation time of the day, in each configured currency: the latest quote at or before
 -- the time. No earlier quote: rate and rate_time are null. A quote older than
--- {stale_seconds} seconds at the time is flagged stale.
+-- {stale_seconds} seconds at the time, by any amount (times are in microseconds), is flagged
+-- stale: the timestamps are compared, not their difference in whole seconds.
 --
 -- Once per distinct time, not once per observation: a fetch stamps every record of a
 -- response with one time, so a day has about twenty times fewer distinct times than
@@ -46,6 +47,6 @@ chosen AS (
     WHERE g.kind = 1
 )
 SELECT observed_at, currency, rate, rate_time,
-       COALESCE(to_unixtime(observed_at) - to_unixtime(rate_time) > {stale_seconds}, false) AS stale
+       COALESCE(rate_time < observed_at - INTERVAL '{stale_seconds} seconds', false) AS stale
 FROM chosen
 ORDER BY observed_at, currency

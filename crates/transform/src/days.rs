@@ -12,7 +12,7 @@
 //! A day can also be **extended**: when every new observation of the day is later than its
 //! latest known one and no new rate is at or before that, the day's existing rows cannot
 //! change. The run then computes the marts of the new observations alone and merges them in
-//! (`sql/append/`): `prices_fx` gains a file for them (`part-<day>.<run>.parquet`, after the
+//! (`sql/append/`): `prices_fx` gains a file for them (`part-<day>_<run>.parquet`, after the
 //! day's others in name order), and the day's `discounts`, `vod_fx`, `price_daily` and
 //! `item_days` are merged with the previous run's (`category_daily` is recomputed from the
 //! merged `discounts`). One new hour then costs an hour.
@@ -386,21 +386,50 @@ async fn previous_files(
     Ok(out)
 }
 
+/// The file of `prices_fx` rows that a run extending `day` adds to the mart's folder:
+/// `part-<day>_<run>.parquet`. A reader takes a mart's files in name order, so the name must
+/// sort after the day's own `part-<day>.parquet` (`_` after `.`), after the day's earlier
+/// extensions (run ids sort in commit order), and before the next day's file (the day's
+/// digits differ first).
+pub(crate) fn extension_file(mart: &str, run_id: &str, day: &str) -> String {
+    format!(
+        "{}/part-{day}_{run_id}.parquet",
+        layout::mart_run(mart, run_id)
+    )
+}
+
 /// A day's files among a mart's: `part-<day>.parquet`, and for `prices_fx` the files that
-/// extended the day, `part-<day>.<run>.parquet`.
+/// extended the day ([`extension_file`]; `part-<day>.<run>.parquet` in lakes written before
+/// that name, which sorted before the day's own file).
 fn files_of_day<'a>(files: &'a [String], day: &str) -> Vec<&'a String> {
-    let prefix = format!("part-{day}.");
+    let (own, extension, old_extension) = (
+        format!("part-{day}.parquet"),
+        format!("part-{day}_"),
+        format!("part-{day}."),
+    );
     files
         .iter()
         .filter(|f| {
-            f.rsplit('/')
-                .next()
-                .is_some_and(|name| name.starts_with(&prefix))
+            f.rsplit('/').next().is_some_and(|name| {
+                name == own || name.starts_with(&extension) || name.starts_with(&old_extension)
+            })
         })
         .collect()
 }
 
-/// Copies a mart's files of a day from the previous run under the same names; the copies,
+/// The name a day's file takes in the next run's folder: its own, but for an extension
+/// with the name of lakes written before [`extension_file`] (`part-<day>.<run>.parquet`),
+/// renamed `part-<day>_<run>.parquet` so that the folder reads in the documented order.
+fn carried_name(name: &str, day: &str) -> String {
+    let old_extension = format!("part-{day}.");
+    match name.strip_prefix(&old_extension) {
+        Some(rest) if rest != "parquet" => format!("part-{day}_{rest}"),
+        _ => name.to_string(),
+    }
+}
+
+/// Copies a mart's files of a day from the previous run under the same names (but for an
+/// extension named the old way, [`carried_name`]); the copies,
 /// or `None` (and a warning) if the day has no file there or one cannot be copied.
 async fn copy_day(
     lake: &Lake,
@@ -420,7 +449,7 @@ async fn copy_day(
     }
     let mut copied = Vec::new();
     for from in own {
-        let name = from.rsplit('/').next().unwrap_or(from);
+        let name = carried_name(from.rsplit('/').next().unwrap_or(from), day);
         let to = format!("{}/{name}", layout::mart_run(mart, run_id));
         if let Err(error) = lake.copy(from, &to).await {
             tracing::warn!(%error, from, "cannot carry a day over; computing it again");
@@ -709,6 +738,54 @@ mod tests {
         );
         assert_eq!(p.carry, ["2026-01-01", "2026-01-02"]);
         assert_eq!(p.compute, ["2026-01-03", "2026-01-04"]);
+    }
+
+    #[test]
+    fn a_days_extensions_sort_between_it_and_the_next_day_and_old_names_are_carried_renamed() {
+        let run = "20261206T174010Z-00000002";
+        let folder = layout::mart_run("prices_fx", "r9");
+        let extension = extension_file("prices_fx", run, "2026-10-13");
+        let mut names = vec![
+            extension.rsplit('/').next().unwrap().to_string(),
+            "part-2026-10-14.parquet".to_string(),
+            "part-2026-10-13.parquet".to_string(),
+            format!("part-2026-10-13_{}.parquet", "20261206T184010Z-00000003"),
+        ];
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "part-2026-10-13.parquet".to_string(),
+                format!("part-2026-10-13_{run}.parquet"),
+                "part-2026-10-13_20261206T184010Z-00000003.parquet".to_string(),
+                "part-2026-10-14.parquet".to_string(),
+            ]
+        );
+        let files: Vec<String> = [
+            "part-2026-10-12.parquet".to_string(),
+            "part-2026-10-13.parquet".to_string(),
+            format!("part-2026-10-13.{run}.parquet"),
+            format!("part-2026-10-13_{run}.parquet"),
+            "part-2026-10-14.parquet".to_string(),
+        ]
+        .iter()
+        .map(|n| format!("{folder}/{n}"))
+        .collect();
+        let of_day: Vec<&str> = files_of_day(&files, "2026-10-13")
+            .iter()
+            .map(|f| f.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(of_day.len(), 3, "{of_day:?}");
+        assert_eq!(
+            carried_name(&format!("part-2026-10-13.{run}.parquet"), "2026-10-13"),
+            format!("part-2026-10-13_{run}.parquet")
+        );
+        for kept in [
+            "part-2026-10-13.parquet",
+            &format!("part-2026-10-13_{run}.parquet"),
+        ] {
+            assert_eq!(carried_name(kept, "2026-10-13"), kept);
+        }
     }
 
     #[test]

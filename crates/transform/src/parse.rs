@@ -31,7 +31,9 @@ pub struct PriceObservation {
     pub brand: Option<String>,
     pub category_path: Option<String>,
     pub category: Option<String>,
-    pub sale_price: Option<f64>,
+    /// Never missing: an item without a `salePrice` is a dead letter (`missing_sale_price`),
+    /// not a row; a number or a numeric string (`"12.50"`) is read as the price.
+    pub sale_price: f64,
     pub msrp: Option<f64>,
     pub stock: Option<String>,
     pub rollback: bool,
@@ -81,7 +83,7 @@ struct ItemRow {
     name: String,
     brand: Option<String>,
     category_path: Option<String>,
-    sale_price: Option<f64>,
+    sale_price: f64,
     msrp: Option<f64>,
     stock: Option<String>,
     rollback: bool,
@@ -89,9 +91,11 @@ struct ItemRow {
 }
 
 impl ItemRow {
-    fn from_fast(line: fast_item::ItemLine<'_>) -> ItemRow {
+    /// `None` without a sale price (which [`fast_item::ItemLine::read`] never lets through:
+    /// the general path makes such a line a dead letter).
+    fn from_fast(line: fast_item::ItemLine<'_>) -> Option<ItemRow> {
         let item = line.payload;
-        ItemRow {
+        Some(ItemRow {
             record_id: line.record_id.into_owned(),
             endpoint: line.endpoint.into_owned(),
             observed_at: line.fetched_at,
@@ -101,12 +105,12 @@ impl ItemRow {
             name: item.name.map(Cow::into_owned).unwrap_or_default(),
             brand: item.brand_name.map(Cow::into_owned),
             category_path: item.category_path.map(Cow::into_owned),
-            sale_price: item.sale_price,
+            sale_price: item.sale_price?,
             msrp: item.msrp,
             stock: item.stock.map(Cow::into_owned),
             rollback: item.roll_back.unwrap_or(false),
             clearance: item.clearance.unwrap_or(false),
-        }
+        })
     }
 }
 
@@ -180,8 +184,8 @@ impl Parsed {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            if let Some(item) = fast_item::ItemLine::read(line) {
-                self.add_item_row(ItemRow::from_fast(item));
+            if let Some(row) = fast_item::ItemLine::read(line).and_then(ItemRow::from_fast) {
+                self.add_item_row(row);
                 continue;
             }
             match serde_json::from_str::<LakeRecord>(line) {
@@ -222,7 +226,7 @@ impl Parsed {
                 return;
             }
         };
-        if item.sale_price.is_none() {
+        let Some(sale_price) = item.sale_price else {
             self.rejected.push(DeadLetter::from_envelope(
                 &envelope,
                 "transform",
@@ -230,7 +234,7 @@ impl Parsed {
                 "item has no salePrice",
             ));
             return;
-        }
+        };
         self.add_item_row(ItemRow {
             trend_time: envelope
                 .context
@@ -245,7 +249,7 @@ impl Parsed {
             name: item.name,
             brand: item.brand_name,
             category_path: item.category_path,
-            sale_price: item.sale_price,
+            sale_price,
             msrp: item.msrp,
             stock: item.stock,
             rollback: item.roll_back.unwrap_or(false),
@@ -421,7 +425,8 @@ pub fn observations_schema() -> SchemaRef {
         Field::new("brand", DataType::Utf8, true),
         Field::new("category_path", DataType::Utf8, true),
         Field::new("category", DataType::Utf8, true),
-        Field::new("sale_price", DataType::Float64, true),
+        // Required: an item without a price is a dead letter, never a row.
+        Field::new("sale_price", DataType::Float64, false),
         Field::new("msrp", DataType::Float64, true),
         Field::new("stock", DataType::Utf8, true),
         Field::new("rollback", DataType::Boolean, false),
@@ -486,7 +491,7 @@ pub fn observations_batch(rows: &[&PriceObservation]) -> RecordBatch {
         brand.append_option(r.brand.as_deref());
         cpath.append_option(r.category_path.as_deref());
         cat.append_option(r.category.as_deref());
-        sale.append_option(r.sale_price);
+        sale.append_value(r.sale_price);
         msrp.append_option(r.msrp);
         stock.append_option(r.stock.as_deref());
         rb.append_value(r.rollback);
@@ -593,7 +598,7 @@ mod tests {
             parsed.add_object(path, &bytes);
             assert_eq!(parsed.observations.len(), 2, "{path}");
             assert!(parsed.rejected.is_empty(), "{path}");
-            assert_eq!(parsed.observations[0].sale_price, Some(80.0));
+            assert_eq!(parsed.observations[0].sale_price, 80.0);
         }
         // Compressed bytes under the wrong name are one rejected object, not a panic.
         let mut parsed = Parsed::default();
@@ -602,6 +607,35 @@ mod tests {
             parsed.rejected_by_reason().get("unreadable_object"),
             Some(&1)
         );
+    }
+
+    /// `price_observations.sale_price` is required: an item without a price (no `salePrice`,
+    /// or `null`) is a dead letter with its reason, never a row with a null price, and a
+    /// numeric string is a price.
+    #[test]
+    fn an_item_without_a_sale_price_is_a_dead_letter_and_a_numeric_string_is_a_price() {
+        let lines = [
+            LINE.replace(",\"salePrice\":80", ""),
+            LINE.replace("\"salePrice\":80", "\"salePrice\":null"),
+            LINE.replace("\"salePrice\":80", "\"salePrice\":\"12.50\""),
+            LINE.to_string(),
+        ];
+        let mut parsed = Parsed::default();
+        parsed.add_object("raw/a/x.ndjson", lines.join("\n").as_bytes());
+        assert_eq!(
+            parsed.rejected_by_reason(),
+            BTreeMap::from([("missing_sale_price".to_string(), 2)])
+        );
+        let prices: Vec<f64> = parsed.observations.iter().map(|o| o.sale_price).collect();
+        assert_eq!(prices, [12.5, 80.0]);
+        let schema = observations_schema();
+        let field = schema.field_with_name("sale_price").unwrap();
+        assert!(
+            !field.is_nullable(),
+            "the clean table declares the price required"
+        );
+        let rows: Vec<&PriceObservation> = parsed.observations.iter().collect();
+        assert_eq!(observations_batch(&rows).column(8).null_count(), 0);
     }
 
     #[tokio::test]
@@ -631,7 +665,7 @@ mod tests {
             let prices: Vec<_> = many.observations.iter().map(|o| o.sale_price).collect();
             assert_eq!(
                 prices,
-                [10.0, 11.0, 12.0, 13.0, 15.0, 16.0].map(Some),
+                [10.0, 11.0, 12.0, 13.0, 15.0, 16.0],
                 "{workers} workers keep the order of the objects"
             );
             assert_eq!(many.rejected_by_reason(), one.rejected_by_reason());
@@ -745,7 +779,7 @@ mod tests {
             };
             read += 1;
             let mut quick = Parsed::default();
-            quick.add_item_row(ItemRow::from_fast(fast));
+            quick.add_item_row(ItemRow::from_fast(fast).expect("a fast line has a price"));
             assert!(
                 general.rejected.is_empty(),
                 "the general path rejects {line}"

@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 
 use super::*;
 
+mod contract;
+
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
@@ -1004,7 +1006,7 @@ async fn later_hours_extend_their_day_and_give_what_a_full_refresh_gives() {
     assert!(
         files
             .iter()
-            .any(|f| f.ends_with(&format!("part-2026-01-05.{}.parquet", second.run_id))),
+            .any(|f| f.ends_with(&format!("part-2026-01-05_{}.parquet", second.run_id))),
         "the day was extended by a file of its own: {files:?}"
     );
     // And another hour: the day is extended again.
@@ -1028,7 +1030,7 @@ async fn later_hours_extend_their_day_and_give_what_a_full_refresh_gives() {
             .await
             .unwrap()
             .iter()
-            .filter(|o| o.path.contains("part-2026-01-05."))
+            .filter(|o| o.path.contains("/part-2026-01-05"))
             .count(),
         3,
         "the day's file and one per extension"

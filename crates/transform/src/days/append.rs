@@ -80,10 +80,7 @@ pub(super) async fn extend_day(
     let mut rows = BTreeMap::new();
     let sql = fill(mart_sql("prices_fx"), config, ctx).await?;
     let df = ctx.sql(&sql).await.map_err(q("prices_fx"))?;
-    let path = format!(
-        "{}/part-{day}.{run_id}.parquet",
-        layout::mart_run("prices_fx", run_id)
-    );
+    let path = super::extension_file("prices_fx", run_id, day);
     let segment = register_written(lake, ctx, "prices_fx", &path, df).await?;
     produced.push(path);
     rows.insert(
