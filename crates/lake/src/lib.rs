@@ -58,6 +58,21 @@ pub enum LakeError {
         /// What is wrong with it.
         why: String,
     },
+    /// A setting contradicts another: the store would refuse every request.
+    #[error("{field}: {message}")]
+    Config {
+        /// The setting to change, as `section.field`.
+        field: String,
+        /// What is wrong, and how to fix it.
+        message: String,
+    },
+    /// A command that only reads was pointed at a folder that does not exist (it is not
+    /// created: a mistyped path must not become an empty lake).
+    #[error("there is no lake at {path}")]
+    Missing {
+        /// The folder, as configured.
+        path: String,
+    },
     /// The store failed (not found is not an error: reads return `None`).
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
@@ -120,6 +135,18 @@ impl Lake {
                 .clone()
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
             if let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) {
+                // The S3 client refuses every plain-HTTP request ("builder error") unless
+                // allowed: say so once, here, rather than on every request.
+                if endpoint.trim().starts_with("http://") && !config.s3_allow_http {
+                    return Err(LakeError::Config {
+                        field: "lake.s3_allow_http".to_string(),
+                        message: format!(
+                            "the S3 endpoint {endpoint} is plain http://, which the S3 client refuses unless \
+                             allowed; set `s3_allow_http = true` in [lake] (or PRICELAKE_LAKE__S3_ALLOW_HTTP=true) \
+                             for a local S3-compatible server, or use an https:// endpoint"
+                        ),
+                    });
+                }
                 builder = builder
                     .with_endpoint(endpoint)
                     .with_virtual_hosted_style_request(false);
@@ -174,6 +201,21 @@ impl Lake {
             store_url: "file:///".to_string(),
             display_url: format!("file://{absolute}"),
         })
+    }
+
+    /// Opens the lake the config names for a command that only reads it: a local folder
+    /// that does not exist is [`LakeError::Missing`], never created.
+    pub fn open_existing(config: &LakeConfig) -> Result<Lake, LakeError> {
+        let url = config.url.trim();
+        if !url.contains("://") || url.starts_with("file://") {
+            let folder = url.strip_prefix("file://").unwrap_or(url);
+            if !std::path::Path::new(folder).is_dir() {
+                return Err(LakeError::Missing {
+                    path: folder.to_string(),
+                });
+            }
+        }
+        Lake::open(config)
     }
 
     /// A fresh, empty in-memory lake for unit tests.
@@ -310,6 +352,41 @@ impl Lake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_http_endpoint_without_s3_allow_http_is_a_config_error_naming_it() {
+        let config = LakeConfig {
+            url: "s3://bucket/lake".into(),
+            s3_endpoint: Some("http://127.0.0.1:9000".into()),
+            ..LakeConfig::default()
+        };
+        let err = Lake::open(&config).unwrap_err();
+        assert!(
+            matches!(&err, LakeError::Config { field, .. } if field == "lake.s3_allow_http"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("s3_allow_http = true"), "{err}");
+        let allowed = LakeConfig {
+            s3_allow_http: true,
+            ..config
+        };
+        assert!(Lake::open(&allowed).is_ok());
+    }
+
+    #[test]
+    fn opening_a_missing_folder_to_read_it_does_not_create_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("mistyped");
+        let config = LakeConfig {
+            url: folder.to_string_lossy().to_string(),
+            ..LakeConfig::default()
+        };
+        let err = Lake::open_existing(&config).unwrap_err();
+        assert!(matches!(err, LakeError::Missing { .. }), "{err}");
+        assert!(!folder.exists(), "the folder was created");
+        Lake::open(&config).unwrap();
+        assert!(Lake::open_existing(&config).is_ok());
+    }
 
     #[tokio::test]
     async fn local_lake_round_trips_and_lists_relative_paths() {

@@ -77,6 +77,9 @@ pub struct AuditReport {
     pub served: Option<ServedFigures>,
     /// The identities checked.
     pub checks: Vec<Check>,
+    /// What the books do not cover yet, and the command that would (nothing ingested,
+    /// objects not processed yet).
+    pub next_steps: Vec<String>,
 }
 
 /// Totals of the emulator's served log, shown beside the books.
@@ -302,8 +305,24 @@ pub async fn audit(lake: &Lake, served: Option<&ServedSummary>) -> Result<AuditR
     report.checks.push(Check {
         name: "item records consumed by processing = price observations + item rejections".into(),
         expected: consumed_items,
-        actual: report.clean_rows["price_observations"] + transform_item_rejections,
+        actual: report
+            .clean_rows
+            .get("price_observations")
+            .copied()
+            .unwrap_or(0)
+            + transform_item_rejections,
     });
+    if report.raw_objects == 0 {
+        report.next_steps.push(
+            "nothing ingested yet, so there is nothing to balance: `pricelake ingest` polls the APIs into the lake".to_string(),
+        );
+    } else if report.raw_objects_processed < report.raw_objects {
+        report.next_steps.push(format!(
+            "{} of {} raw objects are not processed yet; the books of processing cover the others: `pricelake process`",
+            report.raw_objects - report.raw_objects_processed,
+            report.raw_objects
+        ));
+    }
     if let Some(served) = served {
         // Identities that hold however often a run was interrupted: a response lost with
         // a killed process (never acknowledged) is asked for again under the same request,
@@ -438,5 +457,8 @@ pub fn render(report: &AuditReport) -> String {
     } else {
         "THE BOOKS DO NOT BALANCE\n"
     });
+    for step in &report.next_steps {
+        out.push_str(&format!("next: {step}\n"));
+    }
     out
 }

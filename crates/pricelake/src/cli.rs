@@ -50,9 +50,10 @@ pub enum Command {
     )]
     Publish(PublishArgs),
 
-    /// Serve the JSON API and the dashboard from the lake.
+    /// Serve the JSON API and the dashboard: the marts from MongoDB when
+    /// PRICELAKE_MONGODB_URI is set (`[serve] source = "auto"`, the default), else from the lake.
     #[command(
-        after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/"
+        after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/\n  PRICELAKE_MONGODB_URI=mongodb://127.0.0.1:27017 pricelake serve   # marts published to MongoDB\n  PRICELAKE_SERVE__SOURCE=lake pricelake serve                      # straight from the lake"
     )]
     Serve(ServeArgs),
 
@@ -96,12 +97,18 @@ pub struct ClusterArgs {
 #[derive(Debug, Subcommand)]
 pub enum ClusterRole {
     /// Plans jobs into stages and hands tasks to executors.
+    #[command(
+        after_help = "Example:\n  pricelake cluster scheduler --bind 127.0.0.1:50050\n  # then, elsewhere: pricelake cluster executor --scheduler 127.0.0.1:50050\n  #                 pricelake process --engine ballista://127.0.0.1:50050"
+    )]
     Scheduler {
         /// Address of the scheduler's gRPC service.
         #[arg(long, default_value = "127.0.0.1:50050")]
         bind: std::net::SocketAddr,
     },
     /// Runs tasks; several can serve one scheduler.
+    #[command(
+        after_help = "Example:\n  pricelake cluster executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051 --grpc-port 50052\n  # a second one on the same machine:\n  pricelake cluster executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50061 --grpc-port 50062"
+    )]
     Executor {
         /// The scheduler's address.
         #[arg(long, default_value = "127.0.0.1:50050")]

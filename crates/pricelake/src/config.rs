@@ -96,7 +96,8 @@ pub struct PricelakeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file named by `--config` cannot be read.
-    #[error("cannot read config file {path}: {source}")]
+    // The cause is not in the message: `{:#}` prints it after, once.
+    #[error("cannot read config file {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -200,6 +201,17 @@ impl PricelakeConfig {
             message: e.to_string(),
             fix: "see the [delivery] section of pricelake.example.toml".to_string(),
         })?;
+        let fx = &self.sources.currencylayer;
+        check_currencies(
+            "transform.base_currency",
+            std::slice::from_ref(&self.transform.base_currency),
+        )?;
+        check_currencies("transform.currencies", &self.transform.currencies)?;
+        check_currencies(
+            "sources.currencylayer.source_currency",
+            std::slice::from_ref(&fx.source_currency),
+        )?;
+        check_currencies("sources.currencylayer.currencies", &fx.currencies)?;
         if self.schedule.process_interval_secs == 0 {
             return Err(ConfigError::Field {
                 field: "schedule.process_interval_secs".to_string(),
@@ -209,6 +221,52 @@ impl PricelakeConfig {
         }
         Ok(())
     }
+}
+
+/// ISO 4217 alphabetic codes (current, and the few withdrawn ones currencylayer still
+/// quotes), and the non-ISO codes currencylayer quotes (BTC, GGP, IMP, JEP). A code not
+/// here can never get a rate: every `prices_fx` row in it would have a null price.
+const CURRENCY_CODES: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTC", "BTN", "BWP", "BYN",
+    "BYR", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC",
+    "CUC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EEK", "EGP", "ERN", "ETB", "EUR",
+    "FJD", "FKP", "GBP", "GEL", "GGP", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL",
+    "HRK", "HTG", "HUF", "IDR", "ILS", "IMP", "INR", "IQD", "IRR", "ISK", "JEP", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LTL", "LVL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRO",
+    "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR",
+    "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB",
+    "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP",
+    "STD", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD",
+    "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VEF", "VES", "VND",
+    "VUV", "WST", "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG", "XDR", "XOF",
+    "XPD", "XPF", "XPT", "XSU", "XUA", "YER", "ZAR", "ZMK", "ZMW", "ZWG", "ZWL",
+];
+
+/// Every code must be a currency: a misspelt one (`EURO`, `XX`, `eur`) is refused, naming
+/// the field and the code, rather than giving null prices for ever.
+fn check_currencies(field: &str, codes: &[String]) -> Result<(), ConfigError> {
+    for code in codes {
+        if CURRENCY_CODES.contains(&code.as_str()) {
+            continue;
+        }
+        let upper = code.trim().to_ascii_uppercase();
+        let guess = [upper.as_str(), upper.get(..3).unwrap_or("")]
+            .into_iter()
+            .find(|g| CURRENCY_CODES.contains(g));
+        return Err(ConfigError::Field {
+            field: field.to_string(),
+            message: format!("{code:?} is not an ISO 4217 currency code"),
+            fix: match guess {
+                Some(g) => {
+                    format!("did you mean {g:?}? codes are three capital letters (EUR, GBP, JPY)")
+                }
+                None => "use three-letter ISO 4217 codes in capitals (EUR, GBP, JPY)".to_string(),
+            },
+        });
+    }
+    Ok(())
 }
 
 /// A hint for the most common mistakes: secrets in the file, misspelt fields, wrong types.
@@ -356,6 +414,37 @@ mod tests {
             !err.contains("abc"),
             "the secret itself must not be echoed: {err}"
         );
+    }
+
+    #[test]
+    fn a_currency_that_is_not_iso_4217_is_a_config_error_naming_the_field_and_the_code() {
+        let err = PricelakeConfig::from_toml_str(
+            "t",
+            "",
+            env(&[("PRICELAKE_TRANSFORM__CURRENCIES", "EURO,XX")]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ConfigError::Field { .. }), "{text}");
+        assert!(text.contains("transform.currencies"), "{text}");
+        assert!(text.contains("EURO"), "{text}");
+        assert!(text.contains("did you mean \"EUR\""), "{text}");
+        let err = PricelakeConfig::from_toml_str(
+            "t",
+            "[sources.currencylayer]\ncurrencies = [\"EUR\", \"gbp\"]\n",
+            env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("sources.currencylayer.currencies"), "{err}");
+        assert!(err.contains("\"GBP\""), "{err}");
+        // Every code the emulator quotes is accepted, BTC included.
+        PricelakeConfig::from_toml_str(
+            "t",
+            "",
+            env(&[("PRICELAKE_TRANSFORM__CURRENCIES", "EUR,XAU,BTC,CHF")]),
+        )
+        .unwrap();
     }
 
     #[test]

@@ -37,8 +37,33 @@ pub struct IngestSummary {
     pub records: u64,
     /// Dead letters handed to delivery.
     pub dead_letters: u64,
-    /// Poll attempts that failed (counted, logged, retried on schedule).
+    /// Poll attempts that failed (counted, logged, retried with a growing pause).
     pub failed_polls: u64,
+    /// Sources `--once` gave up on, each with why: they failed [`ONCE_MAX_FAILED_POLLS`]
+    /// polls in a row (the command then exits non-zero).
+    pub gave_up: Vec<String>,
+}
+
+/// Polls of a source that may fail in a row before `--once` gives up on it (with the
+/// pauses of [`retry_pause`] between them, some 15 s, plus the store client's own retries):
+/// a cron job must end, and say why, when the store or the API is away.
+pub const ONCE_MAX_FAILED_POLLS: u32 = 5;
+
+/// The pause before polling a source again after `failures` failed polls in a row: 1 s,
+/// doubled each time, at most a minute. A poll that fails at once (a store that refuses
+/// every request) must not be retried in a tight loop.
+pub fn retry_pause(failures: u32) -> chrono::Duration {
+    chrono::Duration::seconds(1i64 << failures.saturating_sub(1).min(6))
+        .min(chrono::Duration::seconds(60))
+}
+
+/// A source's failed polls in a row, and when it may be polled again.
+#[derive(Debug, Clone, Default)]
+struct Failing {
+    in_a_row: u32,
+    retry_at: Option<DateTime<Utc>>,
+    last_error: String,
+    gave_up: bool,
 }
 
 /// The status document ingest writes to `_state/ingest_status.json`.
@@ -99,6 +124,7 @@ impl Ingest<'_> {
     ) -> anyhow::Result<IngestSummary> {
         let mut summary = IngestSummary::default();
         let mut next_status = self.clock.now();
+        let mut failing: Vec<Failing> = vec![Failing::default(); self.sources.len()];
         loop {
             if *shutdown.borrow() {
                 tracing::info!("ingest: stopping on request");
@@ -111,13 +137,27 @@ impl Ingest<'_> {
             }
             // Sources that are due now, in order. In `--once` mode a source with pages
             // pending stays due; one that is done has its next poll in the future.
+            let wants = |i: usize| {
+                self.sources[i].next_due() <= now
+                    && is_active(self.sources[i].as_ref())
+                    && !failing[i].gave_up
+            };
             let due: Vec<usize> = (0..self.sources.len())
-                .filter(|&i| {
-                    self.sources[i].next_due() <= now && is_active(self.sources[i].as_ref())
-                })
+                .filter(|&i| wants(i) && failing[i].retry_at.is_none_or(|t| t <= now))
                 .collect();
             if stop == StopAt::OneRound && due.is_empty() {
-                break;
+                // Sources pausing after a failed poll: wait for the first, then try again.
+                match (0..self.sources.len())
+                    .filter(|&i| wants(i))
+                    .filter_map(|i| failing[i].retry_at)
+                    .min()
+                {
+                    Some(retry_at) => {
+                        self.sleep_until(retry_at, shutdown.clone()).await;
+                        continue;
+                    }
+                    None => break,
+                }
             }
             for i in due {
                 let source = &mut self.sources[i];
@@ -126,10 +166,33 @@ impl Ingest<'_> {
                         summary.polls += u64::from(report.requests.max(1));
                         summary.records += report.records;
                         summary.dead_letters += report.dead_letters;
+                        failing[i] = Failing::default();
                     }
                     Err(e) => {
                         summary.failed_polls += 1;
-                        tracing::warn!(source = source.name(), error = %e, "poll failed; will retry on schedule");
+                        let failed = &mut failing[i];
+                        failed.in_a_row += 1;
+                        failed.last_error = e.to_string();
+                        let pause = retry_pause(failed.in_a_row);
+                        failed.retry_at = Some(self.clock.now() + pause);
+                        if stop == StopAt::OneRound && failed.in_a_row >= ONCE_MAX_FAILED_POLLS {
+                            failed.gave_up = true;
+                            let why = format!(
+                                "{}: {} polls failed in a row, the last with: {e}",
+                                source.name(),
+                                failed.in_a_row
+                            );
+                            tracing::error!(source = source.name(), error = %e, "giving up on the source for this round");
+                            summary.gave_up.push(why);
+                        } else {
+                            tracing::warn!(
+                                source = source.name(),
+                                error = %e,
+                                failures_in_a_row = failed.in_a_row,
+                                retry_in_secs = pause.num_seconds(),
+                                "poll failed; will retry"
+                            );
+                        }
                     }
                 }
                 on_progress(self.clock.now(), &summary);
@@ -140,7 +203,7 @@ impl Ingest<'_> {
             if stop == StopAt::OneRound {
                 continue;
             }
-            let next = self.next_wakeup(next_status);
+            let next = self.next_wakeup(next_status, &failing);
             if let StopAt::Instant(until) = stop {
                 if next >= until {
                     self.clock.sleep_until(until).await;
@@ -154,10 +217,18 @@ impl Ingest<'_> {
         Ok(summary)
     }
 
-    fn next_wakeup(&self, next_status: DateTime<Utc>) -> DateTime<Utc> {
+    fn next_wakeup(&self, next_status: DateTime<Utc>, failing: &[Failing]) -> DateTime<Utc> {
         let mut next = next_status;
-        for source in self.sources.iter().filter(|s| is_active(s.as_ref())) {
-            next = next.min(source.next_due());
+        for (source, failed) in self.sources.iter().zip(failing) {
+            if !is_active(source.as_ref()) {
+                continue;
+            }
+            // A source pausing after a failed poll is not due before its pause ends.
+            let due = match failed.retry_at {
+                Some(retry_at) => source.next_due().max(retry_at),
+                None => source.next_due(),
+            };
+            next = next.min(due);
         }
         if let Some(flush) = self.delivery.next_flush_due() {
             next = next.min(flush);

@@ -251,7 +251,8 @@ pub(crate) fn delta_file(run_id: &str, mart: &str, day: &str) -> String {
 
 /// Builds the day marts as the plan says (a carried or extended day whose files cannot be
 /// copied is computed instead), then registers each mart as the run's whole folder for the
-/// marts computed over the whole lake.
+/// marts computed over the whole lake. With `own_parts_only` (a full refresh), a computed
+/// day reads only this run's files of it (`new_observation_files`), not the clean folder.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn build(
     lake: &Lake,
@@ -261,8 +262,17 @@ pub(crate) async fn build(
     plan: DayPlan,
     previous: Option<&Manifest>,
     new_observation_files: &BTreeMap<String, Vec<String>>,
+    own_parts_only: bool,
     produced: &mut Vec<String>,
 ) -> Result<Built, TransformError> {
+    let own_files = |day: &str| {
+        own_parts_only.then(|| {
+            new_observation_files
+                .get(day)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+        })
+    };
     let mut days = BTreeMap::new();
     let mut extended_days = Vec::new();
     let mut compute = plan.compute;
@@ -317,14 +327,14 @@ pub(crate) async fn build(
     let computed = compute.len();
     if compute.is_empty() && days.is_empty() {
         // No observation at all: each mart still gets a file (empty, with its columns).
-        let obs = deduplicate_day(lake, ctx, run_id, None).await?;
+        let obs = deduplicate_day(lake, ctx, run_id, None, None).await?;
         build_day(lake, ctx, config, run_id, obs, produced).await?;
     }
     // A pipeline of two: day d + 1's observations are deduplicated while day d's marts are
     // built (deduplication runs its window on one thread; the marts leave some of the other
     // cores' time free).
     let mut next = match compute.first() {
-        Some(day) => Some(deduplicate_day(lake, ctx, run_id, Some(day)).await?),
+        Some(day) => Some(deduplicate_day(lake, ctx, run_id, Some(day), own_files(day)).await?),
         None => None,
     };
     for (i, day) in compute.iter().enumerate() {
@@ -332,7 +342,7 @@ pub(crate) async fn build(
         let Some(obs) = next.take() else { break };
         let following = async {
             match compute.get(i + 1) {
-                Some(day) => deduplicate_day(lake, ctx, run_id, Some(day))
+                Some(day) => deduplicate_day(lake, ctx, run_id, Some(day), own_files(day))
                     .await
                     .map(Some),
                 None => Ok(None),
@@ -489,23 +499,46 @@ pub(crate) struct DayObservations {
     pub(crate) observations: u64,
 }
 
-/// Deduplicates one day's observations into the run's work area. Reads only the clean
-/// table, so it may run while another day's marts are built.
+/// Deduplicates one day's observations into the run's work area: the clean table's, or
+/// only `files` of it (a full refresh's own parts). Reads only the clean table, so it may
+/// run while another day's marts are built.
 pub(crate) async fn deduplicate_day(
     lake: &Lake,
     ctx: &SessionContext,
     run_id: &str,
     day: Option<&str>,
+    files: Option<&[String]>,
 ) -> Result<DayObservations, TransformError> {
-    deduplicate(
-        lake,
-        ctx,
-        run_id,
-        day,
-        "price_observations",
-        &day_filter(day),
-    )
-    .await
+    match files {
+        Some(files) if !files.is_empty() => {
+            let urls: Vec<String> = files.iter().map(|p| lake.file_url(p)).collect();
+            let schema = crate::parse::observations_schema();
+            let parts = ctx
+                .read_parquet(urls, ParquetReadOptions::default().schema(&schema))
+                .await
+                .map_err(q("obs"))?;
+            // A name of the day's own: the next day's may be registered while this one's
+            // marts are built.
+            let table = format!("day_parts_{}", day.unwrap_or("none").replace('-', "_"));
+            ctx.deregister_table(table.as_str()).map_err(q("obs"))?;
+            ctx.register_table(table.as_str(), parts.into_view())
+                .map_err(q("obs"))?;
+            deduplicate(lake, ctx, run_id, day, &table, "TRUE").await
+        }
+        // None of its own: none of the folder's either.
+        Some(_) => deduplicate(lake, ctx, run_id, day, "price_observations", "FALSE").await,
+        None => {
+            deduplicate(
+                lake,
+                ctx,
+                run_id,
+                day,
+                "price_observations",
+                &day_filter(day),
+            )
+            .await
+        }
+    }
 }
 
 /// Deduplicates the rows of `table` that `filter` keeps, as the observations of `day`.
@@ -659,6 +692,8 @@ mod tests {
                 .map(|d| (d.to_string(), DayStats::default()))
                 .collect(),
             marts_fingerprint: String::new(),
+            full_refresh: false,
+            unquoted_currencies: Vec::new(),
         }
     }
 

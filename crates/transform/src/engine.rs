@@ -93,6 +93,27 @@ impl Engine {
                     .map_err(unavailable)
             }
             Engine::Ballista(url) => {
+                // The scheduler must answer before the run writes anything: a wrong address
+                // fails here, in seconds, with the address in the message.
+                let addr = url.trim_start_matches("ballista://");
+                let reached = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    tokio::net::TcpStream::connect(addr),
+                )
+                .await;
+                match reached {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        return Err(TransformError::EngineUnavailable(format!(
+                            "{self}: cannot reach the Ballista scheduler: {e} (is `pricelake cluster scheduler` running there?)"
+                        )))
+                    }
+                    Err(_) => {
+                        return Err(TransformError::EngineUnavailable(format!(
+                            "{self}: the Ballista scheduler did not answer in 10 s"
+                        )))
+                    }
+                }
                 let state = SessionStateBuilder::new()
                     .with_config(config.upgrade_for_ballista())
                     .with_default_features()

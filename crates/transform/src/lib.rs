@@ -110,6 +110,8 @@ pub struct ProcessReport {
     pub marts: Vec<String>,
     /// Nothing new: nothing was written.
     pub skipped: bool,
+    /// Configured currencies no rate in the lake quotes (their converted prices are null).
+    pub unquoted_currencies: Vec<String>,
 }
 
 /// Compressed raw bytes parsed at a time (about ten times that in parsed rows).
@@ -130,22 +132,18 @@ pub async fn process(
              an object-store lake runs with --engine local"
         )));
     }
-    if full_refresh {
-        for prefix in [
-            "clean",
-            "marts",
-            "errors/transform",
-            layout::PROCESS_MANIFESTS,
-        ] {
-            for object in lake.list(prefix).await? {
-                lake.delete(&object.path).await?;
-            }
-        }
-    }
-    let manifests = all_manifests(lake).await?;
+    // A full refresh writes its run beside the current one (new clean parts, new `run=`
+    // folders) and becomes current only when its manifest commits: until then, and for ever
+    // if it fails or is killed, the previous run stays current and served.
+    let (manifests, superseded) = manifest::chain(lake).await?;
     remove_uncommitted(lake, &manifests).await?;
+    manifest::remove_superseded(lake, &superseded).await?;
     remove_work(lake).await?;
-    let consumed = manifest::consumed(&manifests);
+    let consumed = if full_refresh {
+        BTreeSet::new()
+    } else {
+        manifest::consumed(&manifests)
+    };
     let new_objects: Vec<String> = lake
         .list("raw")
         .await?
@@ -159,12 +157,14 @@ pub async fn process(
     let up_to_date = manifests
         .last()
         .is_some_and(|m| m.marts_fingerprint == marts_fingerprint);
-    if new_objects.is_empty() && up_to_date {
+    if !full_refresh && new_objects.is_empty() && up_to_date {
         return Ok(ProcessReport {
             skipped: true,
             ..ProcessReport::default()
         });
     }
+    // The engine first: one that cannot be reached fails the run before it writes anything.
+    let ctx = session(lake, config, engine).await?;
     let started_at = clock.now();
     let run_id = next_run_id(manifests.last().map(|m| m.run_id.as_str()), started_at);
 
@@ -269,13 +269,28 @@ pub async fn process(
 
     // Marts: those kept by day for the days this run touched (the rest carried over), then
     // those over the whole lake.
-    let ctx = session(lake, config, engine).await?;
+    // A full refresh reads only its own clean parts: the previous run's are still there,
+    // and still current, until this run commits.
+    let own_parts = full_refresh.then_some(&new_days);
+    register_tables(lake, &ctx, config, own_parts).await?;
     materialize_rates(lake, &ctx, &run_id).await?;
+    let unquoted_currencies = unquoted(&ctx, config).await?;
+    if !unquoted_currencies.is_empty() {
+        tracing::warn!(
+            currencies = unquoted_currencies.join(","),
+            "configured currencies with no rate anywhere in the lake: their prices_fx prices are null; \
+             add them to [sources.currencylayer] currencies or remove them from [transform] currencies"
+        );
+    }
     let previous = manifests
         .last()
         .filter(|m| !full_refresh && m.marts_fingerprint == marts_fingerprint);
+    let all_days = match own_parts {
+        Some(own) => own[0].files.keys().cloned().collect(),
+        None => days::observation_days(lake).await?,
+    };
     let plan = days::plan(
-        &days::observation_days(lake).await?,
+        &all_days,
         previous,
         &new_days[0].earliest,
         new_days[1].earliest.values().min().copied(),
@@ -294,6 +309,7 @@ pub async fn process(
         plan,
         previous,
         &new_days[0].files,
+        full_refresh,
         &mut produced,
     )
     .await?;
@@ -360,9 +376,20 @@ pub async fn process(
         duplicates_removed,
         days: day_stats,
         marts_fingerprint,
+        full_refresh,
+        unquoted_currencies: unquoted_currencies.clone(),
     };
     let commit_started = std::time::Instant::now();
     manifest::commit(lake, &manifest).await?;
+    if full_refresh {
+        // Every earlier run is superseded: its clean parts and rejections go, then its
+        // manifest (its marts and `items` as below: the previous run's stay for a reader
+        // still loading them, until the next run). A crash in between: the next run
+        // finishes it ([`manifest::chain`] ignores superseded manifests).
+        remove_runs_before(lake, &run_id).await?;
+        let superseded: Vec<String> = manifests.iter().map(|m| m.run_id.clone()).collect();
+        manifest::remove_superseded(lake, &superseded).await?;
+    }
     for prefix in ["marts".to_string(), layout::clean_table(ITEMS_TABLE)] {
         remove_old_runs(lake, &prefix, &run_id).await?;
     }
@@ -385,7 +412,42 @@ pub async fn process(
         duplicates_removed,
         marts,
         skipped: false,
+        unquoted_currencies,
     })
+}
+
+/// The configured currencies (but the base) that no rate in the lake quotes: every price
+/// converted to them is null. Read from the run's deduplicated rates, a few rows per hour.
+async fn unquoted(
+    ctx: &SessionContext,
+    config: &TransformConfig,
+) -> Result<Vec<String>, TransformError> {
+    use datafusion::arrow::array::{Array, StringArray};
+    let batches = ctx
+        .sql("SELECT DISTINCT quote FROM fx")
+        .await
+        .map_err(q("fx"))?
+        .collect()
+        .await
+        .map_err(q("fx"))?;
+    let mut quoted = BTreeSet::new();
+    for batch in &batches {
+        if let Some(quotes) = batch.column(0).as_any().downcast_ref::<StringArray>() {
+            quoted.extend(
+                (0..quotes.len())
+                    .filter(|i| quotes.is_valid(*i))
+                    .map(|i| quotes.value(i).to_string()),
+            );
+        }
+    }
+    Ok(config
+        .currencies
+        .iter()
+        .filter(|c| **c != config.base_currency && !quoted.contains(*c))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect())
 }
 
 /// What streaming one mart into its Parquet file found.
@@ -499,8 +561,7 @@ pub fn with_plain_types(config: SessionConfig) -> SessionConfig {
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
 }
 
-/// A session with the clean tables, the deduplicated rates (`fx`) and the currency list.
-/// The deduplicated observations (`obs`) are registered one day at a time by [`days`].
+/// A session on `engine` that reaches the lake. Its tables come from [`register_tables`].
 async fn session(
     lake: &Lake,
     config: &TransformConfig,
@@ -529,18 +590,70 @@ async fn session(
     let url =
         url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
     ctx.register_object_store(&url, lake.store());
-    for (table, schema) in [
-        ("price_observations", parse::observations_schema()),
-        ("fx_rates", parse::fx_schema()),
-        ("trending_appearances", parse::trending_schema()),
-    ] {
+    Ok(ctx)
+}
+
+/// The clean tables of a run, each with its time column (the `date` partition is its day).
+const PARTED_TABLES: [(&str, &str); 3] = [
+    ("price_observations", "observed_at"),
+    ("fx_rates", "rate_time"),
+    ("trending_appearances", "trend_time"),
+];
+
+/// Registers the clean tables, the deduplicated rates (`fx`) and the currency list. The
+/// deduplicated observations (`obs`) are registered one day at a time by [`days`].
+///
+/// A table is its folder, every run's parts, or with `own_parts` (a full refresh) only the
+/// files this run wrote: the superseded runs' parts are still there until it commits.
+async fn register_tables(
+    lake: &Lake,
+    ctx: &SessionContext,
+    config: &TransformConfig,
+    own_parts: Option<&[NewRows; 3]>,
+) -> Result<(), TransformError> {
+    let schemas = [
+        parse::observations_schema(),
+        parse::fx_schema(),
+        parse::trending_schema(),
+    ];
+    for (i, ((table, time), schema)) in PARTED_TABLES.iter().zip(schemas).enumerate() {
         // A file-backed listing table with the Hive partition `date` (from `date=YYYY-MM-DD`),
         // even when empty, so the same plans can run on Ballista.
         let options = ParquetReadOptions::default()
             .schema(&schema)
             .table_partition_cols(vec![("date".to_string(), DataType::Date32)]);
-        ctx.register_parquet(table, lake.table_url(&layout::clean_table(table)), options)
-            .await
+        let folder = lake.table_url(&layout::clean_table(table));
+        let Some(own) = own_parts else {
+            ctx.register_parquet(*table, folder, options)
+                .await
+                .map_err(q(table))?;
+            continue;
+        };
+        let files: Vec<String> = own[i]
+            .files
+            .values()
+            .flatten()
+            .map(|p| lake.file_url(p))
+            .collect();
+        let df = if files.is_empty() {
+            // No part of its own: the folder's columns, none of its rows.
+            ctx.read_parquet(folder, options)
+                .await
+                .map_err(q(table))?
+                .filter(datafusion::prelude::lit(false))
+                .map_err(q(table))?
+        } else {
+            // The listed files, with the `date` their folder names (the day of `time`).
+            ctx.read_parquet(files, ParquetReadOptions::default().schema(&schema))
+                .await
+                .map_err(q(table))?
+                .with_column(
+                    "date",
+                    datafusion::prelude::cast(datafusion::prelude::col(*time), DataType::Date32),
+                )
+                .map_err(q(table))?
+        };
+        ctx.register_table(*table, df.into_view())
             .map_err(q(table))?;
     }
     // The deduplicated rates: the first fetched quote of each pair and time.
@@ -568,7 +681,7 @@ async fn session(
     ))
     .await
     .map_err(q("currencies"))?;
-    Ok(ctx)
+    Ok(())
 }
 
 /// The largest build side, in bytes and in rows, that a hash join collects whole (see
@@ -1021,16 +1134,55 @@ async fn write_rejections(
     Ok(())
 }
 
-/// Deletes files of runs that never committed (a crash before the manifest).
+/// Output files of a run newer than the current one: a process run under way, or stopped
+/// before its commit. Not part of the lake's books nor served; the next run removes them.
+pub async fn uncommitted_outputs(lake: &Lake) -> Result<Vec<String>, TransformError> {
+    let current = latest_manifest(lake).await?.map(|m| m.run_id);
+    let mut out = Vec::new();
+    for prefix in ["clean", "marts", "errors/transform"] {
+        for object in lake.list(prefix).await? {
+            if manifest::run_of(&object.path)
+                .is_some_and(|run| current.as_ref().is_none_or(|c| run > *c))
+            {
+                out.push(object.path);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes files of runs that never committed (a crash before the manifest), or that a
+/// committed full refresh superseded.
 async fn remove_uncommitted(lake: &Lake, manifests: &[Manifest]) -> Result<(), TransformError> {
     let committed: BTreeSet<&str> = manifests.iter().map(|m| m.run_id.as_str()).collect();
     for prefix in ["clean", "marts", "errors/transform"] {
         for object in lake.list(prefix).await? {
             if let Some(run) = manifest::run_of(&object.path) {
                 if !committed.contains(run.as_str()) {
-                    tracing::info!(path = object.path, "removing output of an uncommitted run");
+                    tracing::info!(
+                        path = object.path,
+                        "removing output of a run that never committed or was superseded"
+                    );
                     lake.delete(&object.path).await?;
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes the clean parts and rejections of every run before `current`, a full refresh
+/// that rewrote them all (the marts and `items` folders: [`remove_old_runs`]).
+async fn remove_runs_before(lake: &Lake, current: &str) -> Result<(), TransformError> {
+    let mut prefixes: Vec<String> = PARTED_TABLES
+        .iter()
+        .map(|(table, _)| layout::clean_table(table))
+        .collect();
+    prefixes.push("errors/transform".to_string());
+    for prefix in prefixes {
+        for object in lake.list(&prefix).await? {
+            if manifest::run_of(&object.path).is_some_and(|run| run.as_str() < current) {
+                lake.delete(&object.path).await?;
             }
         }
     }

@@ -37,6 +37,14 @@ pub struct Manifest {
     /// fingerprint differs recomputes every day. Empty in manifests from before days.
     #[serde(default)]
     pub marts_fingerprint: String,
+    /// A full refresh: it re-read every raw object and wrote every clean part again, so every
+    /// earlier run is superseded by it once it commits (their files are then removed).
+    #[serde(default)]
+    pub full_refresh: bool,
+    /// Configured currencies that no rate in the lake quotes when the run committed: every
+    /// price converted to them is null (counted in `rows` as `mart.prices_fx.missing_rate`).
+    #[serde(default)]
+    pub unquoted_currencies: Vec<String>,
 }
 
 /// One day of the marts kept by day.
@@ -62,8 +70,16 @@ fn manifest_path(run_id: &str) -> String {
     format!("{}/{run_id}.json", layout::PROCESS_MANIFESTS)
 }
 
-/// Every committed manifest, oldest first.
+/// Every committed manifest that is still in force, oldest first: the newest full refresh
+/// and the runs after it (a full refresh supersedes every run before it; their manifests
+/// are removed after it commits, and ignored here if a crash left them behind). Their
+/// `consumed` and `produced` lists are the books of the lake.
 pub async fn all_manifests(lake: &Lake) -> Result<Vec<Manifest>, TransformError> {
+    Ok(chain(lake).await?.0)
+}
+
+/// The manifests in force (see [`all_manifests`]) and the run ids of the superseded ones.
+pub(crate) async fn chain(lake: &Lake) -> Result<(Vec<Manifest>, Vec<String>), TransformError> {
     let mut out = Vec::new();
     for object in lake.list(layout::PROCESS_MANIFESTS).await? {
         if let Some(m) = lake.get_json::<Manifest>(&object.path).await? {
@@ -71,7 +87,20 @@ pub async fn all_manifests(lake: &Lake) -> Result<Vec<Manifest>, TransformError>
         }
     }
     out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
-    Ok(out)
+    let first_in_force = out.iter().rposition(|m| m.full_refresh).unwrap_or(0);
+    let superseded = out
+        .drain(..first_in_force)
+        .map(|m| m.run_id)
+        .collect::<Vec<_>>();
+    Ok((out, superseded))
+}
+
+/// Removes the manifests of superseded runs (after their files).
+pub(crate) async fn remove_superseded(lake: &Lake, runs: &[String]) -> Result<(), TransformError> {
+    for run in runs {
+        lake.delete(&manifest_path(run)).await?;
+    }
+    Ok(())
 }
 
 /// The newest committed run: its marts are the current ones.

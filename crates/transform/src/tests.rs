@@ -499,6 +499,7 @@ async fn empty_tables_partition_dates_and_plain_types() {
 
     // The clean tables carry the Hive partition `date` as Date32.
     let ctx = session(&lake, &config(), &Engine::Local).await.unwrap();
+    register_tables(&lake, &ctx, &config(), None).await.unwrap();
     let batches = ctx
         .sql("SELECT CAST(date AS VARCHAR) AS d, COUNT(*) AS n FROM price_observations GROUP BY date ORDER BY date")
         .await
@@ -612,6 +613,22 @@ async fn an_in_process_ballista_cluster_gives_the_same_rows_as_local() {
         items,
         "items differ on Ballista"
     );
+
+    // A full refresh on Ballista reads only its own clean parts, as locally.
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 7, 0, 0, 0).unwrap());
+    let refreshed = process(
+        &distributed,
+        &config(),
+        &Engine::BallistaStandalone,
+        clock,
+        Metrics::new(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(refreshed.rows, local_report.rows);
+    assert_eq!(canonical_marts(&distributed).await, expected);
+    assert_eq!(items_table(&distributed).await, items);
 }
 
 #[tokio::test]
@@ -664,6 +681,155 @@ async fn a_distributed_engine_refuses_a_lake_its_executors_cannot_read() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("--engine local"), "{err}");
+}
+
+#[tokio::test]
+async fn a_configured_currency_no_rate_quotes_is_reported_and_kept_in_the_manifest() {
+    let (_dir, lake) = fixture().await;
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 6, 0, 0, 0).unwrap());
+    let with_chf = TransformConfig {
+        currencies: vec!["EUR".into(), "GBP".into(), "CHF".into()],
+        ..config()
+    };
+    let report = process(
+        &lake,
+        &with_chf,
+        &Engine::Local,
+        clock,
+        Metrics::new(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.unquoted_currencies,
+        ["CHF"],
+        "the fixture quotes EUR and GBP only"
+    );
+    let m = latest_manifest(&lake).await.unwrap().unwrap();
+    assert_eq!(m.unquoted_currencies, ["CHF"]);
+    let quoted = run(&lake, true).await;
+    assert!(quoted.unquoted_currencies.is_empty());
+}
+
+/// Every object of the lake with its size, but the intermediate tables.
+async fn objects(lake: &Lake) -> Vec<(String, u64)> {
+    lake.list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| !o.path.starts_with(WORK_PREFIX))
+        .map(|o| (o.path, o.size))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_refresh_on_an_engine_that_cannot_be_reached_changes_nothing() {
+    let (_dir, lake) = fixture().await;
+    let first = run(&lake, false).await;
+    let before = objects(&lake).await;
+    let marts_before = canonical_marts(&lake).await;
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 7, 0, 0, 0).unwrap());
+    // Port 9 (discard): nothing listens there.
+    let err = process(
+        &lake,
+        &config(),
+        &Engine::Ballista("ballista://127.0.0.1:9".into()),
+        clock,
+        Metrics::new(),
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
+    assert_eq!(
+        latest_manifest(&lake).await.unwrap().unwrap().run_id,
+        first.run_id,
+        "the previous run is still current"
+    );
+    assert_eq!(
+        objects(&lake).await,
+        before,
+        "not a file written or removed"
+    );
+    assert_eq!(canonical_marts(&lake).await, marts_before);
+}
+
+#[tokio::test]
+async fn a_full_refresh_that_fails_midway_leaves_the_previous_run_current_and_whole() {
+    let (_dir, lake) = fixture().await;
+    let first = run(&lake, false).await;
+    let before = objects(&lake).await;
+    let marts_before = canonical_marts(&lake).await;
+    let books_before = all_manifests(&lake).await.unwrap();
+    // A "scheduler" that accepts connections and says nothing: the run gets past the
+    // engine's first check, parses every raw object into new clean parts, then fails.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let clock = SimulatedClock::shared(Utc.with_ymd_and_hms(2026, 1, 7, 0, 0, 0).unwrap());
+    let failed = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        process(
+            &lake,
+            &config(),
+            &Engine::Ballista(format!("ballista://{addr}")),
+            clock,
+            Metrics::new(),
+            true,
+        ),
+    )
+    .await;
+    assert!(
+        !matches!(failed, Ok(Ok(_))),
+        "a scheduler that never answers cannot commit a run"
+    );
+    // Whatever it wrote before failing, the lake's current run is the previous one, every
+    // file of it is there, and the books read as before.
+    assert_eq!(
+        latest_manifest(&lake).await.unwrap().unwrap().run_id,
+        first.run_id
+    );
+    let after = objects(&lake).await;
+    for object in &before {
+        assert!(after.contains(object), "{} was removed", object.0);
+    }
+    assert_eq!(all_manifests(&lake).await.unwrap(), books_before);
+    assert_eq!(canonical_marts(&lake).await, marts_before);
+
+    // The next run removes what the failed one left and gives the same marts.
+    let refreshed = run(&lake, true).await;
+    assert_eq!(canonical_marts(&lake).await, marts_before);
+    let manifests = all_manifests(&lake).await.unwrap();
+    assert_eq!(
+        manifests.len(),
+        1,
+        "the full refresh supersedes the runs before it"
+    );
+    assert!(manifests[0].full_refresh);
+    assert_eq!(
+        lake.list(layout::PROCESS_MANIFESTS).await.unwrap().len(),
+        1,
+        "and their manifests are removed"
+    );
+    for table in ["price_observations", "fx_rates", "trending_appearances"] {
+        for object in lake.list(&layout::clean_table(table)).await.unwrap() {
+            assert_eq!(
+                manifest::run_of(&object.path).as_deref(),
+                Some(refreshed.run_id.as_str()),
+                "only the refresh's clean parts remain"
+            );
+        }
+        assert_eq!(
+            manifests[0].rows[table], first.rows[table],
+            "{table}: the refresh read each raw object once, not its own parts and the old"
+        );
+    }
 }
 
 #[tokio::test]
@@ -1118,6 +1284,8 @@ fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() 
             .map(|d| (d.to_string(), DayStats::default()))
             .collect(),
         marts_fingerprint: String::new(),
+        full_refresh: false,
+        unquoted_currencies: Vec::new(),
     };
     let built = |extended: &[&str], computed: usize| days::Built {
         days: BTreeMap::new(),
@@ -1293,8 +1461,9 @@ async fn prices_fx_comes_out_in_its_order_without_sorting_its_rows() {
     // The plan of that day's prices_fx, with its inputs registered as a run registers them.
     let config = config();
     let ctx = session(&lake, &config, &Engine::Local).await.unwrap();
+    register_tables(&lake, &ctx, &config, None).await.unwrap();
     materialize_rates(&lake, &ctx, "plan").await.unwrap();
-    let obs = days::deduplicate_day(&lake, &ctx, "plan", Some("2026-01-02"))
+    let obs = days::deduplicate_day(&lake, &ctx, "plan", Some("2026-01-02"), None)
         .await
         .unwrap();
     assert_eq!(obs.written.rows, 300);

@@ -1,7 +1,7 @@
 //! `pricelake audit`: print the books of the lake and fail when they do not balance.
 
 use anyhow::Context;
-use pricelake_core::layout;
+use pricelake_core::{layout, Clock};
 use pricelake_emulator::ServedSummary;
 
 use crate::audit::{audit, render};
@@ -17,7 +17,8 @@ pub const SERVED_STATE: &str = "emulator_served";
 pub struct Unbalanced;
 
 pub(crate) async fn run(config: PricelakeConfig, args: AuditArgs) -> anyhow::Result<()> {
-    let (lake, _, clock) = super::open_lake(&config)?;
+    let lake = super::existing_lake(&config)?;
+    let clock = pricelake_core::SystemClock;
     let served: Option<ServedSummary> = match &args.emulator {
         Some(url) => Some(
             reqwest::get(format!("{}/_emulator/served", url.trim_end_matches('/')))

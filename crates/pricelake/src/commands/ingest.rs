@@ -76,7 +76,25 @@ pub(super) async fn run(config: PricelakeConfig, args: IngestArgs) -> anyhow::Re
         summary.failed_polls,
         lake.display_url()
     );
+    if !summary.gave_up.is_empty() {
+        return Err(GaveUp {
+            sources: summary.gave_up.join("; "),
+            lake: lake.display_url().to_string(),
+        }
+        .into());
+    }
     Ok(())
+}
+
+/// `ingest --once` could not finish its round: a source failed poll after poll (the store or
+/// the API away). Exit 1 with the reason, so that a cron job ends and says why.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "ingest --once gave up before the end of its round: {sources} (lake: {lake}; is it reachable?)"
+)]
+pub struct GaveUp {
+    sources: String,
+    lake: String,
 }
 
 /// Parses `YYYY-MM-DD..YYYY-MM-DD`.

@@ -61,14 +61,84 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     1
 }
 
-/// The parts every command shares: the lake, a fresh metrics registry, the wall clock.
+/// The parts every command shares: the lake (a local folder created if missing), a fresh
+/// metrics registry, the wall clock.
 pub(crate) fn open_lake(config: &PricelakeConfig) -> anyhow::Result<(Lake, Metrics, SharedClock)> {
     let lake = Lake::open(&config.lake)
-        .map_err(|e| ConfigError::Field {
+        .map_err(lake_config_error)
+        .context("opening the lake")?;
+    Ok((lake, Metrics::new(), std::sync::Arc::new(SystemClock)))
+}
+
+/// The lake for a command that only reads it (`status`, `audit`, `process`, `publish`,
+/// `serve`): `None` when its folder does not exist, which is not created.
+pub(crate) fn open_lake_to_read(config: &PricelakeConfig) -> anyhow::Result<Option<Lake>> {
+    match Lake::open_existing(&config.lake) {
+        Ok(lake) => Ok(Some(lake)),
+        Err(pricelake_lake::LakeError::Missing { .. }) => Ok(None),
+        Err(e) => Err(anyhow::Error::from(lake_config_error(e)).context("opening the lake")),
+    }
+}
+
+/// A command that reads the lake (and would write only beside what is there) found no lake
+/// where the config points: exit 1 with [`no_lake_here`], and nothing created.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoLake(pub String);
+
+/// The lake for a command that needs one to be there (`audit`, `process`, `publish`,
+/// `serve`): [`NoLake`] when its folder does not exist.
+pub(crate) fn existing_lake(config: &PricelakeConfig) -> anyhow::Result<Lake> {
+    open_lake_to_read(config)?.ok_or_else(|| NoLake(no_lake_here(config)).into())
+}
+
+/// What to print when a reading command finds no lake where the config points.
+pub(crate) fn no_lake_here(config: &PricelakeConfig) -> String {
+    format!(
+        "there is no lake at {} (nothing created). Next: check [lake] url in the config or \
+         PRICELAKE_LAKE__URL if the path is mistyped; for a new lake, `pricelake ingest` \
+         creates it (or `pricelake demo` for a simulated one)",
+        config.lake.url
+    )
+}
+
+/// A MongoDB URI that is not a connection string is a config error (exit 2) naming its
+/// variable. Parsed only (no DNS, no connection); the URI and the parser's words are not
+/// printed when they could hold the password.
+pub(crate) fn check_mongodb_uri(
+    publish: &pricelake_serve::PublishConfig,
+    uri: &str,
+) -> Result<(), ConfigError> {
+    match mongodb::options::ConnectionString::parse(uri) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let said = e.to_string();
+            let reason = if said.contains('@') || said.contains(uri) {
+                String::new()
+            } else {
+                format!(": {said}")
+            };
+            Err(ConfigError::Env {
+                var: publish.mongodb_uri_env.clone(),
+                message: format!(
+                    "not a MongoDB connection string{reason}; expected mongodb://host:27017 or mongodb+srv://host"
+                ),
+            })
+        }
+    }
+}
+
+fn lake_config_error(e: pricelake_lake::LakeError) -> ConfigError {
+    match e {
+        pricelake_lake::LakeError::Config { field, message } => ConfigError::Field {
+            field,
+            fix: "see [lake] in pricelake.example.toml".to_string(),
+            message,
+        },
+        e => ConfigError::Field {
             field: "lake.url".to_string(),
             message: e.to_string(),
             fix: "use a folder path, file:///abs/path or s3://bucket/prefix".to_string(),
-        })
-        .context("opening the lake")?;
-    Ok((lake, Metrics::new(), std::sync::Arc::new(SystemClock)))
+        },
+    }
 }

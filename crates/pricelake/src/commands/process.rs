@@ -8,11 +8,16 @@ use crate::cli::ProcessArgs;
 use crate::config::PricelakeConfig;
 
 pub(super) async fn run(config: PricelakeConfig, args: ProcessArgs) -> anyhow::Result<()> {
-    let (lake, metrics, clock) = super::open_lake(&config)?;
     let engine: Engine = args
         .engine
         .parse()
         .map_err(|e| UsageError(format!("--engine {:?}: {e}", args.engine)))?;
+    // A lake that is not there has nothing to process: say so rather than make an empty one.
+    let lake = super::existing_lake(&config)?;
+    let (metrics, clock): (pricelake_core::Metrics, pricelake_core::SharedClock) = (
+        pricelake_core::Metrics::new(),
+        std::sync::Arc::new(pricelake_core::SystemClock),
+    );
     let report = pricelake_transform::process(
         &lake,
         &config.transform,
@@ -48,6 +53,18 @@ pub fn print_report(report: &pricelake_transform::ProcessReport) {
         rows.join(", "),
         report.duplicates_removed
     );
+    if !report.unquoted_currencies.is_empty() {
+        println!(
+            "  WARNING: no rate anywhere in the lake for {}: {} prices_fx rows have a null rate; \
+             add them to [sources.currencylayer] currencies (and ingest) or remove them from [transform] currencies",
+            report.unquoted_currencies.join(", "),
+            report
+                .rows
+                .get("mart.prices_fx.missing_rate")
+                .copied()
+                .unwrap_or(0)
+        );
+    }
     if !report.rejected.is_empty() {
         let rejected: Vec<String> = report
             .rejected

@@ -8,7 +8,7 @@ use crate::cli::PublishArgs;
 use crate::config::{ConfigError, PricelakeConfig};
 
 pub(super) async fn run(config: PricelakeConfig, args: PublishArgs) -> anyhow::Result<()> {
-    let (lake, _, _) = super::open_lake(&config)?;
+    let lake = super::existing_lake(&config)?;
     let Some(uri) = config.publish.uri() else {
         return Err(ConfigError::Field {
             field: "publish.mongodb_uri_env".to_string(),
@@ -33,6 +33,7 @@ pub(super) async fn run(config: PricelakeConfig, args: PublishArgs) -> anyhow::R
 }
 
 async fn publish(config: &PublishConfig, uri: &str, lake: &Lake) -> anyhow::Result<PublishReport> {
+    super::check_mongodb_uri(config, uri)?;
     let publisher = Publisher::connect(config, uri)
         .await
         .context("connecting to MongoDB")?;

@@ -1,4 +1,5 @@
-//! `pricelake serve`: the API and the dashboard over the lake.
+//! `pricelake serve`: the API and the dashboard over the marts, read from MongoDB when it is
+//! configured, else from the lake.
 
 use anyhow::Context;
 use pricelake_core::Secret;
@@ -11,7 +12,9 @@ pub(super) async fn run(mut config: PricelakeConfig, args: ServeArgs) -> anyhow:
     if let Some(bind) = args.bind {
         config.serve.bind = bind;
     }
-    let (lake, metrics, _clock) = super::open_lake(&config)?;
+    // Serving reads the lake: one that is not there is a mistake to report, not to create.
+    let lake = super::existing_lake(&config)?;
+    let metrics = pricelake_core::Metrics::new();
     let shutdown = crate::shutdown::install();
     serve_until(lake, config.serve, &config.publish, metrics, shutdown).await
 }
@@ -28,9 +31,25 @@ pub async fn serve_until(
         .ok()
         .filter(|t| !t.is_empty())
         .map(Secret::new);
-    let listener = tokio::net::TcpListener::bind(&config.bind)
-        .await
-        .with_context(|| format!("binding {} (set [serve] bind or --bind)", config.bind))?;
+    let listener = match tokio::net::TcpListener::bind(&config.bind).await {
+        Ok(listener) => listener,
+        // Another process has the port: a runtime failure (exit 1), it may be free later.
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            return Err(anyhow::Error::from(e).context(format!(
+                "binding {}: the port is in use (stop what holds it, or choose another with [serve] bind or --bind)",
+                config.bind
+            )))
+        }
+        // Not an address, not one of this machine's, or a port not allowed: configuration.
+        Err(e) => {
+            return Err(ConfigError::Field {
+                field: "serve.bind".to_string(),
+                message: format!("cannot listen on {:?}: {e}", config.bind),
+                fix: "an address of this machine and a free port, e.g. 127.0.0.1:8080 (--bind overrides it)".to_string(),
+            }
+            .into())
+        }
+    };
     let addr = listener.local_addr()?;
     let mongo = match (config.source, publish.uri()) {
         (MartSource::Lake, _) | (MartSource::Auto, None) => None,
@@ -49,11 +68,14 @@ pub async fn serve_until(
             .into())
         }
         (MartSource::Mongodb | MartSource::Auto, Some(uri)) => Some(
-            Publisher::connect(publish, &uri)
-                .await
-                .context("connecting to the MongoDB the marts are served from")?
-                .database()
-                .clone(),
+            Publisher::connect(publish, {
+                super::check_mongodb_uri(publish, &uri)?;
+                &uri
+            })
+            .await
+            .context("connecting to the MongoDB the marts are served from")?
+            .database()
+            .clone(),
         ),
     };
     let source = if mongo.is_some() {

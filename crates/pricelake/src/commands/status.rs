@@ -11,6 +11,8 @@ use crate::config::PricelakeConfig;
 pub struct StatusReport {
     /// The lake, as the user wrote it.
     pub lake: String,
+    /// False when there is no lake where the config points (nothing else is then known).
+    pub exists: bool,
     /// Objects and bytes in the raw zone.
     pub raw_objects: usize,
     /// Bytes in the raw zone.
@@ -21,6 +23,13 @@ pub struct StatusReport {
     pub last_process_run: Option<serde_json::Value>,
     /// The last ingest status document, if any.
     pub ingest: Option<serde_json::Value>,
+    /// Raw objects no process run in force consumed yet.
+    pub raw_objects_unprocessed: usize,
+    /// Files of a process run under way, or stopped before its commit: neither served nor
+    /// counted; the next `process` removes them.
+    pub uncommitted_outputs: usize,
+    /// What to do next, when something is missing or waiting.
+    pub next_steps: Vec<String>,
 }
 
 impl StatusReport {
@@ -37,31 +46,95 @@ impl StatusReport {
             );
             *error_objects.entry(key).or_insert(0) += 1;
         }
-        let last_process_run = pricelake_transform::latest_manifest(lake)
-            .await?
+        let manifests = pricelake_transform::all_manifests(lake).await?;
+        let consumed: std::collections::BTreeSet<&str> = manifests
+            .iter()
+            .flat_map(|m| m.consumed.iter().map(String::as_str))
+            .collect();
+        let raw_objects_unprocessed = raw
+            .iter()
+            .filter(|o| !consumed.contains(o.path.as_str()))
+            .count();
+        let last_process_run = manifests
+            .last()
             .map(|m| serde_json::to_value(m).unwrap_or_default());
         let ingest = lake
             .get_json::<serde_json::Value>(&pricelake_core::layout::state("ingest_status"))
             .await?;
+        let uncommitted_outputs = pricelake_transform::uncommitted_outputs(lake).await?.len();
+        let mut next_steps = Vec::new();
+        if raw.is_empty() {
+            next_steps.push(
+                "nothing ingested yet: `pricelake ingest` polls the APIs into the lake (`pricelake demo` makes a simulated one)".to_string(),
+            );
+        } else if raw_objects_unprocessed > 0 {
+            next_steps.push(format!(
+                "{raw_objects_unprocessed} raw objects not processed yet: `pricelake process` turns them into clean tables and marts"
+            ));
+        }
+        if let Some(m) = manifests
+            .last()
+            .filter(|m| !m.unquoted_currencies.is_empty())
+        {
+            next_steps.push(format!(
+                "no rate in the lake for {}: add them to [sources.currencylayer] currencies and ingest, \
+                 or remove them from [transform] currencies",
+                m.unquoted_currencies.join(", ")
+            ));
+        }
+        if uncommitted_outputs > 0 {
+            next_steps.push(format!(
+                "{uncommitted_outputs} files of a process run under way or stopped before its commit: \
+                 neither served nor counted; the next `pricelake process` removes them"
+            ));
+        }
         Ok(StatusReport {
             lake: lake.display_url().to_string(),
+            exists: true,
             raw_objects: raw.len(),
             raw_bytes: raw.iter().map(|o| o.size).sum(),
             error_objects,
             last_process_run,
             ingest,
+            raw_objects_unprocessed,
+            uncommitted_outputs,
+            next_steps,
         })
+    }
+
+    /// The report on a lake that is not there.
+    fn missing(config: &PricelakeConfig) -> StatusReport {
+        StatusReport {
+            lake: config.lake.url.clone(),
+            exists: false,
+            raw_objects: 0,
+            raw_bytes: 0,
+            error_objects: Default::default(),
+            last_process_run: None,
+            ingest: None,
+            raw_objects_unprocessed: 0,
+            uncommitted_outputs: 0,
+            next_steps: vec![super::no_lake_here(config)],
+        }
     }
 }
 
 pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Result<()> {
-    let (lake, _, _) = super::open_lake(&config)?;
-    let report = StatusReport::read(&lake).await?;
+    let report = match super::open_lake_to_read(&config)? {
+        Some(lake) => StatusReport::read(&lake).await?,
+        None => StatusReport::missing(&config),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     println!("lake: {}", report.lake);
+    if !report.exists {
+        for step in &report.next_steps {
+            println!("{step}");
+        }
+        return Ok(());
+    }
     println!(
         "raw zone: {} objects, {} bytes",
         report.raw_objects, report.raw_bytes
@@ -76,11 +149,36 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
     }
     match &report.last_process_run {
         Some(run) => println!(
-            "last process run: {} (finished {})",
+            "last process run: {} (finished {}{})",
             run["run_id"].as_str().unwrap_or("?"),
-            run["finished_at"].as_str().unwrap_or("?")
+            run["finished_at"].as_str().unwrap_or("?"),
+            if run["full_refresh"] == true {
+                ", a full refresh"
+            } else {
+                ""
+            }
         ),
         None => println!("last process run: none yet (run `pricelake process`)"),
+    }
+    if let Some(run) = &report.last_process_run {
+        let unquoted: Vec<&str> = run["unquoted_currencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str())
+            .collect();
+        let missing = run["rows"]["mart.prices_fx.missing_rate"]
+            .as_u64()
+            .unwrap_or(0);
+        if !unquoted.is_empty() {
+            println!(
+                "  WARNING: no rate in the lake for {}: their converted prices are null",
+                unquoted.join(", ")
+            );
+        }
+        if missing > 0 {
+            println!("  prices_fx rows with no rate at or before them (null prices): {missing}");
+        }
     }
     match &report.ingest {
         Some(ingest) => {
@@ -88,7 +186,10 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
                 "ingest status written {}",
                 ingest["written_at"].as_str().unwrap_or("?")
             );
-            println!("  delivery: {}", describe_delivery(&ingest["metrics"]));
+            println!(
+                "  delivery: {}",
+                describe_delivery(&ingest["metrics"], &ingest["delivery"])
+            );
             if let Some(sources) = ingest["sources"].as_array() {
                 for source in sources {
                     println!(
@@ -100,6 +201,12 @@ pub(super) async fn run(config: PricelakeConfig, args: StatusArgs) -> anyhow::Re
             }
         }
         None => println!("ingest: no status yet (run `pricelake ingest`)"),
+    }
+    if !report.next_steps.is_empty() {
+        println!("next:");
+        for step in &report.next_steps {
+            println!("  {step}");
+        }
     }
     Ok(())
 }
@@ -118,8 +225,10 @@ fn describe_health(health: &serde_json::Value) -> String {
     }
 }
 
-/// The delivery stream's books from the metrics snapshot of the last ingest status.
-fn describe_delivery(metrics: &serde_json::Value) -> String {
+/// The delivery stream's books from the metrics snapshot of the last ingest status, and
+/// the records its spool replayed at start (a previous process stopped before delivering
+/// them), from its delivery figures.
+fn describe_delivery(metrics: &serde_json::Value, stats: &serde_json::Value) -> String {
     use pricelake_core::metrics::names;
     let delivery = |labels: &serde_json::Value| {
         labels.as_array().is_some_and(|l| {
@@ -145,13 +254,50 @@ fn describe_delivery(metrics: &serde_json::Value) -> String {
             .filter_map(|g| g[1].as_f64())
             .sum()
     };
-    format!(
-        "{} records received, {} delivered, {} retried writes, {} dead-lettered; spool {} bytes, oldest unflushed {:.0} s",
-        counter(names::RECORDS_RECEIVED),
-        counter(names::RECORDS_DELIVERED),
-        counter(names::RETRIES),
-        counter(names::DEAD_LETTERS),
-        gauge(names::SPOOL_BYTES),
-        gauge(names::OLDEST_UNFLUSHED_SECONDS),
-    )
+    let replayed = stats["replayed"].as_u64().unwrap_or(0);
+    let quarantined = stats["quarantined_segments"].as_u64().unwrap_or(0);
+    let mut text = format!(
+        "{} records received, {} replayed from the spool, {} delivered, {} retried writes, {} dead-lettered; spool {} bytes, oldest unflushed {} s",
+        whole(counter(names::RECORDS_RECEIVED)),
+        replayed,
+        whole(counter(names::RECORDS_DELIVERED)),
+        whole(counter(names::RETRIES)),
+        whole(counter(names::DEAD_LETTERS)),
+        whole(gauge(names::SPOOL_BYTES)),
+        whole(gauge(names::OLDEST_UNFLUSHED_SECONDS)),
+    );
+    if quarantined > 0 {
+        text.push_str(&format!(
+            "; {quarantined} spool segments with a torn tail quarantined"
+        ));
+    }
+    text
+}
+
+/// A counter or gauge as a whole number: an empty sum of floats is -0.0, which would print
+/// as `-0`.
+fn whole(value: f64) -> u64 {
+    if value.is_finite() && value > 0.0 {
+        value.round() as u64
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_counters_print_as_zero_and_replayed_records_are_shown() {
+        // No delivery counter at all: every sum is empty.
+        let metrics = serde_json::json!({"counters": [], "gauges": []});
+        let stats = serde_json::json!({"replayed": 42, "quarantined_segments": 0});
+        let text = describe_delivery(&metrics, &stats);
+        assert!(!text.contains("-0"), "{text}");
+        assert!(text.contains("0 records received"), "{text}");
+        assert!(text.contains("42 replayed from the spool"), "{text}");
+        let stats = serde_json::json!({"replayed": 0, "quarantined_segments": 2});
+        assert!(describe_delivery(&metrics, &stats).contains("2 spool segments"));
+    }
 }

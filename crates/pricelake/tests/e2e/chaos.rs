@@ -1,7 +1,8 @@
 //! Chaos: the whole pipeline against the emulator with every fault on (5xx, time-outs,
 //! cut and garbage bodies, 429s), a lake on an S3-protocol server that goes away for a
 //! while, `pricelake ingest` killed with SIGKILL at random moments again and again,
-//! `pricelake process` killed mid-run twice; at the end `pricelake audit` balances:
+//! `pricelake process` killed mid-run twice, and `pricelake process --full-refresh` killed
+//! mid-run (the run before it stays current); at the end `pricelake audit` balances:
 //! nothing served is missing from the lake, no mart row is counted twice.
 //!
 //! `scripts/chaos [KILLS]` runs the same test longer; `PRICELAKE_CHAOS_KILLS` sets the
@@ -187,6 +188,41 @@ currencies = ["EUR", "GBP", "JPY"]
         let out = std::fs::read_to_string(log.with_extension("out")).unwrap_or_default();
         (status, out, text)
     };
+    // A full refresh killed mid-run: the run before it stays current, and the runs below
+    // see the lake as if it had never started.
+    let (status, _, text) = run(&["process"], "before-refresh.log");
+    assert!(status.success(), "process before the refresh: {text}");
+    let current_run = || {
+        let (_, out, _) = run(&["status", "--json"], "status.log");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        report["last_process_run"]["run_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let before_refresh = current_run();
+    let mut refresh_kills = 0;
+    for attempt in 0..4u64 {
+        let mut cmd = pricelake(&config);
+        cmd.args(["process", "--full-refresh"]);
+        let mut child = spawn_logged(cmd, &dir.path().join(format!("refresh{attempt}.log")));
+        let wait = (600 - attempt * 150) + next_random(&mut seed) % 200;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            refresh_kills += 1;
+            assert_eq!(
+                current_run(),
+                before_refresh,
+                "a killed full refresh left the run before it current"
+            );
+            break;
+        }
+        child.wait().unwrap();
+    }
+    assert!(refresh_kills == 1, "a full refresh was killed mid-run");
+
     // (Blocking here is fine: the emulator runs on the runtime's worker threads.)
     let (status, _, text) = run(&["ingest", "--once"], "final-ingest.log");
     assert!(status.success(), "final ingest: {text}");
@@ -253,6 +289,7 @@ currencies = ["EUR", "GBP", "JPY"]
     let figures = serde_json::json!({
         "kills_of_ingest": kills,
         "kills_of_process_mid_run": process_kills,
+        "kills_of_full_refresh_mid_run": refresh_kills,
         "store_outages": store_outages,
         "store_outage_lives": store_away.1 - store_away.0,
         "faults_injected": summary.faults,

@@ -5,15 +5,84 @@ use crate::support::pricelake;
 #[test]
 fn every_subcommand_has_help_with_an_example() {
     for sub in [
-        "emulate", "ingest", "process", "serve", "run", "demo", "status", "cluster",
+        "emulate",
+        "ingest",
+        "process",
+        "publish",
+        "serve",
+        "run",
+        "demo",
+        "status",
+        "audit",
+        "cluster",
+        "cluster scheduler",
+        "cluster executor",
     ] {
-        let out = pricelake().args([sub, "--help"]).output().unwrap();
+        let out = pricelake()
+            .args(sub.split(' '))
+            .arg("--help")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{sub} --help");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.contains("Example"),
             "{sub} --help shows an example:\n{text}"
         );
+    }
+    // `serve` serves from MongoDB when it is configured: its help says so.
+    let out = pricelake().args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("MongoDB"), "{text}");
+}
+
+#[test]
+fn a_missing_config_file_says_why_once() {
+    let out = pricelake()
+        .args(["--config", "/no/such/pricelake.toml", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/no/such/pricelake.toml"), "{err}");
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "the OS error once: {err}"
+    );
+}
+
+#[test]
+fn an_impossible_bind_and_a_bad_mongodb_uri_are_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    std::fs::create_dir(&lake).unwrap();
+    for bind in ["not-an-address", "203.0.113.7:8080"] {
+        let out = pricelake()
+            .args(["serve", "--bind", bind])
+            .env("PRICELAKE_LAKE__URL", &lake)
+            .env("PRICELAKE_SERVE__SOURCE", "lake")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--bind {bind}: {err}");
+        assert!(err.contains("serve.bind"), "names the field: {err}");
+    }
+    let secret_uri = "mongodb//user:hunter2@db.example:27017";
+    for command in [&["publish"][..], &["serve", "--bind", "127.0.0.1:0"][..]] {
+        let out = pricelake()
+            .args(command)
+            .env("PRICELAKE_LAKE__URL", &lake)
+            .env("PRICELAKE_MONGODB_URI", secret_uri)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+        assert!(
+            err.contains("PRICELAKE_MONGODB_URI"),
+            "names the variable: {err}"
+        );
+        assert!(!err.contains("hunter2"), "never the password: {err}");
     }
 }
 
@@ -56,7 +125,7 @@ fn bad_usage_and_bad_config_exit_with_2() {
 }
 
 #[test]
-fn status_of_an_empty_lake_is_not_an_error() {
+fn status_of_a_missing_lake_says_so_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = pricelake()
         .arg("status")
@@ -71,7 +140,12 @@ fn status_of_an_empty_lake_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("last process run: none yet"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("there is no lake at"), "{said}");
+    assert!(
+        !dir.path().join("lake").exists(),
+        "status created the lake it was asked about"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +221,8 @@ base_url = "{fx}"
         .find(|l| l.contains("delivery:"))
         .unwrap_or_else(|| panic!("delivery books shown:\n{text}"));
     assert!(
-        delivery.contains("2 records received, 2 delivered") && delivery.contains("spool 0 bytes"),
+        delivery.contains("2 records received, 0 replayed from the spool, 2 delivered")
+            && delivery.contains("spool 0 bytes"),
         "the list and the live rates, delivered: {delivery}"
     );
     assert!(!text.contains("demo-walmart-key") && !text.contains("demo-fx-key"));
