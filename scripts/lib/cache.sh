@@ -5,10 +5,14 @@
 # - Cargo's target folder: $PRICELAKE_CACHE/build-<toolchain>, unless CARGO_TARGET_DIR is
 #   set. Keyed by the toolchain (`rustc -vV`), since artifacts of another compiler are never
 #   reused anyway; not by Cargo.lock, since cargo itself rebuilds exactly what a changed lock
-#   file, feature or flag touches (its fingerprints), and keeps the rest. A fresh clone's
-#   sources are newer than any artifact, so its own crates are always rebuilt: a cached
-#   folder can make a run faster, never different. It grows with each new dependency set:
-#   past PRICELAKE_CACHE_MAX_GIB (default 40) it is emptied and built again.
+#   file, feature or flag touches (its fingerprints), and keeps the rest. It grows with each
+#   new dependency set: past PRICELAKE_CACHE_MAX_GIB (default 40) it is emptied.
+#   What is reused is the dependencies only. Cargo names the workspace's own crates the same
+#   in every checkout and judges them fresh by file times, so a clone older than artifacts
+#   built from another clone would be taken as built. Their fingerprints are therefore
+#   removed before each run (pricelake's own crates are always compiled from this checkout),
+#   and one run at a time holds the folder (flock), so that a run never links or tests
+#   another's artifacts: a cached folder makes a run faster, never different.
 # - The Python environment of the test servers and tools: $PRICELAKE_CACHE/venv-<hash of
 #   the requirements file and python3's version>, made once per requirements.
 #
@@ -27,7 +31,28 @@ if [ -z "${CARGO_TARGET_DIR:-}" ]; then
     fi
   fi
 fi
-echo "cargo target folder: $CARGO_TARGET_DIR"
+mkdir -p "$CARGO_TARGET_DIR"
+# The folder's lock, held by a small process of its own for as long as this shell lives, so
+# that no server or test started from here inherits it (a stray one would hold it forever).
+cache_lock="$CARGO_TARGET_DIR.lock"
+cache_locked="$cache_lock.$$"
+rm -f "$cache_locked"
+(
+  exec 9> "$cache_lock"
+  flock 9
+  : > "$cache_locked"
+  while kill -0 $$ 2> /dev/null; do sleep 1; done
+  rm -f "$cache_locked"
+) < /dev/null > /dev/null 2>&1 &
+waited=0
+until [ -e "$cache_locked" ]; do
+  [ "$waited" -eq 5 ] && echo "another run holds $CARGO_TARGET_DIR; waiting for it"
+  sleep 1
+  waited=$((waited + 1))
+done
+find "$CARGO_TARGET_DIR" -maxdepth 5 -type d -path '*/.fingerprint/pricelake*' -prune \
+  -exec rm -rf {} +
+echo "cargo target folder: $CARGO_TARGET_DIR (dependencies reused, pricelake's crates rebuilt)"
 
 # The test venv: made from scratch (never upgraded in place) whenever its requirements change.
 requirements="$root/scripts/lib/requirements-test.txt"
