@@ -15,12 +15,15 @@ trap cleanup EXIT
 # Firehose over their real protocols; nx-27017: the MongoDB wire protocol), made once and
 # reused.
 venv="$work/venv"
-# pyarrow and duckdb: to prove the Parquet outputs open in other tools.
+# pyarrow and duckdb: to prove the Parquet outputs open in other tools; pymongo: to query the
+# published collections as the original's users did; schemathesis: to hold the API to its
+# OpenAPI document.
 if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/nx-27017" ] || [ ! -x "$venv/bin/playwright" ] \
-  || ! "$venv/bin/python" -c "import pyarrow, duckdb" 2>/dev/null; then
+  || [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/python" -c "import pyarrow, duckdb, pymongo" 2>/dev/null; then
   python3 -m venv "$venv"
   # playwright: only its client, to drive Debian's Chromium (no browser download).
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]" nx-27017 playwright pyarrow duckdb
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]" nx-27017 playwright pyarrow duckdb \
+    pymongo schemathesis
 fi
 export PRICELAKE_TEST_PYTHON="$venv/bin/python"
 # Headless Chromium for the dashboard test, from Debian's packages.

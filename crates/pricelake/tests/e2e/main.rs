@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod demo_flow;
 mod mongo;
+mod openapi;
 mod readable;
 mod secrets;
 mod support;
