@@ -207,6 +207,8 @@ pub struct PublishProgress {
     pub unchanged: u64,
     /// Documents deleted so far.
     pub deleted: u64,
+    /// True once what is published has been read and rows are being compared with it.
+    pub compared: bool,
     /// True once the mart is done (or found already published).
     pub done: bool,
     /// True when its watermark showed this run already published.
@@ -323,6 +325,7 @@ impl Publisher {
             written: 0,
             unchanged: 0,
             deleted: 0,
+            compared: false,
             done: false,
             skipped: false,
         };
@@ -358,6 +361,7 @@ impl Publisher {
             }
         }
         state.existing = existing.len() as u64;
+        state.compared = true;
         progress(&state);
         let mut statements = Vec::new();
         let parts = store::mart_parts(lake, mart, run_id)

@@ -55,8 +55,9 @@ async fn publish(config: &PublishConfig, uri: &str, lake: &Lake) -> anyhow::Resu
         let due = last
             .as_ref()
             .is_none_or(|(_, at)| at.elapsed() >= PROGRESS_EVERY);
-        // A mart's first and last word are always told; in between, every few seconds.
-        if p.done || !same_mart || due {
+        // A mart's steps before its rows and its last word are always told; its rows every
+        // few seconds.
+        if p.done || !same_mart || due || p.rows == 0 {
             eprintln!("{}", progress_line(p));
             *last = Some((p.mart.clone(), Instant::now()));
         }
@@ -88,9 +89,15 @@ fn progress_line(p: &PublishProgress) -> String {
             thousands(p.unchanged),
             thousands(p.deleted)
         )
+    } else if p.rows == 0 && !p.compared {
+        format!("publish {}: reading what is published", p.mart)
     } else if p.rows == 0 {
+        let rows = p
+            .total
+            .map(|t| format!("{} rows", thousands(t)))
+            .unwrap_or_else(|| "its rows".into());
         format!(
-            "publish {}: comparing{of} rows with {} published documents",
+            "publish {}: comparing {rows} with {} published documents",
             p.mart,
             thousands(p.existing)
         )
@@ -187,6 +194,7 @@ mod tests {
             written: 5_000,
             unchanged: 115_000,
             deleted: 0,
+            compared: true,
             done: false,
             skipped: false,
         };
@@ -204,6 +212,24 @@ mod tests {
         assert_eq!(
             progress_line(&p),
             "publish vod_fx: 120,000 rows, already published"
+        );
+        let mut start = PublishProgress {
+            rows: 0,
+            written: 0,
+            unchanged: 0,
+            compared: false,
+            done: false,
+            skipped: false,
+            ..p
+        };
+        assert_eq!(
+            progress_line(&start),
+            "publish vod_fx: reading what is published"
+        );
+        start.compared = true;
+        assert_eq!(
+            progress_line(&start),
+            "publish vod_fx: comparing 998,668 rows with 10 published documents"
         );
     }
 }
