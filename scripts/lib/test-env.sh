@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 # The cargo cache and the Python virtual environment with the test servers and tools
 # (moto: S3 and Kinesis Firehose over their real protocols; nx-27017: the MongoDB wire
-# protocol; the readers), kept outside the checkout between runs.
+# protocol; the readers, pymongo and schemathesis), kept outside the checkout between runs.
 # shellcheck source=cache.sh
 [ -n "${PRICELAKE_CACHE_READY:-}" ] || source "$root/scripts/lib/cache.sh"
 # Headless Chromium for the dashboard test, from Debian's packages.

@@ -52,6 +52,178 @@ pub fn row_order(mart: &str) -> &'static [&'static str] {
     }
 }
 
+/// What a mart column holds, as every reader outside the lake sees it: MongoDB stores `Date`
+/// and `Timestamp` as BSON dates (so drivers query them with their own date types), the API
+/// answers them as `YYYY-MM-DD` and RFC 3339 text, and `/openapi.json` types them from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// A calendar day (Arrow `Date32`).
+    Date,
+    /// An instant in UTC (Arrow `Timestamp`).
+    Timestamp,
+    /// A whole number (Arrow `Int32`/`Int64`).
+    Int,
+    /// A floating-point number (Arrow `Float64`), money in the row's currency.
+    Float,
+    /// Text (Arrow `Utf8`).
+    Text,
+    /// True or false.
+    Bool,
+}
+
+/// One column of a mart: name, kind, and whether it may be null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// Its name, as in the Parquet files and the published documents.
+    pub name: &'static str,
+    /// What it holds.
+    pub kind: ColumnKind,
+    /// True when a row may have no value.
+    pub nullable: bool,
+}
+
+const fn col(name: &'static str, kind: ColumnKind) -> Column {
+    Column {
+        name,
+        kind,
+        nullable: false,
+    }
+}
+
+const fn opt(name: &'static str, kind: ColumnKind) -> Column {
+    Column {
+        name,
+        kind,
+        nullable: true,
+    }
+}
+
+use ColumnKind::{Bool, Date, Float, Int, Text, Timestamp};
+
+/// The columns of `mart`, in the order transform writes them (`docs/data-model.md`): the
+/// publisher converts by them, the MongoDB-backed API answers only them, and the OpenAPI
+/// document types its answers with them. Empty for an unknown mart.
+pub fn columns(mart: &str) -> &'static [Column] {
+    match mart {
+        "prices_fx" => {
+            const COLUMNS: &[Column] = &[
+                col("record_id", Text),
+                col("item_id", Int),
+                col("observed_at", Timestamp),
+                col("currency", Text),
+                opt("rate", Float),
+                opt("rate_time", Timestamp),
+                opt("sale_price", Float),
+                opt("msrp", Float),
+                col("stale", Bool),
+            ];
+            COLUMNS
+        }
+        "discounts" => {
+            const COLUMNS: &[Column] = &[
+                col("date", Date),
+                col("item_id", Int),
+                col("name", Text),
+                opt("category", Text),
+                opt("msrp", Float),
+                col("sale_price", Float),
+                opt("discount_pct", Float),
+                col("has_msrp", Bool),
+                opt("stock", Text),
+                col("rollback", Bool),
+                col("clearance", Bool),
+            ];
+            COLUMNS
+        }
+        "vod_fx" => {
+            const COLUMNS: &[Column] = &[
+                col("date", Date),
+                col("item_id", Int),
+                col("name", Text),
+                col("sale_price_usd", Float),
+                col("currency", Text),
+                opt("rate", Float),
+                opt("price", Float),
+                opt("rate_time", Timestamp),
+            ];
+            COLUMNS
+        }
+        "trending_popularity" => {
+            const COLUMNS: &[Column] = &[
+                col("period_start", Date),
+                col("item_id", Int),
+                col("name", Text),
+                col("appearances", Int),
+                col("rank", Int),
+            ];
+            COLUMNS
+        }
+        "price_daily" => {
+            const COLUMNS: &[Column] = &[
+                col("date", Date),
+                col("item_id", Int),
+                col("currency", Text),
+                col("open", Float),
+                col("close", Float),
+                col("min", Float),
+                col("max", Float),
+            ];
+            COLUMNS
+        }
+        "fx_daily" => {
+            const COLUMNS: &[Column] = &[
+                col("date", Date),
+                col("base", Text),
+                col("quote", Text),
+                col("open", Float),
+                col("high", Float),
+                col("low", Float),
+                col("close", Float),
+            ];
+            COLUMNS
+        }
+        "category_daily" => {
+            const COLUMNS: &[Column] = &[
+                col("date", Date),
+                col("category", Text),
+                col("items", Int),
+                col("median_price", Float),
+                col("mean_price", Float),
+                col("share_discounted", Float),
+                col("share_in_stock", Float),
+            ];
+            COLUMNS
+        }
+        "price_moves" => {
+            const COLUMNS: &[Column] = &[
+                col("item_id", Int),
+                col("name", Text),
+                col("window_days", Int),
+                col("from_price", Float),
+                col("to_price", Float),
+                col("change_pct", Float),
+                col("as_of", Date),
+            ];
+            COLUMNS
+        }
+        "basket" => {
+            const COLUMNS: &[Column] = &[
+                col("date", Date),
+                col("currency", Text),
+                col("items", Int),
+                col("cost", Float),
+            ];
+            COLUMNS
+        }
+        _ => &[],
+    }
+}
+
+/// The column `name` of `mart`, if it has one.
+pub fn column(mart: &str, name: &str) -> Option<&'static Column> {
+    columns(mart).iter().find(|c| c.name == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +238,20 @@ mod tests {
             }
         }
         assert!(natural_key("no_such_mart").is_empty());
+    }
+
+    #[test]
+    fn every_mart_has_its_columns_and_its_key_and_order_are_among_them() {
+        for mart in MARTS {
+            assert!(!columns(mart).is_empty(), "{mart}");
+            for name in natural_key(mart).iter().chain(row_order(mart)) {
+                let column = column(mart, name).unwrap_or_else(|| panic!("{mart}: {name}"));
+                assert!(
+                    !column.nullable,
+                    "{mart}: key or order column {name} is nullable"
+                );
+            }
+        }
+        assert!(columns("no_such_mart").is_empty());
     }
 }

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use pricelake_core::{Metrics, Secret};
 use pricelake_lake::Lake;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 pub mod charts;
 pub mod health;
 mod http_cache;
+pub mod openapi;
 pub mod publish;
 mod store;
 
@@ -377,10 +378,34 @@ fn unavailable(e: &ServeError) -> Response {
 
 type Params = Query<HashMap<String, String>>;
 
+/// A day written exactly `YYYY-MM-DD` ([`openapi::DATE_PATTERN`]): chrono alone would also
+/// take `2026-1-5` or `+2026-01-05`, which the API's document does not allow.
+fn strict_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    // Year 0 parses, but is no day of RFC 3339's calendar (years 0001 to 9999).
+    shaped
+        .then(|| text.parse::<NaiveDate>().ok())
+        .flatten()
+        .filter(|d| d.year() >= 1)
+}
+
+/// A whole number written in digits only (no sign, no space), as `/openapi.json` types it.
+fn strict_uint(text: &str) -> Option<u64> {
+    (!text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
 fn parse_date(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, Response> {
     match params.get(name).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => v.parse::<NaiveDate>().map(Some).map_err(|_| {
+        Some(v) => strict_date(v).map(Some).ok_or_else(|| {
             error(
                 StatusCode::BAD_REQUEST,
                 name,
@@ -391,14 +416,15 @@ fn parse_date(params: &HashMap<String, String>, name: &str) -> Result<Option<Nai
 }
 
 fn parse_limit(params: &HashMap<String, String>, default: usize) -> Result<usize, Response> {
+    let (low, high) = openapi::LIMIT;
     match params.get("limit") {
         None => Ok(default),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=500).contains(&n) => Ok(n),
+        Some(v) => match strict_uint(v) {
+            Some(n) if (low..=high).contains(&n) => Ok(n as usize),
             _ => Err(error(
                 StatusCode::BAD_REQUEST,
                 "limit",
-                "expected a whole number from 1 to 500",
+                &format!("expected a whole number from {low} to {high}"),
             )),
         },
     }
@@ -410,11 +436,12 @@ fn currency(
     params: &HashMap<String, String>,
     name: &str,
 ) -> Result<String, Response> {
+    // Codes are taken as `/api/v1/currencies` lists them, upper case (ISO 4217), and as
+    // `/openapi.json` enumerates them.
     let wanted = params
         .get(name)
         .cloned()
-        .unwrap_or_else(|| state.config.default_currency.clone())
-        .to_uppercase();
+        .unwrap_or_else(|| state.config.default_currency.to_uppercase());
     let known = store.currencies();
     if known.is_empty() || known.contains(&wanted) {
         Ok(wanted)
@@ -479,25 +506,8 @@ async fn metrics(State(state): State<ServeState>) -> Response {
         .into_response()
 }
 
-async fn openapi() -> Json<Value> {
-    let mut paths = serde_json::Map::new();
-    for (path, summary, params) in ROUTES {
-        let parameters: Vec<Value> = params
-            .iter()
-            .map(|p| {
-                let in_path = path.contains(&format!("{{{p}}}"));
-                json!({"name": p, "in": if in_path { "path" } else { "query" }, "required": in_path, "schema": {"type": "string"}})
-            })
-            .collect();
-        paths.insert(
-            path.to_string(),
-            json!({"get": {"summary": summary, "parameters": parameters, "responses": {
-                "200": {"description": "OK"}, "400": {"description": "Invalid parameter"}, "404": {"description": "Unknown id"}}}}),
-        );
-    }
-    Json(
-        json!({"openapi": "3.0.3", "info": {"title": "pricelake", "version": env!("CARGO_PKG_VERSION")}, "paths": paths}),
-    )
+async fn openapi(State(state): State<ServeState>) -> Json<Value> {
+    Json(openapi::document(&state.store(), state.token.is_some()))
 }
 
 /// The checks of `/health`, from the lake's status documents and the loaded run.
@@ -565,10 +575,10 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
         Ok(l) => l,
         Err(r) => return r,
     };
-    let cursor = match params.get("cursor").map(|c| c.parse::<usize>()) {
+    let cursor = match params.get("cursor").map(|c| strict_uint(c)) {
         None => 0,
-        Some(Ok(c)) => c,
-        Some(Err(_)) => {
+        Some(Some(c)) if c <= openapi::CURSOR_MAX => usize::try_from(c).unwrap_or(usize::MAX),
+        Some(_) => {
             return error(
                 StatusCode::BAD_REQUEST,
                 "cursor",
@@ -577,7 +587,7 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
         }
     };
     let sort = params.get("sort").map(String::as_str).unwrap_or("name");
-    if !["name", "price", "discount"].contains(&sort) {
+    if !openapi::SORTS.contains(&sort) {
         return error(
             StatusCode::BAD_REQUEST,
             "sort",
@@ -630,9 +640,16 @@ async fn items(State(state): State<ServeState>, Query(params): Params) -> Respon
     Json(json!({"items": page, "total": total, "next_cursor": next})).into_response()
 }
 
+/// A whole number, optionally negative, in digits only (what `/openapi.json` calls an int64).
+fn strict_int(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    (!digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
 fn item_id(id: &str) -> Result<i64, Response> {
-    id.parse::<i64>()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, "id", "expected a numeric item id"))
+    strict_int(id).ok_or_else(|| error(StatusCode::BAD_REQUEST, "id", "expected a numeric item id"))
 }
 
 async fn item(State(state): State<ServeState>, Path(id): Path<String>) -> Response {
@@ -694,10 +711,10 @@ async fn categories(State(state): State<ServeState>, Query(params): Params) -> R
 async fn trending(State(state): State<ServeState>, Query(params): Params) -> Response {
     let store = state.store();
     let rows = store.rows("trending_popularity");
-    let period = match params.get("period") {
-        Some(p) => match p.parse::<NaiveDate>() {
-            Ok(d) => Some(d),
-            Err(_) => {
+    let period = match params.get("period").filter(|p| !p.is_empty()) {
+        Some(p) => match strict_date(p) {
+            Some(d) => Some(d),
+            None => {
                 return error(
                     StatusCode::BAD_REQUEST,
                     "period",
@@ -769,10 +786,9 @@ async fn vod(State(state): State<ServeState>, Query(params): Params) -> Response
 async fn moves(State(state): State<ServeState>, Query(params): Params) -> Response {
     let store = state.store();
     let window = params.get("window").map(String::as_str).unwrap_or("7");
-    let Some(window) = ["1", "7", "30"]
-        .iter()
-        .position(|w| *w == window)
-        .map(|i| [1, 7, 30][i])
+    let Some(window) = openapi::WINDOWS
+        .into_iter()
+        .find(|w| w.to_string() == window)
     else {
         return error(StatusCode::BAD_REQUEST, "window", "expected 1, 7 or 30");
     };
@@ -902,7 +918,7 @@ async fn chart(
             )
         }
         "history" => {
-            let Some(id) = params.get("item").and_then(|i| i.parse::<i64>().ok()) else {
+            let Some(id) = params.get("item").and_then(|i| strict_int(i)) else {
                 return error(
                     StatusCode::BAD_REQUEST,
                     "item",
@@ -1024,4 +1040,37 @@ async fn chart(
         svg,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_taken_exactly_as_the_openapi_document_types_them() {
+        assert_eq!(
+            strict_date("2026-11-06"),
+            NaiveDate::from_ymd_opt(2026, 11, 6)
+        );
+        for bad in [
+            "2026-1-06",
+            "+2026-11-06",
+            "2026-11-6",
+            "2026-02-30",
+            "0000-01-01",
+            " 2026-11-06",
+            "",
+        ] {
+            assert_eq!(strict_date(bad), None, "{bad:?}");
+        }
+        assert_eq!(strict_uint("500"), Some(500));
+        for bad in ["+5", "-5", "5.0", "", " 5", "18446744073709551616"] {
+            assert_eq!(strict_uint(bad), None, "{bad:?}");
+        }
+        assert_eq!(strict_int("-5"), Some(-5));
+        assert_eq!(strict_int("101"), Some(101));
+        for bad in ["+5", "-", "", "1e3", "9223372036854775808"] {
+            assert_eq!(strict_int(bad), None, "{bad:?}");
+        }
+    }
 }

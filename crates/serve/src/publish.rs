@@ -1,9 +1,11 @@
 //! Publishes the marts of the newest committed run to MongoDB, for users who query them
 //! there, as the original did with pymongo.
 //!
-//! One collection per mart. Each row becomes a document whose `_id` is the mart's natural
-//! key and whose `_h` is a hash of its content, so a publish writes only rows that are new
-//! or changed (upserts by `_id`, sent in bulk as `update` commands of many statements) and
+//! One collection per mart. Each row becomes a document with the mart's columns, dates and
+//! times as BSON dates (so a driver queries them with its own date type: pymongo's
+//! `{'date': {'$gte': datetime(2026, 12, 5)}}`), an `_id` that is the mart's natural key (as
+//! text: the key's values joined by `|`, dates last) and an `_h` that is a hash of its
+//! content, so a publish writes only rows that are new or changed (upserts by `_id`, sent in bulk as `update` commands of many statements) and
 //! deletes rows the new run no longer has. A watermark per mart (collection
 //! `_pricelake_publish`) names the run last published whole: publishing the same run again
 //! writes nothing, and a publish cut off half-way is finished by the next one, since the
@@ -12,11 +14,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
+use pricelake_core::marts::{self, ColumnKind};
 use pricelake_lake::Lake;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -130,8 +133,18 @@ pub const MART_KEYS: &[MartKeys] = &[
     },
 ];
 
-/// The collection holding one watermark document per mart.
+/// The collection holding one watermark document per mart, and [`PUBLISHED_RUN`].
 pub const WATERMARKS: &str = "_pricelake_publish";
+
+/// The `_id` of the watermark naming the last run published whole (every mart), written
+/// after the last mart: the run the MongoDB-backed API serves while a later publish is under
+/// way or was cut off half-way.
+pub const PUBLISHED_RUN: &str = "_published_run";
+
+/// Part of every content hash: a change of how rows become documents (dates as BSON dates
+/// since this version, instead of text) makes every published document differ from its row,
+/// so the next publish rewrites it rather than calling it unchanged.
+const DOCUMENT_FORMAT: &[u8] = b"pricelake-document-v2\n";
 
 /// What publishing one mart did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -164,6 +177,42 @@ impl PublishReport {
     pub fn written(&self) -> u64 {
         self.marts.iter().map(|m| m.written).sum()
     }
+
+    /// Rows found already published with the same content, in all.
+    pub fn unchanged(&self) -> u64 {
+        self.marts.iter().map(|m| m.unchanged).sum()
+    }
+
+    /// Documents deleted, in all.
+    pub fn deleted(&self) -> u64 {
+        self.marts.iter().map(|m| m.deleted).sum()
+    }
+}
+
+/// How far a publish has got, for a caller that shows it (publishing millions of rows takes
+/// minutes): sent when a mart starts, as its rows are compared and written, and when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublishProgress {
+    /// The mart being published.
+    pub mart: String,
+    /// Documents found in its collection before writing (what the run is compared with).
+    pub existing: u64,
+    /// Rows of the run's mart compared so far.
+    pub rows: u64,
+    /// Rows of the run's mart, when its manifest records them.
+    pub total: Option<u64>,
+    /// Documents written so far.
+    pub written: u64,
+    /// Rows found unchanged so far.
+    pub unchanged: u64,
+    /// Documents deleted so far.
+    pub deleted: u64,
+    /// True once what is published has been read and rows are being compared with it.
+    pub compared: bool,
+    /// True once the mart is done (or found already published).
+    pub done: bool,
+    /// True when its watermark showed this run already published.
+    pub skipped: bool,
 }
 
 /// A connection to the database marts are published to.
@@ -200,6 +249,17 @@ impl Publisher {
 
     /// Publishes every mart of the newest committed run.
     pub async fn publish(&self, lake: &Lake) -> Result<PublishReport, PublishError> {
+        self.publish_with_progress(lake, &|_| {}).await
+    }
+
+    /// Publishes every mart of the newest committed run, telling `progress` how far it got
+    /// as it goes. After the last mart, the run is recorded as published whole
+    /// ([`PUBLISHED_RUN`]).
+    pub async fn publish_with_progress(
+        &self,
+        lake: &Lake,
+        progress: &(dyn Fn(&PublishProgress) + Send + Sync),
+    ) -> Result<PublishReport, PublishError> {
         let Some((run_id, manifest)) = store::newest_manifest(lake)
             .await
             .map_err(|e| PublishError::Mart(e.to_string()))?
@@ -210,15 +270,33 @@ impl Publisher {
             run_id: Some(run_id.clone()),
             marts: Vec::new(),
         };
+        let finished_at = manifest
+            .get("finished_at")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
         for mart in MARTS {
-            let finished_at = manifest
-                .get("finished_at")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default();
-            report
-                .marts
-                .push(self.publish_mart(lake, &run_id, finished_at, mart).await?);
+            let total = manifest
+                .get("rows")
+                .and_then(|r| r.get(format!("mart.{mart}")))
+                .and_then(serde_json::Value::as_u64);
+            report.marts.push(
+                self.publish_mart(lake, &run_id, finished_at, mart, total, progress)
+                    .await?,
+            );
         }
+        self.db
+            .collection::<Document>(WATERMARKS)
+            .replace_one(
+                doc! {"_id": PUBLISHED_RUN},
+                doc! {
+                    "_id": PUBLISHED_RUN,
+                    "run_id": &run_id,
+                    "finished_at": finished_at,
+                    "published_at": Utc::now().to_rfc3339(),
+                },
+            )
+            .upsert(true)
+            .await?;
         Ok(report)
     }
 
@@ -228,6 +306,8 @@ impl Publisher {
         run_id: &str,
         finished_at: &str,
         mart: &str,
+        total: Option<u64>,
+        progress: &(dyn Fn(&PublishProgress) + Send + Sync),
     ) -> Result<MartPublish, PublishError> {
         let keys = MART_KEYS
             .iter()
@@ -237,17 +317,38 @@ impl Publisher {
             mart: mart.to_string(),
             ..MartPublish::default()
         };
+        let mut state = PublishProgress {
+            mart: mart.to_string(),
+            existing: 0,
+            rows: 0,
+            total,
+            written: 0,
+            unchanged: 0,
+            deleted: 0,
+            compared: false,
+            done: false,
+            skipped: false,
+        };
         let watermarks = self.db.collection::<Document>(WATERMARKS);
         if let Some(mark) = watermarks.find_one(doc! {"_id": mart}).await? {
             if mark.get_str("run_id").ok() == Some(run_id) {
                 result.skipped = true;
-                result.rows = mark.get_i64("rows").unwrap_or(0) as u64;
+                // The server may hand the count back as any of BSON's number types.
+                result.rows = number(&mark, "rows").or(total).unwrap_or(0);
+                result.unchanged = result.rows;
+                state.rows = result.rows;
+                state.unchanged = result.rows;
+                state.done = true;
+                state.skipped = true;
+                progress(&state);
                 return Ok(result);
             }
         }
+        progress(&state);
         let collection = self.db.collection::<Document>(mart);
         self.ensure_indexes(keys).await?;
-        // What is there now: `_id` to content hash.
+        // What is there now: `_id` to content hash. A document whose `_id` is not text
+        // (someone else's) is left alone.
         let mut existing: HashMap<String, String> = HashMap::new();
         let mut cursor = collection.find(doc! {}).projection(doc! {"_h": 1}).await?;
         while cursor.advance().await? {
@@ -259,6 +360,9 @@ impl Publisher {
                 );
             }
         }
+        state.existing = existing.len() as u64;
+        state.compared = true;
+        progress(&state);
         let mut statements = Vec::new();
         let parts = store::mart_parts(lake, mart, run_id)
             .await
@@ -280,7 +384,7 @@ impl Publisher {
                     .map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
                 for row in rows {
                     result.rows += 1;
-                    let id = document_id(&row, pricelake_core::marts::natural_key(mart));
+                    let id = document_id(mart, &row);
                     let hash = content_hash(&row);
                     if existing.remove(&id).as_deref() == Some(hash.as_str()) {
                         result.unchanged += 1;
@@ -288,13 +392,16 @@ impl Publisher {
                     }
                     statements.push(doc! {
                         "q": {"_id": &id},
-                        "u": document_of(&id, &hash, row)?,
+                        "u": document_of(mart, &id, &hash, row)?,
                         "upsert": true,
                     });
                     if statements.len() >= self.batch_size {
                         result.written += self.bulk_upsert(mart, &mut statements).await?;
                     }
                 }
+                (state.rows, state.written, state.unchanged) =
+                    (result.rows, result.written, result.unchanged);
+                progress(&state);
             }
         }
         result.written += self.bulk_upsert(mart, &mut statements).await?;
@@ -305,6 +412,12 @@ impl Publisher {
                 .await?;
             result.deleted += deleted.deleted_count;
         }
+        (state.rows, state.written, state.unchanged, state.deleted) = (
+            result.rows,
+            result.written,
+            result.unchanged,
+            result.deleted,
+        );
         watermarks
             .replace_one(
                 doc! {"_id": mart},
@@ -318,6 +431,8 @@ impl Publisher {
             )
             .upsert(true)
             .await?;
+        state.done = true;
+        progress(&state);
         Ok(result)
     }
 
@@ -381,9 +496,29 @@ impl Publisher {
     }
 }
 
-/// The row's natural key as one string: the key columns' values joined by `|`.
-fn document_id(row: &Row, key: &[&str]) -> String {
+/// A number field of a document, whichever of BSON's number types the server stored it as.
+fn number(document: &Document, key: &str) -> Option<u64> {
+    match document.get(key)? {
+        Bson::Int32(n) => u64::try_from(*n).ok(),
+        Bson::Int64(n) => u64::try_from(*n).ok(),
+        Bson::Double(n) if *n >= 0.0 && n.fract() == 0.0 => Some(*n as u64),
+        _ => None,
+    }
+}
+
+/// The row's natural key as one string: the key columns' values joined by `|`, dates and
+/// times last (`EUR|2026-11-02`, `101|2026-11-02`). A key never begins with a date: a
+/// MongoDB-protocol server that reads such text as a date (nx-27017 does) then never matches
+/// the `_id`, and a second publish of the row fails as a duplicate.
+fn document_id(mart: &str, row: &Row) -> String {
+    let key = marts::natural_key(mart);
+    let is_time = |column: &&str| {
+        marts::column(mart, column)
+            .is_some_and(|c| matches!(c.kind, ColumnKind::Date | ColumnKind::Timestamp))
+    };
     key.iter()
+        .filter(|c| !is_time(c))
+        .chain(key.iter().filter(|c| is_time(c)))
         .map(|column| match row.get(*column) {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
@@ -393,20 +528,46 @@ fn document_id(row: &Row, key: &[&str]) -> String {
         .join("|")
 }
 
-/// A hash of the row's content (its JSON text; keys are sorted).
+/// A hash of the row's content (its JSON text; keys are sorted) and of [`DOCUMENT_FORMAT`].
 fn content_hash(row: &Row) -> String {
     let text = serde_json::to_vec(row).unwrap_or_default();
-    let digest = Sha256::digest(&text);
+    let mut hasher = Sha256::new();
+    hasher.update(DOCUMENT_FORMAT);
+    hasher.update(&text);
+    let digest = hasher.finalize();
     digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn document_of(id: &str, hash: &str, row: Row) -> Result<Document, PublishError> {
+/// The document of a row: its columns, with dates and times as BSON dates (a date is its
+/// midnight UTC; times keep milliseconds, BSON's precision).
+fn document_of(mart: &str, id: &str, hash: &str, row: Row) -> Result<Document, PublishError> {
     let mut document = Document::new();
     document.insert("_id", id);
     document.insert("_h", hash);
     for (column, value) in row {
-        let value = mongodb::bson::to_bson(&value)
-            .map_err(|e| PublishError::Mart(format!("column {column}: {e}")))?;
+        let kind = marts::column(mart, &column).map(|c| c.kind);
+        let value = match (kind, &value) {
+            (Some(ColumnKind::Date), serde_json::Value::String(text)) => {
+                let day = text.parse::<NaiveDate>().map_err(|e| {
+                    PublishError::Mart(format!("{mart}.{column}: {text:?} is not a date: {e}"))
+                })?;
+                Bson::DateTime(mongodb::bson::DateTime::from_millis(
+                    day.and_time(chrono::NaiveTime::MIN)
+                        .and_utc()
+                        .timestamp_millis(),
+                ))
+            }
+            (Some(ColumnKind::Timestamp), serde_json::Value::String(text)) => {
+                let time = text.parse::<DateTime<Utc>>().map_err(|e| {
+                    PublishError::Mart(format!("{mart}.{column}: {text:?} is not a time: {e}"))
+                })?;
+                Bson::DateTime(mongodb::bson::DateTime::from_millis(
+                    time.timestamp_millis(),
+                ))
+            }
+            _ => mongodb::bson::to_bson(&value)
+                .map_err(|e| PublishError::Mart(format!("{mart}.{column}: {e}")))?,
+        };
         document.insert(column, value);
     }
     Ok(document)
@@ -430,13 +591,67 @@ mod tests {
     fn keys_and_hashes_follow_the_row() {
         let row: Row =
             serde_json::from_str(r#"{"date":"2026-01-02","currency":"EUR","cost":1.5}"#).unwrap();
-        assert_eq!(document_id(&row, &["currency", "date"]), "EUR|2026-01-02");
+        assert_eq!(document_id("basket", &row), "EUR|2026-01-02");
         let mut changed = row.clone();
         changed.insert("cost".into(), serde_json::json!(1.6));
         assert_ne!(content_hash(&row), content_hash(&changed));
         assert_eq!(content_hash(&row), content_hash(&row.clone()));
         let mut missing = row.clone();
         missing.remove("date");
-        assert_eq!(document_id(&missing, &["currency", "date"]), "EUR|null");
+        assert_eq!(document_id("basket", &missing), "EUR|null");
+    }
+
+    #[test]
+    fn no_document_id_begins_with_a_date() {
+        let vod: Row =
+            serde_json::from_str(r#"{"date":"2026-11-06","currency":"EUR","item_id":7}"#).unwrap();
+        assert_eq!(document_id("vod_fx", &vod), "EUR|2026-11-06");
+        let trending: Row =
+            serde_json::from_str(r#"{"period_start":"2026-11-02","item_id":101}"#).unwrap();
+        assert_eq!(
+            document_id("trending_popularity", &trending),
+            "101|2026-11-02"
+        );
+        let daily: Row =
+            serde_json::from_str(r#"{"date":"2026-11-06","item_id":7,"currency":"GBP"}"#).unwrap();
+        assert_eq!(document_id("price_daily", &daily), "7|GBP|2026-11-06");
+    }
+
+    #[test]
+    fn dates_and_times_become_bson_dates_and_other_values_stay_as_they_are() {
+        let row: Row = serde_json::from_str(
+            r#"{"date":"2026-11-06","item_id":7,"name":"TV","sale_price_usd":9.5,"currency":"EUR",
+                "rate":null,"price":null,"rate_time":"2026-11-06T00:00:00.200+00:00"}"#,
+        )
+        .unwrap();
+        let document = document_of("vod_fx", "EUR|2026-11-06", "h", row).unwrap();
+        let midnight = "2026-11-06T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            document.get_datetime("date").unwrap().timestamp_millis(),
+            midnight.timestamp_millis()
+        );
+        assert_eq!(
+            document
+                .get_datetime("rate_time")
+                .unwrap()
+                .timestamp_millis(),
+            midnight.timestamp_millis() + 200
+        );
+        assert_eq!(document.get_i64("item_id").unwrap(), 7);
+        assert_eq!(document.get_f64("sale_price_usd").unwrap(), 9.5);
+        assert_eq!(document.get("rate"), Some(&Bson::Null));
+        let bad: Row = serde_json::from_str(r#"{"date":"not a day"}"#).unwrap();
+        assert!(document_of("vod_fx", "x", "h", bad).is_err());
+    }
+
+    #[test]
+    fn a_count_is_read_whatever_number_type_the_server_kept() {
+        let document = doc! {"a": 5_i32, "b": 6_i64, "c": 7.0, "d": "8", "e": -1_i32};
+        assert_eq!(number(&document, "a"), Some(5));
+        assert_eq!(number(&document, "b"), Some(6));
+        assert_eq!(number(&document, "c"), Some(7));
+        assert_eq!(number(&document, "d"), None);
+        assert_eq!(number(&document, "e"), None);
+        assert_eq!(number(&document, "missing"), None);
     }
 }

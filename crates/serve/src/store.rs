@@ -1,5 +1,6 @@
-//! The current marts in memory, loaded from the run the newest manifest names and swapped
-//! whole when a newer run commits, so every request is an in-memory lookup.
+//! The current marts in memory, loaded from the run the newest manifest names (or from
+//! MongoDB, the run last published whole) and swapped whole when a newer run commits or is
+//! published, so every request is an in-memory lookup and always sees one run.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -156,12 +157,16 @@ impl MartStore {
             }
             let cursor = collection
                 .find(mongodb::bson::doc! {})
+                .projection(projection_of(mart))
                 .sort(sort_of(mart))
                 .await?;
             let documents: Vec<mongodb::bson::Document> = cursor.try_collect().await?;
             marts.insert(
                 mart.to_string(),
-                documents.into_iter().map(row_of_document).collect(),
+                documents
+                    .into_iter()
+                    .map(|d| row_of_document(mart, d))
+                    .collect(),
             );
         }
         let mut store = MartStore {
@@ -252,10 +257,14 @@ impl MartStore {
             Daily::Mongo(collection) => {
                 let cursor = collection
                     .find(mongodb::bson::doc! {"item_id": item_id, "currency": currency})
+                    .projection(projection_of(COLUMNAR))
                     .sort(sort_of(COLUMNAR))
                     .await?;
                 let documents: Vec<mongodb::bson::Document> = cursor.try_collect().await?;
-                return Ok(documents.into_iter().map(row_of_document).collect());
+                return Ok(documents
+                    .into_iter()
+                    .map(|d| row_of_document(COLUMNAR, d))
+                    .collect());
             }
             Daily::Batches { batches, by_item } => (batches, by_item),
         };
@@ -327,8 +336,10 @@ pub(crate) struct PublishedRun {
     pub finished_at: Option<String>,
 }
 
-/// The run every mart's publish watermark names, if they all name the same one: a publish
-/// still under way (or cut off) leaves them apart, and the previous run stays served.
+/// The run MongoDB holds whole: the one every mart's watermark names, or else (a publish
+/// under way, or cut off half-way) the last run a publish finished
+/// ([`crate::publish::PUBLISHED_RUN`]), so the previous run stays served. `None` only when no
+/// run was ever published whole.
 pub(crate) async fn published_run(
     db: &mongodb::Database,
 ) -> Result<Option<PublishedRun>, ServeError> {
@@ -338,26 +349,28 @@ pub(crate) async fn published_run(
         .await?
         .try_collect()
         .await?;
-    let run_of = |mart: &str| {
-        marks
-            .iter()
-            .find(|m| m.get_str("_id").ok() == Some(mart))
-            .and_then(|m| m.get_str("run_id").ok())
+    let mark_of = |id: &str| marks.iter().find(|m| m.get_str("_id").ok() == Some(id));
+    let run_of = |id: &str| mark_of(id).and_then(|m| m.get_str("run_id").ok());
+    let finished_at = |id: &str| {
+        mark_of(id)
+            .and_then(|m| m.get_str("finished_at").ok())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
     };
-    let Some(run_id) = run_of(MARTS[0]) else {
-        return Ok(None);
-    };
-    if MARTS.iter().any(|m| run_of(m) != Some(run_id)) {
-        return Ok(None);
+    if let Some(run_id) = run_of(MARTS[0]) {
+        if MARTS.iter().all(|m| run_of(m) == Some(run_id)) {
+            return Ok(Some(PublishedRun {
+                run_id: run_id.to_string(),
+                finished_at: finished_at(MARTS[0]),
+            }));
+        }
     }
-    let finished_at = marks
-        .iter()
-        .find_map(|m| m.get_str("finished_at").ok())
-        .map(str::to_string);
-    Ok(Some(PublishedRun {
-        run_id: run_id.to_string(),
-        finished_at,
-    }))
+    Ok(
+        run_of(crate::publish::PUBLISHED_RUN).map(|run_id| PublishedRun {
+            run_id: run_id.to_string(),
+            finished_at: finished_at(crate::publish::PUBLISHED_RUN),
+        }),
+    )
 }
 
 /// The order transform wrote the mart's rows in, as a MongoDB sort.
@@ -369,14 +382,44 @@ fn sort_of(mart: &str) -> mongodb::bson::Document {
     sort
 }
 
-/// A published document back as the row it was made from.
-fn row_of_document(mut document: mongodb::bson::Document) -> Row {
-    document.remove("_id");
-    document.remove("_h");
-    match mongodb::bson::Bson::Document(document).into_relaxed_extjson() {
-        Value::Object(row) => row,
-        _ => Row::new(),
+/// The mart's columns, all that is asked of MongoDB: fields others added to the documents
+/// stay out of the API's answers.
+fn projection_of(mart: &str) -> mongodb::bson::Document {
+    let mut projection = mongodb::bson::doc! {"_id": 0};
+    for column in pricelake_core::marts::columns(mart) {
+        projection.insert(column.name, 1);
     }
+    projection
+}
+
+/// A published document back as the row it was made from: the mart's columns in their
+/// order, dates as `YYYY-MM-DD` and times as RFC 3339 (as the lake's rows have them), a
+/// missing field as null, any other field left out.
+pub(crate) fn row_of_document(mart: &str, document: mongodb::bson::Document) -> Row {
+    use mongodb::bson::Bson;
+    use pricelake_core::marts::ColumnKind;
+    let mut row = Row::new();
+    for column in pricelake_core::marts::columns(mart) {
+        let value = match (document.get(column.name), column.kind) {
+            (None | Some(Bson::Null), _) => Value::Null,
+            (Some(Bson::DateTime(t)), ColumnKind::Date) => {
+                json!(DateTime::<Utc>::from_timestamp_millis(t.timestamp_millis())
+                    .map(|t| t.date_naive().to_string()))
+            }
+            (Some(Bson::DateTime(t)), _) => {
+                json!(DateTime::<Utc>::from_timestamp_millis(t.timestamp_millis())
+                    .map(|t| t.to_rfc3339()))
+            }
+            (Some(Bson::Double(v)), _) => json!(v),
+            (Some(Bson::Int32(v)), _) => json!(v),
+            (Some(Bson::Int64(v)), _) => json!(v),
+            (Some(Bson::Boolean(v)), _) => json!(v),
+            (Some(Bson::String(v)), _) => json!(v),
+            (Some(other), _) => other.clone().into_relaxed_extjson(),
+        };
+        row.insert(column.name.to_string(), value);
+    }
+    row
 }
 
 pub(crate) async fn newest_manifest(lake: &Lake) -> Result<Option<(String, Value)>, ServeError> {
@@ -481,5 +524,36 @@ fn to_json(value: ScalarValue) -> Value {
             json!(DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339())
         }
         other => json!(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::{doc, DateTime as BsonDateTime};
+
+    #[test]
+    fn a_document_becomes_its_marts_row_with_dates_as_text_and_nothing_added() {
+        let day = "2026-11-06T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let document = doc! {
+            "_id": "EUR|2026-11-06", "_h": "abc",
+            "date": BsonDateTime::from_millis(day.timestamp_millis()),
+            "item_id": 7_i64, "name": "TV", "sale_price_usd": 9.5, "currency": "EUR",
+            "rate": 0.9, "price": mongodb::bson::Bson::Null,
+            "rate_time": BsonDateTime::from_millis(day.timestamp_millis() + 200),
+            "added_by_someone": "not an API field",
+        };
+        let row = row_of_document("vod_fx", document);
+        assert_eq!(
+            serde_json::to_string(&row).unwrap(),
+            r#"{"date":"2026-11-06","item_id":7,"name":"TV","sale_price_usd":9.5,"currency":"EUR","rate":0.9,"price":null,"rate_time":"2026-11-06T00:00:00.200+00:00"}"#
+        );
+    }
+
+    #[test]
+    fn dates_published_as_text_by_earlier_versions_still_read() {
+        let row = row_of_document("basket", doc! {"date": "2026-11-06", "currency": "EUR"});
+        assert_eq!(row["date"], json!("2026-11-06"));
+        assert_eq!(row["items"], Value::Null);
     }
 }

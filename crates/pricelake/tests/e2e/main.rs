@@ -12,6 +12,7 @@ mod demo_flow;
 mod ingest_once;
 mod lakes;
 mod mongo;
+mod openapi;
 mod readable;
 mod refresh;
 mod secrets;
