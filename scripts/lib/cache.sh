@@ -17,7 +17,7 @@
 #   the requirements file and python3's version>, made once per requirements.
 #
 # Expects $root set to the repository root.
-PRICELAKE_CACHE="${PRICELAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pricelake}"
+export PRICELAKE_CACHE="${PRICELAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pricelake}"
 mkdir -p "$PRICELAKE_CACHE"
 toolchain_key=$(rustc -vV | sha256sum | cut -c1-16)
 if [ -z "${CARGO_TARGET_DIR:-}" ]; then
