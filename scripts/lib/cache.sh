@@ -34,14 +34,16 @@ fi
 mkdir -p "$CARGO_TARGET_DIR"
 # The folder's lock, held by a small process of its own for as long as this shell lives, so
 # that no server or test started from here inherits it (a stray one would hold it forever).
+# (BASHPID, not $$: sourced from a subshell, $$ names the outer shell, which may live on.)
+cache_owner="${BASHPID:-$$}"
 cache_lock="$CARGO_TARGET_DIR.lock"
-cache_locked="$cache_lock.$$"
+cache_locked="$cache_lock.$cache_owner"
 rm -f "$cache_locked"
 (
   exec 9> "$cache_lock"
   flock 9
   : > "$cache_locked"
-  while kill -0 $$ 2> /dev/null; do sleep 1; done
+  while kill -0 "$cache_owner" 2> /dev/null; do sleep 1; done
   rm -f "$cache_locked"
 ) < /dev/null > /dev/null 2>&1 &
 waited=0

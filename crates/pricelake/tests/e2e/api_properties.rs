@@ -3,10 +3,6 @@
 //! (`pricelake_serve::ROUTES`, the same table `/openapi.json` is generated from), go over a
 //! real socket to a server holding the demo flow's marts.
 
-use std::path::PathBuf;
-
-use pricelake::config::PricelakeConfig;
-use pricelake::demo::{run_pipeline, DemoOptions};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -77,39 +73,7 @@ fn no_parameter_makes_the_api_answer_with_a_server_error() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let base = runtime.block_on(async {
-        let mut config = PricelakeConfig::default();
-        config.emulator.fixture =
-            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../emulator/fixtures/small.json"));
-        config.sources.currencylayer.currencies = vec!["EUR".into(), "GBP".into()];
-        config.transform.currencies = vec!["EUR".into(), "GBP".into()];
-        let outcome = run_pipeline(DemoOptions {
-            config,
-            start: "2026-01-01T00:00:00Z".parse().unwrap(),
-            days: 3,
-            lake_url: dir.path().join("lake").to_string_lossy().into(),
-            spool_dir: dir.path().join("spool"),
-            wipe: true,
-            progress: false,
-            process_every_days: 2,
-        })
-        .await
-        .unwrap();
-        let state = pricelake_serve::ServeState::new(
-            outcome.lake,
-            pricelake_serve::ServeConfig::default(),
-            outcome.metrics,
-            None,
-        )
-        .await
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(pricelake_serve::serve(
-            state,
-            listener,
-            std::future::pending(),
-        ));
-        base
+        crate::support::serve_three_days(dir.path(), crate::support::small_catalog_config()).await
     });
     let client = reqwest::Client::new();
     let mut runner = TestRunner::new(Config {

@@ -7,9 +7,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pricelake::config::PricelakeConfig;
-use pricelake::demo::{run_pipeline, DemoOptions};
-
 /// `schemathesis` beside the test environment's Python.
 fn schemathesis() -> PathBuf {
     crate::support::python().with_file_name("schemathesis")
@@ -18,39 +15,9 @@ fn schemathesis() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_with_every_check_finds_nothing_against_the_openapi_document() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = PricelakeConfig::default();
-    config.emulator.fixture =
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../emulator/fixtures/small.json"));
-    config.sources.currencylayer.currencies = vec!["EUR".into(), "GBP".into()];
-    config.transform.currencies = vec!["EUR".into(), "GBP".into()];
+    let mut config = crate::support::small_catalog_config();
     config.transform.basket_item_ids = vec![101, 102, 103];
-    let outcome = run_pipeline(DemoOptions {
-        config,
-        start: "2026-01-01T00:00:00Z".parse().unwrap(),
-        days: 3,
-        lake_url: dir.path().join("lake").to_string_lossy().into(),
-        spool_dir: dir.path().join("spool"),
-        wipe: true,
-        progress: false,
-        process_every_days: 2,
-    })
-    .await
-    .unwrap();
-    let state = pricelake_serve::ServeState::new(
-        outcome.lake,
-        pricelake_serve::ServeConfig::default(),
-        outcome.metrics,
-        None,
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(pricelake_serve::serve(
-        state,
-        listener,
-        std::future::pending(),
-    ));
+    let base = crate::support::serve_three_days(dir.path(), config).await;
     // `/health` answers 503 by design when the pipeline is degraded (this lake's data is
     // from January): a supervisor's signal, documented, not a server failure.
     let settings = dir.path().join("schemathesis.toml");

@@ -156,3 +156,47 @@ pub fn pricelake() -> Command {
         .current_dir(std::env::temp_dir());
     cmd
 }
+
+/// The small fixture's catalog with two currencies: the config of the tests that serve a
+/// processed lake and look at its answers.
+pub fn small_catalog_config() -> pricelake::config::PricelakeConfig {
+    let mut config = pricelake::config::PricelakeConfig::default();
+    config.emulator.fixture =
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../emulator/fixtures/small.json"));
+    config.sources.currencylayer.currencies = vec!["EUR".into(), "GBP".into()];
+    config.transform.currencies = vec!["EUR".into(), "GBP".into()];
+    config
+}
+
+/// Three days of `config` from 2026-01-01 ingested and processed (every two days) into a
+/// lake under `dir`, then served from that lake on a free port of 127.0.0.1: its base URL.
+pub async fn serve_three_days(dir: &Path, config: pricelake::config::PricelakeConfig) -> String {
+    let outcome = pricelake::demo::run_pipeline(pricelake::demo::DemoOptions {
+        config,
+        start: "2026-01-01T00:00:00Z".parse().unwrap(),
+        days: 3,
+        lake_url: dir.join("lake").to_string_lossy().into(),
+        spool_dir: dir.join("spool"),
+        wipe: true,
+        progress: false,
+        process_every_days: 2,
+    })
+    .await
+    .unwrap();
+    let state = pricelake_serve::ServeState::new(
+        outcome.lake,
+        pricelake_serve::ServeConfig::default(),
+        outcome.metrics,
+        None,
+    )
+    .await
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(pricelake_serve::serve(
+        state,
+        listener,
+        std::future::pending(),
+    ));
+    base
+}
