@@ -364,6 +364,41 @@ mod tests {
         assert_eq!(config, PricelakeConfig::default());
     }
 
+    /// Every key of a TOML table, as dotted paths (`lake.url`); an array of tables counts as
+    /// its key alone.
+    fn key_paths(table: &toml::Table, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        for (key, value) in table {
+            let path = format!("{prefix}{key}");
+            match value {
+                toml::Value::Table(inner) => key_paths(inner, &format!("{path}."), out),
+                _ => {
+                    out.insert(path);
+                }
+            }
+        }
+    }
+
+    /// Not only valid: every key the config has (with a default, so it serializes) is set
+    /// in the example, and the example sets no other.
+    #[test]
+    fn the_example_file_holds_exactly_the_configs_keys() {
+        let text = include_str!("../../../pricelake.example.toml");
+        let example: toml::Table = text.parse().unwrap();
+        let defaults = match toml::Value::try_from(PricelakeConfig::default()).unwrap() {
+            toml::Value::Table(table) => table,
+            other => panic!("the config is not a table: {other:?}"),
+        };
+        let (mut written, mut known) = (Default::default(), Default::default());
+        key_paths(&example, "", &mut written);
+        key_paths(&defaults, "", &mut known);
+        let missing: Vec<&String> = known.difference(&written).collect();
+        let unknown: Vec<&String> = written.difference(&known).collect();
+        assert!(
+            missing.is_empty() && unknown.is_empty(),
+            "keys of the config not in the example: {missing:?}; keys of the example not in the config: {unknown:?}"
+        );
+    }
+
     #[test]
     fn environment_overrides_fields_with_types() {
         let config = PricelakeConfig::from_toml_str(

@@ -31,7 +31,7 @@ pub mod publish;
 mod store;
 
 pub use publish::{PublishConfig, PublishError, PublishReport, Publisher};
-pub use store::{MartStore, Row, MARTS};
+pub use store::{MartStore, Row};
 
 /// `[serve]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,7 +216,11 @@ pub const ROUTES: &[(&str, &str, &[&str])] = &[
         "Items with their latest price; filter, search, sort, page.",
         &["category", "q", "sort", "limit", "cursor"],
     ),
-    ("/api/v1/items/{id}", "One item's latest state.", &["id"]),
+    (
+        "/api/v1/items/{id}",
+        "One item's latest state, with its current price and its lowest prices ever, over 30 and over 90 days in each currency (`lows`).",
+        &["id"],
+    ),
     (
         "/api/v1/items/{id}/history",
         "One item's daily prices in a currency, sorted by date (USD at rate 1; another currency from its first rate on).",
@@ -657,8 +661,13 @@ async fn item(State(state): State<ServeState>, Path(id): Path<String>) -> Respon
         Ok(i) => i,
         Err(r) => return r,
     };
-    match state.store().items().get(&id) {
-        Some(row) => Json(row).into_response(),
+    let store = state.store();
+    match store.items().get(&id) {
+        Some(row) => {
+            let mut item = row.clone();
+            item.insert("lows".into(), json!(store.lows_of(id)));
+            Json(item).into_response()
+        }
         None => error(StatusCode::NOT_FOUND, "id", "no such item"),
     }
 }

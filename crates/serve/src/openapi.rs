@@ -90,9 +90,10 @@ pub fn document(store: &MartStore, bearer: bool) -> Value {
         );
     }
     let mut schemas = Map::new();
-    for mart in marts::MARTS {
+    for mart in marts::names() {
         schemas.insert(schema_name(mart), row_schema(mart));
     }
+    schemas.insert("Item".into(), item_schema());
     schemas.insert(
         "Error".into(),
         json!({
@@ -185,6 +186,21 @@ fn row_schema(mart: &str) -> Value {
         "properties": properties,
         "additionalProperties": false,
     })
+}
+
+/// One item: its latest `discounts` row, and its `price_lows` row in every currency.
+fn item_schema() -> Value {
+    let mut schema = row_schema("discounts");
+    schema["description"] = json!(
+        "An item's latest state (its last `discounts` row) and, under `lows`, its current \
+         price and its lowest prices ever, over 30 and over 90 days in each currency (rows of \
+         `price_lows`; empty until a run has built that mart)."
+    );
+    schema["properties"]["lows"] = array_of(mart_ref("price_lows"));
+    if let Some(required) = schema["required"].as_array_mut() {
+        required.push(json!("lows"));
+    }
+    schema
 }
 
 /// A day, or nothing (an empty value is the same as none: the dashboard sends `from=`).
@@ -319,7 +335,7 @@ fn responses(path: &str, bearer: bool) -> Value {
                         "next_cursor": {"type": "string", "pattern": "^[0-9]+$", "nullable": true},
                     }),
                 ),
-                "/api/v1/items/{id}" => mart_ref("discounts"),
+                "/api/v1/items/{id}" => json!({"$ref": "#/components/schemas/Item"}),
                 "/api/v1/items/{id}/history" => object(
                     &["item_id", "currency", "days"],
                     json!({"item_id": {"type": "integer", "format": "int64"}, "currency": {"type": "string"},
@@ -363,6 +379,16 @@ fn responses(path: &str, bearer: bool) -> Value {
             json!({"description": "OK", "content": json_content(body)})
         }
     };
+    let mut ok = ok;
+    if path == "/api/v1/items" {
+        // Where an item's id leads: its state and lows, and its history (clients and
+        // schemathesis' stateful tests follow these rather than guess ids).
+        let first_id = json!({"id": "$response.body#/items/0/item_id"});
+        ok["links"] = json!({
+            "item": {"operationRef": "#/paths/~1api~1v1~1items~1{id}/get", "parameters": first_id},
+            "history": {"operationRef": "#/paths/~1api~1v1~1items~1{id}~1history/get", "parameters": first_id},
+        });
+    }
     let mut out = Map::new();
     out.insert("200".into(), ok);
     if path != "/healthz" && path != "/readyz" && path != "/health" {

@@ -19,12 +19,12 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
-use pricelake_core::marts::{self, ColumnKind};
+use pricelake_core::marts::{self, ColumnKind, Mart};
 use pricelake_lake::Lake;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{self, Row, MARTS};
+use crate::store::{self, Row};
 
 /// What can go wrong while publishing.
 #[derive(Debug, thiserror::Error)]
@@ -83,55 +83,6 @@ impl PublishConfig {
             .filter(|v| !v.trim().is_empty())
     }
 }
-
-/// The indexes each mart's queries use (its natural key, the document `_id`, comes from
-/// [`pricelake_core::marts::natural_key`]).
-pub struct MartKeys {
-    /// The mart.
-    pub mart: &'static str,
-    /// Further indexes, each a list of ascending columns.
-    pub indexes: &'static [&'static [&'static str]],
-}
-
-/// The keys and indexes of every published mart.
-pub const MART_KEYS: &[MartKeys] = &[
-    MartKeys {
-        mart: "prices_fx",
-        indexes: &[&["item_id", "currency", "observed_at"]],
-    },
-    MartKeys {
-        mart: "discounts",
-        indexes: &[&["date"], &["category", "date"], &["name"]],
-    },
-    MartKeys {
-        mart: "vod_fx",
-        indexes: &[&["currency", "date"]],
-    },
-    MartKeys {
-        mart: "trending_popularity",
-        indexes: &[&["period_start", "rank"]],
-    },
-    MartKeys {
-        mart: "price_daily",
-        indexes: &[&["item_id", "currency", "date"]],
-    },
-    MartKeys {
-        mart: "fx_daily",
-        indexes: &[&["quote", "date"]],
-    },
-    MartKeys {
-        mart: "category_daily",
-        indexes: &[&["date"]],
-    },
-    MartKeys {
-        mart: "price_moves",
-        indexes: &[&["window_days", "change_pct"]],
-    },
-    MartKeys {
-        mart: "basket",
-        indexes: &[&["date"]],
-    },
-];
 
 /// The collection holding one watermark document per mart, and [`PUBLISHED_RUN`].
 pub const WATERMARKS: &str = "_pricelake_publish";
@@ -274,7 +225,7 @@ impl Publisher {
             .get("finished_at")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
-        for mart in MARTS {
+        for mart in marts::names() {
             let total = manifest
                 .get("rows")
                 .and_then(|r| r.get(format!("mart.{mart}")))
@@ -309,10 +260,8 @@ impl Publisher {
         total: Option<u64>,
         progress: &(dyn Fn(&PublishProgress) + Send + Sync),
     ) -> Result<MartPublish, PublishError> {
-        let keys = MART_KEYS
-            .iter()
-            .find(|k| k.mart == mart)
-            .ok_or_else(|| PublishError::Mart(format!("{mart}: no indexes declared")))?;
+        let entry = marts::get(mart)
+            .ok_or_else(|| PublishError::Mart(format!("{mart}: not in the mart registry")))?;
         let mut result = MartPublish {
             mart: mart.to_string(),
             ..MartPublish::default()
@@ -346,7 +295,7 @@ impl Publisher {
         }
         progress(&state);
         let collection = self.db.collection::<Document>(mart);
-        self.ensure_indexes(keys).await?;
+        self.ensure_indexes(entry).await?;
         // What is there now: `_id` to content hash. A document whose `_id` is not text
         // (someone else's) is left alone.
         let mut existing: HashMap<String, String> = HashMap::new();
@@ -473,10 +422,9 @@ impl Publisher {
         Ok(applied)
     }
 
-    async fn ensure_indexes(&self, keys: &MartKeys) -> Result<(), PublishError> {
-        let collection = self.db.collection::<Document>(keys.mart);
-        let all = std::iter::once(pricelake_core::marts::natural_key(keys.mart))
-            .chain(keys.indexes.iter().copied());
+    async fn ensure_indexes(&self, mart: &Mart) -> Result<(), PublishError> {
+        let collection = self.db.collection::<Document>(mart.name);
+        let all = std::iter::once(mart.natural_key).chain(mart.indexes.iter().copied());
         for (i, columns) in all.enumerate() {
             let mut spec = Document::new();
             for column in columns {
@@ -576,16 +524,6 @@ fn document_of(mart: &str, id: &str, hash: &str, row: Row) -> Result<Document, P
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_served_mart_has_its_indexes_declared() {
-        for mart in MARTS {
-            assert!(
-                MART_KEYS.iter().any(|k| k.mart == *mart),
-                "{mart} has no index declaration"
-            );
-        }
-    }
 
     #[test]
     fn keys_and_hashes_follow_the_row() {

@@ -16,15 +16,7 @@ use futures::TryStreamExt;
 
 use crate::ServeError;
 
-pub use pricelake_core::marts::MARTS;
-
-/// Marts no route reads row by row: only their row counts are kept, not their rows
-/// (`prices_fx` is every observation times every currency, most of the lake's rows).
-const COUNTED_ONLY: &[&str] = &["prices_fx"];
-
-/// Marts kept columnar (Arrow batches, a few bytes a value) and turned into JSON rows only
-/// for the item a request asks about: `price_daily` is items x days x currencies.
-const COLUMNAR: &str = "price_daily";
+use pricelake_core::marts::{self, Serving};
 
 /// One row: column name to JSON value (dates `YYYY-MM-DD`, times RFC 3339).
 pub type Row = Map<String, Value>;
@@ -53,12 +45,14 @@ pub struct MartStore {
     run_id: Option<String>,
     finished_at: Option<String>,
     marts: HashMap<String, Vec<Row>>,
-    /// Row counts of the marts in [`COUNTED_ONLY`].
+    /// Row counts of the marts not held as rows ([`Serving::CountOnly`], [`Serving::ByItem`]).
     counted: HashMap<String, usize>,
-    /// `price_daily`.
+    /// The mart served by item (`price_daily`).
     daily: Daily,
     /// Latest attributes per item (from `discounts`): the item list.
     items: BTreeMap<i64, Row>,
+    /// Where each item's `price_lows` rows are (they are ordered by item): a range of them.
+    lows: HashMap<i64, std::ops::Range<usize>>,
     /// Item ids in name order, sorted once per run rather than on every request.
     items_by_name: Vec<i64>,
     /// Currencies of the FX marts, USD first, found once per run.
@@ -74,8 +68,9 @@ impl MartStore {
         let mut marts = HashMap::new();
         let mut counted = HashMap::new();
         let mut daily_batches = Vec::new();
-        for mart in MARTS {
-            if COUNTED_ONLY.contains(mart) {
+        for mart in marts::public() {
+            let (serving, mart) = (mart.serving, mart.name);
+            if serving == Serving::CountOnly {
                 // The run's manifest has the count; only a manifest without it costs a read
                 // of every file's footer.
                 let recorded = manifest
@@ -103,18 +98,19 @@ impl MartStore {
                 let Some(bytes) = lake.get(&path).await? else {
                     continue;
                 };
-                if *mart == COLUMNAR {
+                if serving == Serving::ByItem {
                     daily_batches.extend(
-                        read_batches(bytes)
+                        read_batches(mart, bytes)
                             .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
                     );
                 } else {
                     rows.extend(
-                        read_rows(bytes).map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
+                        read_rows(mart, bytes)
+                            .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
                     );
                 }
             }
-            if *mart == COLUMNAR {
+            if serving == Serving::ByItem {
                 let count = daily_batches.iter().map(RecordBatch::num_rows).sum();
                 counted.insert(mart.to_string(), count);
             } else {
@@ -145,12 +141,13 @@ impl MartStore {
         let mut marts = HashMap::new();
         let mut counted = HashMap::new();
         let mut daily = Daily::Empty;
-        for mart in MARTS {
+        for mart in marts::public() {
+            let (serving, mart) = (mart.serving, mart.name);
             let collection = db.collection::<mongodb::bson::Document>(mart);
-            if COUNTED_ONLY.contains(mart) || *mart == COLUMNAR {
+            if matches!(serving, Serving::CountOnly | Serving::ByItem) {
                 let n = collection.count_documents(mongodb::bson::doc! {}).await?;
                 counted.insert(mart.to_string(), n as usize);
-                if *mart == COLUMNAR {
+                if serving == Serving::ByItem {
                     daily = Daily::Mongo(collection);
                 }
                 continue;
@@ -182,6 +179,15 @@ impl MartStore {
     }
 
     fn index(&mut self) {
+        let mut lows: HashMap<i64, std::ops::Range<usize>> = HashMap::new();
+        for (i, row) in self.rows("price_lows").iter().enumerate() {
+            if let Some(id) = row.get("item_id").and_then(Value::as_i64) {
+                let range = lows.entry(id).or_insert(i..i);
+                range.start = range.start.min(i);
+                range.end = range.end.max(i + 1);
+            }
+        }
+        self.lows = lows;
         if let Some(rows) = self.marts.get("discounts") {
             // Rows are sorted by date: the last one per item is its latest state.
             for row in rows {
@@ -226,12 +232,11 @@ impl MartStore {
 
     /// Row counts per mart.
     pub fn counts(&self) -> BTreeMap<String, usize> {
-        MARTS
-            .iter()
+        marts::names()
             .map(|m| {
                 let count = self
                     .counted
-                    .get(*m)
+                    .get(m)
                     .copied()
                     .unwrap_or_else(|| self.rows(m).len());
                 (m.to_string(), count)
@@ -242,6 +247,15 @@ impl MartStore {
     /// Item ids sorted by name (then id).
     pub fn items_by_name(&self) -> &[i64] {
         &self.items_by_name
+    }
+
+    /// An item's rows of `price_lows`, one per currency (none before a run built the mart).
+    pub fn lows_of(&self, item_id: i64) -> &[Row] {
+        let rows = self.rows("price_lows");
+        self.lows
+            .get(&item_id)
+            .and_then(|range| rows.get(range.clone()))
+            .unwrap_or(&[])
     }
 
     /// The latest state of every item, by id.
@@ -257,13 +271,13 @@ impl MartStore {
             Daily::Mongo(collection) => {
                 let cursor = collection
                     .find(mongodb::bson::doc! {"item_id": item_id, "currency": currency})
-                    .projection(projection_of(COLUMNAR))
-                    .sort(sort_of(COLUMNAR))
+                    .projection(projection_of(collection.name()))
+                    .sort(sort_of(collection.name()))
                     .await?;
                 let documents: Vec<mongodb::bson::Document> = cursor.try_collect().await?;
                 return Ok(documents
                     .into_iter()
-                    .map(|d| row_of_document(COLUMNAR, d))
+                    .map(|d| row_of_document(collection.name(), d))
                     .collect());
             }
             Daily::Batches { batches, by_item } => (batches, by_item),
@@ -357,11 +371,12 @@ pub(crate) async fn published_run(
             .filter(|t| !t.is_empty())
             .map(str::to_string)
     };
-    if let Some(run_id) = run_of(MARTS[0]) {
-        if MARTS.iter().all(|m| run_of(m) == Some(run_id)) {
+    let first = marts::names().next().unwrap_or_default();
+    if let Some(run_id) = run_of(first) {
+        if marts::names().all(|m| run_of(m) == Some(run_id)) {
             return Ok(Some(PublishedRun {
                 run_id: run_id.to_string(),
-                finished_at: finished_at(MARTS[0]),
+                finished_at: finished_at(first),
             }));
         }
     }
@@ -462,20 +477,45 @@ fn count_rows(bytes: bytes::Bytes) -> Result<usize, String> {
     Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
 }
 
-fn read_batches(bytes: bytes::Bytes) -> Result<Vec<RecordBatch>, String> {
-    ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| e.to_string())?
+/// Fails unless a mart file's columns are the registry's for `mart`, by name and in order: a
+/// column renamed in a SQL file, or a lake written by another version of pricelake, is a
+/// clear load error rather than a route that filters or sorts on nothing.
+fn check_columns(
+    mart: &str,
+    builder: &ParquetRecordBatchReaderBuilder<bytes::Bytes>,
+) -> Result<(), String> {
+    let found: Vec<&str> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let declared: Vec<&str> = marts::columns(mart).iter().map(|c| c.name).collect();
+    if found == declared {
+        Ok(())
+    } else {
+        Err(format!(
+            "{mart} has the columns {found:?}, but the mart registry declares {declared:?} \
+             (a lake written by another version of pricelake, or a SQL file out of step with \
+             the registry: run `pricelake process --full-refresh`)"
+        ))
+    }
+}
+
+fn read_batches(mart: &str, bytes: bytes::Bytes) -> Result<Vec<RecordBatch>, String> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+    check_columns(mart, &builder)?;
+    builder
         .build()
         .map_err(|e| e.to_string())?
         .map(|b| b.map_err(|e| e.to_string()))
         .collect()
 }
 
-fn read_rows(bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| e.to_string())?
-        .build()
-        .map_err(|e| e.to_string())?;
+fn read_rows(mart: &str, bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+    check_columns(mart, &builder)?;
+    let reader = builder.build().map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for batch in reader {
         rows.extend(rows_of_batch(&batch.map_err(|e| e.to_string())?)?);
@@ -555,5 +595,66 @@ mod tests {
         let row = row_of_document("basket", doc! {"date": "2026-11-06", "currency": "EUR"});
         assert_eq!(row["date"], json!("2026-11-06"));
         assert_eq!(row["items"], Value::Null);
+    }
+
+    /// A basket file with the columns given, as one Parquet object.
+    fn basket_file(columns: [&str; 4]) -> bytes::Bytes {
+        use datafusion::arrow::array::{
+            ArrayRef, Date32Array, Float64Array, Int64Array, StringArray,
+        };
+        use std::sync::Arc;
+        let arrays: Vec<(&str, ArrayRef)> = vec![
+            (columns[0], Arc::new(Date32Array::from(vec![20_400]))),
+            (columns[1], Arc::new(StringArray::from(vec!["EUR"]))),
+            (columns[2], Arc::new(Int64Array::from(vec![3]))),
+            (columns[3], Arc::new(Float64Array::from(vec![9.5]))),
+        ];
+        let batch = RecordBatch::try_from_iter(arrays).unwrap();
+        let mut out = Vec::new();
+        let mut writer =
+            datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None)
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        bytes::Bytes::from(out)
+    }
+
+    #[tokio::test]
+    async fn a_mart_file_whose_columns_are_not_the_registrys_is_a_clear_load_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&pricelake_lake::LakeConfig {
+            url: dir.path().to_string_lossy().into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let commit = |columns: [&'static str; 4]| {
+            let lake = lake.clone();
+            async move {
+                lake.put(&layout::mart_file("basket", "r1"), basket_file(columns))
+                    .await
+                    .unwrap();
+                lake.put_json(
+                    &format!("{}/r1.json", layout::PROCESS_MANIFESTS),
+                    &json!({"run_id": "r1", "finished_at": "2026-11-06T00:00:00Z"}),
+                )
+                .await
+                .unwrap();
+            }
+        };
+        commit(["date", "currency", "items", "cost"]).await;
+        let store = MartStore::load(&lake).await.unwrap();
+        assert_eq!(store.rows("basket").len(), 1);
+        assert_eq!(store.rows("basket")[0]["cost"], json!(9.5));
+
+        // `cost` renamed `total` in the SQL file: the run does not load, and says why.
+        commit(["date", "currency", "items", "total"]).await;
+        let error = MartStore::load(&lake).await.unwrap_err().to_string();
+        assert!(
+            error.contains("basket")
+                && error.contains("\"total\"")
+                && error.contains("the mart registry declares")
+                && error.contains("\"cost\""),
+            "{error}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! `item_days` (the input of the `items` table) depends only on the observations of its own day (duplicates share a day: a replayed
 //! record keeps its time) and on the FX rates at or before it. So a run recomputes a day
 //! only when new observations landed in it, when new rates landed on or before it, or when
-//! what the marts are computed with changed ([`fingerprint`]); every other day's files are
+//! what the marts are computed with changed ([`crate::sql::fingerprint`]); every other day's files are
 //! copied from the previous run (a hard link on a local folder, a server-side copy on S3).
 //! One new hour of a month-long lake then costs one day, not a month, and a full refresh
 //! sorts a day at a time instead of the whole lake at once.
@@ -23,52 +23,21 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
-use pricelake_core::layout;
+use pricelake_core::{layout, marts};
 use pricelake_lake::Lake;
 
 use crate::manifest::{DayStats, Manifest};
 
 mod append;
-use crate::{fill, mart_sql, q, write_mart, TransformConfig, TransformError, WORK_PREFIX};
+use crate::{fill, q, sql, write_mart, TransformConfig, TransformError, WORK_PREFIX};
 
-/// The marts kept by day, in build order (`vod_fx` and `price_daily` read the day's
-/// `prices_fx`), and `item_days`, the `items` table's input, kept the same way.
-pub(crate) const DAY_MARTS: &[&str] = &[
-    "prices_fx",
-    "discounts",
-    "vod_fx",
-    "price_daily",
-    "category_daily",
-    "item_days",
-];
-
-/// Deduplicated observations: the first of each record id, then the first record of each
-/// item and time. `{table}` is the clean table (or this run's new parts of it) and `{filter}`
-/// the filter on its `date` partition. A row is the first of its key when the row before it,
-/// in the order of key and time, has another key: one ordered pass over all the rows. (Not
-/// ROW_NUMBER() OVER (PARTITION BY record_id ...): nearly every key is a partition of one
-/// row, and DataFusion keeps state per partition: 2.5 s a day of 480,000 observations, against
-/// 0.66 s this way, by the run log in docs/benchmarks.md, run C.) The second pass goes in time
-/// order, so the rows come out in [`OBSERVATION_ORDER`] (the `ORDER BY` costs no sort, and
-/// says so to anyone changing the passes).
-const DAY_OBSERVATIONS: &str = "SELECT record_id, item_id, observed_at, endpoint, name, brand, category_path, category, sale_price, msrp, stock, rollback, clearance FROM (\
-    SELECT *, LAG(item_id) OVER (ORDER BY observed_at, item_id, record_id) AS previous_item,\
-              LAG(observed_at) OVER (ORDER BY observed_at, item_id, record_id) AS previous_time FROM (\
-        SELECT *, LAG(record_id) OVER (ORDER BY record_id, observed_at) AS previous_record FROM {table} WHERE {filter}\
-    ) WHERE (previous_record IS DISTINCT FROM record_id)\
-) WHERE (previous_item IS DISTINCT FROM item_id) OR (previous_time IS DISTINCT FROM observed_at) \
-ORDER BY observed_at, item_id";
-
-/// The order of a day's deduplicated observations (`obs`) in their file, declared to the
-/// engine when the file is registered: `prices_fx` comes out in its own order from it and the
-/// day's `rates` without a sort of its rows.
+/// The order of a day's deduplicated observations (`obs`, `sql/day/observations.sql`) in
+/// their file, declared to the engine when the file is registered: `prices_fx` comes out in
+/// its own order from it and the day's `rates` without a sort of its rows.
 const OBSERVATION_ORDER: &[&str] = &["observed_at", "item_id"];
 
-/// The rate in force at each observation time of a day (`sql/rates.sql`): an intermediate
-/// table of the day, like `obs`.
-const DAY_RATES: &str = include_str!("../sql/rates.sql");
-
-/// The order of [`DAY_RATES`]' rows in their file, declared when it is registered.
+/// The order of the day's `rates` (`sql/rates.sql`: the rate in force at each observation
+/// time of a day, an intermediate table like `obs`) in their file, declared when registered.
 const RATES_ORDER: &[&str] = &["observed_at", "currency"];
 
 /// Read options for an intermediate file written by an `ORDER BY` on `columns` (ascending,
@@ -110,7 +79,7 @@ pub(crate) async fn register_day_inputs(
     )
     .await
     .map_err(q("obs"))?;
-    let sql = fill(DAY_RATES, config, ctx).await?;
+    let sql = fill(sql::text("rates.sql")?, config, ctx).await?;
     let df = ctx.sql(&sql).await.map_err(q("rates"))?;
     let path = work_file(run_id, "rates", obs.day.as_deref());
     let written = write_mart(lake, &path, df)
@@ -124,49 +93,6 @@ pub(crate) async fn register_day_inputs(
     )
     .await
     .map_err(q("rates"))
-}
-
-/// The marts a day extended by later observations merges (the rest: `prices_fx` gains a
-/// file, `category_daily` is recomputed from the merged `discounts`).
-const APPENDED_MARTS: &[&str] = &["discounts", "vod_fx", "price_daily", "item_days"];
-
-/// How an extended day merges a mart's new rows (`delta`) with the day's old (`previous`).
-fn append_sql(mart: &str) -> &'static str {
-    match mart {
-        "discounts" => include_str!("../sql/append/discounts.sql"),
-        "vod_fx" => include_str!("../sql/append/vod_fx.sql"),
-        "price_daily" => include_str!("../sql/append/price_daily.sql"),
-        "item_days" => include_str!("../sql/append/item_days.sql"),
-        other => unreachable!("no append SQL for {other}"),
-    }
-}
-
-/// What the day marts of a run are computed with. Two runs with the same fingerprint give
-/// the same rows for a day with the same inputs, so a day can be carried over between them.
-pub(crate) fn fingerprint(config: &TransformConfig) -> String {
-    let mut text = format!(
-        "base={};currencies={};stale_hours={};",
-        config.base_currency,
-        config.currencies.join(","),
-        config.stale_rate_after_hours
-    );
-    for mart in DAY_MARTS {
-        text.push_str(mart_sql(mart));
-    }
-    for mart in APPENDED_MARTS {
-        text.push_str(append_sql(mart));
-    }
-    text.push_str(append::NEW_STRETCHES);
-    text.push_str(DAY_OBSERVATIONS);
-    text.push_str(DAY_RATES);
-    // An hour's run extends the previous run's `items` (`items_extension`): versions made by
-    // another `items.sql` must not be carried into this one's.
-    text.push_str(mart_sql(crate::ITEMS_TABLE));
-    // FNV-1a: stable across builds and platforms (std's hasher promises neither).
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{hash:016x}")
 }
 
 /// The days of the clean observations (from their `date=` partitions).
@@ -361,10 +287,10 @@ pub(crate) async fn build(
         );
         days.insert(day.clone(), stats);
     }
-    for mart in DAY_MARTS {
-        ctx.deregister_table(*mart).map_err(q(mart))?;
+    for mart in marts::by_day().map(|m| m.name) {
+        ctx.deregister_table(mart).map_err(q(mart))?;
         ctx.register_parquet(
-            *mart,
+            mart,
             lake.table_url(&layout::mart_run(mart, run_id)),
             ParquetReadOptions::default(),
         )
@@ -384,14 +310,14 @@ async fn previous_files(
     previous: &Manifest,
 ) -> Result<BTreeMap<&'static str, Vec<String>>, TransformError> {
     let mut out = BTreeMap::new();
-    for mart in DAY_MARTS {
+    for mart in marts::by_day().map(|m| m.name) {
         let files = lake
             .list(&layout::mart_run(mart, &previous.run_id))
             .await?
             .into_iter()
             .map(|o| o.path)
             .collect();
-        out.insert(*mart, files);
+        out.insert(mart, files);
     }
     Ok(out)
 }
@@ -481,7 +407,7 @@ async fn carry_over(
 ) -> Option<DayStats> {
     let stats = previous.days.get(day)?.clone();
     let mut copied = Vec::new();
-    for mart in DAY_MARTS {
+    for mart in marts::by_day().map(|m| m.name) {
         copied.append(&mut copy_day(lake, files, mart, run_id, day).await?);
     }
     produced.append(&mut copied);
@@ -553,7 +479,7 @@ async fn deduplicate(
     let file = work_file(run_id, "obs", day);
     let df = ctx
         .sql(
-            &DAY_OBSERVATIONS
+            &sql::text("day/observations.sql")?
                 .replace("{table}", table)
                 .replace("{filter}", filter),
         )
@@ -597,8 +523,9 @@ async fn build_day(
         last_observed_at: latest_observation(ctx).await?,
         ..DayStats::default()
     };
-    for mart in DAY_MARTS {
-        let sql = fill(mart_sql(mart), config, ctx).await?;
+    for mart in marts::by_day() {
+        let sql = fill(sql::text(mart.sql)?, config, ctx).await?;
+        let mart = mart.name;
         let df = ctx.sql(&sql).await.map_err(q(mart))?;
         let path = match day {
             Some(day) => layout::mart_day_file(mart, run_id, day),
@@ -607,14 +534,14 @@ async fn build_day(
         let written = write_mart(lake, &path, df)
             .await
             .map_err(|e| e.for_mart(mart))?;
-        if *mart == "prices_fx" {
+        if mart == "prices_fx" {
             stats.missing_rates = written.null_rates;
         }
         stats.rows.insert(mart.to_string(), written.rows as u64);
         // Later day marts read this one's file for the same day.
-        ctx.deregister_table(*mart).map_err(q(mart))?;
+        ctx.deregister_table(mart).map_err(q(mart))?;
         ctx.register_parquet(
-            *mart,
+            mart,
             lake.file_url(&path),
             ParquetReadOptions::default().schema(&written.schema),
         )
@@ -821,22 +748,5 @@ mod tests {
         ] {
             assert_eq!(carried_name(kept, "2026-10-13"), kept);
         }
-    }
-
-    #[test]
-    fn the_fingerprint_follows_what_the_marts_are_computed_with() {
-        let config = TransformConfig::default();
-        assert_eq!(fingerprint(&config), fingerprint(&config.clone()));
-        let mut other = config.clone();
-        other.currencies.push("SEK".into());
-        assert_ne!(fingerprint(&config), fingerprint(&other));
-        let mut other = config.clone();
-        other.stale_rate_after_hours += 1;
-        assert_ne!(fingerprint(&config), fingerprint(&other));
-        // What only the marts over the whole lake use does not force every day again.
-        let mut other = config.clone();
-        other.basket_item_ids = vec![1];
-        other.trending_top_n = 3;
-        assert_eq!(fingerprint(&config), fingerprint(&other));
     }
 }

@@ -20,7 +20,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::schema::types::ColumnPath;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig};
-use pricelake_core::{layout, Metrics, SharedClock};
+use pricelake_core::{layout, marts, Metrics, SharedClock};
 use pricelake_lake::Lake;
 use serde::Serialize;
 
@@ -31,32 +31,13 @@ mod engine;
 mod manifest;
 mod parquet_out;
 pub mod parse;
+mod sql;
 mod verify;
 
 pub use config::TransformConfig;
 pub use engine::Engine;
 pub use manifest::{all_manifests, latest_manifest, DayStats, Manifest};
 pub use verify::mart_duplicates;
-
-pub use pricelake_core::marts::MARTS;
-
-/// The SQL of each mart, with `{placeholders}` filled from the config.
-pub(crate) fn mart_sql(name: &str) -> &'static str {
-    match name {
-        "prices_fx" => include_str!("../sql/prices_fx.sql"),
-        "discounts" => include_str!("../sql/discounts.sql"),
-        "vod_fx" => include_str!("../sql/vod_fx.sql"),
-        "trending_popularity" => include_str!("../sql/trending_popularity.sql"),
-        "price_daily" => include_str!("../sql/price_daily.sql"),
-        "fx_daily" => include_str!("../sql/fx_daily.sql"),
-        "category_daily" => include_str!("../sql/category_daily.sql"),
-        "price_moves" => include_str!("../sql/price_moves.sql"),
-        "basket" => include_str!("../sql/basket.sql"),
-        "item_days" => include_str!("../sql/item_days.sql"),
-        "items" => include_str!("../sql/items.sql"),
-        other => unreachable!("unknown mart {other}"),
-    }
-}
 
 /// The clean tables. The first three grow by a part per run and date; `items` (the versions
 /// of every item's attributes) is rewritten by each run under `clean/items/run=<run>/`,
@@ -91,6 +72,9 @@ pub enum TransformError {
     /// The engine could not be reached or cannot run on this lake.
     #[error("engine {0}")]
     EngineUnavailable(String),
+    /// The mart registry names a SQL file this build does not hold.
+    #[error("no SQL file sql/{0} in this build")]
+    MissingSql(String),
 }
 
 /// What a run did.
@@ -153,7 +137,7 @@ pub async fn process(
         .collect();
     // Nothing new, and the marts were computed as the config now asks: nothing to do. (New
     // currencies or SQL with no new data still recompute every day.)
-    let marts_fingerprint = days::fingerprint(config);
+    let marts_fingerprint = sql::fingerprint(config);
     let up_to_date = manifests
         .last()
         .is_some_and(|m| m.marts_fingerprint == marts_fingerprint);
@@ -316,9 +300,12 @@ pub async fn process(
     let items_from = items_extension(previous, &built, &run_id);
     let day_stats = built.days;
     let duplicates_removed = day_stats.values().map(|d| d.duplicates).sum();
-    for mart in days::DAY_MARTS {
-        let total = day_stats.values().filter_map(|d| d.rows.get(*mart)).sum();
-        rows.insert(format!("mart.{mart}"), total);
+    for mart in marts::by_day() {
+        let total = day_stats
+            .values()
+            .filter_map(|d| d.rows.get(mart.name))
+            .sum();
+        rows.insert(format!("mart.{}", mart.name), total);
     }
     // Observations with no rate at or before them: kept with null prices, counted.
     let missing_rates = day_stats.values().map(|d| d.missing_rates).sum();
@@ -328,34 +315,30 @@ pub async fn process(
         &[("mart", "prices_fx")],
         missing_rates,
     );
-    // `item_days` is kept by day too, but only as the `items` table's input: not a mart.
-    let mut marts: Vec<String> = days::DAY_MARTS
-        .iter()
-        .filter(|m| MARTS.contains(m))
-        .map(|m| m.to_string())
-        .collect();
-    for mart in MARTS.iter().filter(|m| !days::DAY_MARTS.contains(m)) {
-        let sql = fill(mart_sql(mart), config, &ctx).await?;
-        let df = ctx.sql(&sql).await.map_err(q(mart))?;
-        let path = layout::mart_file(mart, &run_id);
+    for mart in marts::over_the_lake() {
+        let name = mart.name;
+        let sql = fill(sql::text(mart.sql)?, config, &ctx).await?;
+        let df = ctx.sql(&sql).await.map_err(q(name))?;
+        let path = layout::mart_file(name, &run_id);
         let written = write_mart(lake, &path, df)
             .await
-            .map_err(|e| e.for_mart(mart))?;
+            .map_err(|e| e.for_mart(name))?;
         // Later marts read earlier ones from the file just written rather than re-running
         // them: a file-backed table, so the same plans can run on Ballista.
-        ctx.deregister_table(*mart).ok();
+        ctx.deregister_table(name).ok();
         ctx.register_parquet(
-            *mart,
-            lake.table_url(&layout::mart_run(mart, &run_id)),
+            name,
+            lake.table_url(&layout::mart_run(name, &run_id)),
             ParquetReadOptions::default().schema(&written.schema),
         )
         .await
-        .map_err(q(mart))?;
-        rows.insert(format!("mart.{mart}"), written.rows as u64);
+        .map_err(q(name))?;
+        rows.insert(format!("mart.{name}"), written.rows as u64);
         produced.push(path);
-        marts.push(mart.to_string());
     }
-    marts.sort_by_key(|m| MARTS.iter().position(|x| x == m));
+    // Every public mart, in listing order (`item_days` is kept by day too, but only as the
+    // `items` table's input: not a mart).
+    let marts: Vec<String> = marts::names().map(str::to_string).collect();
     let items_started = std::time::Instant::now();
     let versions = build_items(lake, &ctx, &run_id, items_from.as_ref(), &mut produced).await?;
     tracing::debug!(
@@ -656,31 +639,12 @@ async fn register_tables(
         ctx.register_table(*table, df.into_view())
             .map_err(q(table))?;
     }
-    // The deduplicated rates: the first fetched quote of each pair and time.
-    ctx.sql("CREATE VIEW fx AS SELECT record_id, base, quote, rate, rate_time, fetched_at, endpoint FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY base, quote, rate_time ORDER BY fetched_at, record_id) AS rn FROM fx_rates) WHERE rn = 1")
-        .await
-        .map_err(q("fx"))?;
-    let mut currencies: Vec<String> = vec![config.base_currency.clone()];
-    for c in &config.currencies {
-        if !currencies.contains(c) {
-            currencies.push(c.clone());
-        }
+    for view in ["fx", "currencies"] {
+        let body = sql::fill_from_config(sql::text(&format!("views/{view}.sql"))?, config);
+        ctx.sql(&format!("CREATE VIEW {view} AS {body}"))
+            .await
+            .map_err(q(view))?;
     }
-    // VALUES, which plans as one in-memory scan that Ballista ships with the plan. Not a
-    // UNION ALL of constant SELECTs: Ballista 55 splits a union's partitions between tasks and
-    // stands an extra scan in for each skipped constant branch, so tasks of one stage report
-    // different numbers of operator metrics and the scheduler drops their status (the job
-    // hangs or loses a task's output).
-    let rows: Vec<String> = currencies
-        .iter()
-        .map(|c| format!("('{}')", sql_text(c)))
-        .collect();
-    ctx.sql(&format!(
-        "CREATE VIEW currencies AS SELECT column1 AS currency FROM (VALUES {})",
-        rows.join(", ")
-    ))
-    .await
-    .map_err(q("currencies"))?;
     Ok(())
 }
 
@@ -730,13 +694,7 @@ pub(crate) async fn fill(
     config: &TransformConfig,
     ctx: &SessionContext,
 ) -> Result<String, TransformError> {
-    let mut sql = sql
-        .replace("{base}", &sql_text(&config.base_currency))
-        .replace("{top_n}", &config.trending_top_n.max(1).to_string())
-        .replace(
-            "{stale_seconds}",
-            &(config.stale_rate_after_hours * 3600).to_string(),
-        );
+    let mut sql = sql::fill_from_config(sql, config);
     if sql.contains("{basket_ids}") {
         sql = sql.replace("{basket_ids}", &basket_ids(config, ctx).await?);
     }
@@ -798,10 +756,6 @@ async fn basket_ids(
     })
 }
 
-fn sql_text(s: &str) -> String {
-    s.replace('\'', "''")
-}
-
 /// How every table and mart is written: Snappy, and no dictionary for `record_id`. A record
 /// id is a hash, unique per row of the clean tables (and per observation in `prices_fx`), so
 /// its dictionary only fills up and falls back to plain values after every value has been
@@ -846,7 +800,7 @@ async fn build_items(
         register_items_extension(lake, ctx, extension).await?;
     }
     let batches = ctx
-        .sql(mart_sql(ITEMS_TABLE))
+        .sql(sql::text("items.sql")?)
         .await
         .map_err(q(ITEMS_TABLE))?
         .collect()
@@ -981,12 +935,10 @@ async fn register_items_extension(
     ctx.register_table("new_item_days", new_stretches.into_view())
         .map_err(&e)?;
     ctx.deregister_table("item_days").map_err(&e)?;
-    ctx.sql(
-        "CREATE VIEW item_days AS \
-         SELECT item_id, valid_from AS first_seen, last_seen, observations, name, brand, category_path, category FROM previous_items \
-         UNION ALL \
-         SELECT item_id, first_seen, last_seen, observations, name, brand, category_path, category FROM new_item_days",
-    )
+    ctx.sql(&format!(
+        "CREATE VIEW item_days AS {}",
+        sql::text("views/extended_item_days.sql")?
+    ))
     .await
     .map_err(&e)?;
     tracing::debug!(

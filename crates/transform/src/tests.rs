@@ -552,7 +552,7 @@ async fn empty_tables_partition_dates_and_plain_types() {
 /// different order (Ballista merges partitions as they finish) compare equal.
 async fn canonical_marts(lake: &Lake) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
-    for name in MARTS {
+    for name in marts::names() {
         let mut rows: Vec<String> = mart(lake, name)
             .await
             .iter()
@@ -596,13 +596,13 @@ async fn an_in_process_ballista_cluster_gives_the_same_rows_as_local() {
         canonical_marts(&local).await,
         canonical_marts(&distributed).await,
     );
-    for name in MARTS {
+    for name in marts::names() {
         assert!(
-            !expected[*name].is_empty(),
+            !expected[name].is_empty(),
             "{name} is empty: the comparison would prove nothing"
         );
         assert_eq!(
-            actual[*name], expected[*name],
+            actual[name], expected[name],
             "mart {name} differs on Ballista"
         );
     }
@@ -656,9 +656,9 @@ async fn a_memory_bound_gives_the_same_marts_as_none() {
         canonical_marts(&unbounded).await,
         canonical_marts(&bounded).await,
     );
-    for name in MARTS {
-        assert!(!expected[*name].is_empty(), "{name} is empty");
-        assert_eq!(actual[*name], expected[*name], "mart {name} differs");
+    for name in marts::names() {
+        assert!(!expected[name].is_empty(), "{name} is empty");
+        assert_eq!(actual[name], expected[name], "mart {name} differs");
     }
 }
 
@@ -837,7 +837,7 @@ async fn a_mart_row_counted_twice_is_found_by_its_natural_key() {
     let (_dir, lake) = fixture().await;
     run(&lake, false).await;
     let clean = mart_duplicates(&lake).await.unwrap();
-    assert_eq!(clean.len(), MARTS.len());
+    assert_eq!(clean.len(), marts::names().count());
     assert!(clean.values().all(|n| *n == 0), "{clean:?}");
     // Append the discounts rows to themselves, as a re-run that appended would.
     let m = latest_manifest(&lake).await.unwrap().unwrap();
@@ -1378,7 +1378,7 @@ async fn price_daily_opens_and_closes_where_first_and_last_value_do() {
         MIN(sale_price) AS min, MAX(sale_price) AS max \
         FROM prices_fx WHERE sale_price IS NOT NULL GROUP BY 1, 2, 3 \
         ORDER BY date, item_id, currency";
-    let ours = text(mart_sql("price_daily")).await;
+    let ours = text(sql::text("price_daily.sql").unwrap()).await;
     assert_eq!(ours, text(plain).await);
     // Hand-computed: item 1 in EUR opens at 05:00 (11) and closes at 09:00 (7.5).
     assert!(
@@ -1470,7 +1470,9 @@ async fn prices_fx_comes_out_in_its_order_without_sorting_its_rows() {
     days::register_day_inputs(&lake, &ctx, &config, "plan", &obs)
         .await
         .unwrap();
-    let sql = fill(mart_sql("prices_fx"), &config, &ctx).await.unwrap();
+    let sql = fill(sql::text("prices_fx.sql").unwrap(), &config, &ctx)
+        .await
+        .unwrap();
     let plan = ctx
         .sql(&sql)
         .await

@@ -22,7 +22,7 @@ pub async fn mart_duplicates(lake: &Lake) -> Result<BTreeMap<String, u64>, Trans
     let url =
         url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
     ctx.register_object_store(&url, lake.store());
-    for mart in marts::MARTS {
+    for mart in marts::names() {
         let folder = layout::mart_run(mart, &manifest.run_id);
         if !manifest
             .produced

@@ -13,8 +13,6 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
-use pricelake_core::marts::MARTS;
-
 fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -43,7 +41,7 @@ fn wait_for_port(addr: SocketAddr, cluster: &mut Cluster) {
 async fn canonical_marts(lake: &Path) -> Vec<(String, usize, String)> {
     let ctx = SessionContext::new();
     let mut out = Vec::new();
-    for mart in MARTS {
+    for mart in pricelake_core::marts::names() {
         let dir = std::fs::read_dir(lake.join("marts").join(mart))
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -261,6 +261,38 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["days"].as_array().unwrap().len(), 3);
     assert_eq!(get("/api/v1/items/999").await.0, 404);
+    // An item carries its lows in every currency (`price_lows`): what its daily history says,
+    // worked out here from `/history` rather than by the mart's SQL.
+    let (status, body) = get("/api/v1/items/101").await;
+    assert_eq!(status, 200, "{body}");
+    let item: Value = serde_json::from_str(&body).unwrap();
+    let lows = item["lows"].as_array().expect("lows");
+    assert_eq!(lows.len(), 3, "USD, EUR, GBP: {body}");
+    for low in lows {
+        let currency = low["currency"].as_str().unwrap();
+        let (_, history) = get(&format!("/api/v1/items/101/history?currency={currency}")).await;
+        let history: Value = serde_json::from_str(&history).unwrap();
+        let days = history["days"].as_array().unwrap();
+        let lowest = days
+            .iter()
+            .map(|d| d["min"].as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min);
+        let last_at_lowest = days
+            .iter()
+            .filter(|d| d["min"].as_f64() == Some(lowest))
+            .map(|d| d["date"].as_str().unwrap())
+            .max()
+            .unwrap();
+        let latest = days.last().unwrap();
+        assert_eq!(low["low_ever"].as_f64(), Some(lowest), "{low}");
+        assert_eq!(low["low_ever_on"], json!(last_at_lowest), "{low}");
+        // Three days of data: the 30- and 90-day lows are the lowest ever.
+        assert_eq!(low["low_30d"], low["low_ever"], "{low}");
+        assert_eq!(low["low_90d_on"], low["low_ever_on"], "{low}");
+        assert_eq!(low["price"], latest["close"], "{low}");
+        assert_eq!(low["price_on"], latest["date"], "{low}");
+        assert_eq!(low["as_of"], json!("2026-01-03"), "{low}");
+    }
     let (status, body) = get("/api/v1/vod?currency=XXX").await;
     assert_eq!(status, 400);
     assert!(

@@ -6,20 +6,12 @@ use std::collections::BTreeMap;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::layout;
+use pricelake_core::marts::{self, Extension, Grain};
 use pricelake_lake::Lake;
 
-use super::{
-    append_sql, copy_day, deduplicate, latest_observation, register_day_inputs, APPENDED_MARTS,
-};
+use super::{copy_day, deduplicate, latest_observation, register_day_inputs};
 use crate::manifest::{DayStats, Manifest};
-use crate::{fill, mart_sql, parse, q, write_mart, TransformConfig, TransformError};
-
-/// `item_days`' rows of the new observations for an extension: each observation a stretch of
-/// its own, which `sql/append/item_days.sql` merges with the ones alike before and after it.
-/// A projection, where `item_days.sql`'s stretches take windows over every new observation.
-pub(super) const NEW_STRETCHES: &str = "SELECT CAST(observed_at AS DATE) AS date, item_id, \
-    observed_at AS first_seen, observed_at AS last_seen, CAST(1 AS BIGINT) AS observations, \
-    name, brand, category_path, category FROM obs";
+use crate::{fill, parse, q, sql, write_mart, TransformConfig, TransformError};
 
 /// Extends `day` with this run's new observation files; `None` if the previous run's files
 /// of the day are not all there (the caller computes the day instead).
@@ -41,7 +33,10 @@ pub(super) async fn extend_day(
     if new_files.is_empty() {
         return Ok(None);
     }
-    for mart in APPENDED_MARTS {
+    let merged = marts::by_day()
+        .filter(|m| matches!(m.grain, Grain::Day(Extension::Merge { .. })))
+        .map(|m| m.name);
+    for mart in merged {
         let file = layout::mart_day_file(mart, &previous.run_id, day);
         if !previous_files
             .get(mart)
@@ -55,11 +50,13 @@ pub(super) async fn extend_day(
             return Ok(None);
         }
     }
-    // `prices_fx` keeps the day's files as they are and gains one for the new observations.
-    let Some(mut copied) = copy_day(lake, previous_files, "prices_fx", run_id, day).await else {
-        return Ok(None);
-    };
-    produced.append(&mut copied);
+    // A mart that gains a file keeps the day's files as they are.
+    for mart in marts::by_day().filter(|m| m.grain == Grain::Day(Extension::NewFile)) {
+        let Some(mut copied) = copy_day(lake, previous_files, mart.name, run_id, day).await else {
+            return Ok(None);
+        };
+        produced.append(&mut copied);
+    }
 
     // The new observations, deduplicated among themselves: being later than every old one,
     // none can repeat an old record or an old item and time.
@@ -78,51 +75,64 @@ pub(super) async fn extend_day(
     let latest = latest_observation(ctx).await?;
 
     let mut rows = BTreeMap::new();
-    let sql = fill(mart_sql("prices_fx"), config, ctx).await?;
-    let df = ctx.sql(&sql).await.map_err(q("prices_fx"))?;
-    let path = super::extension_file("prices_fx", run_id, day);
-    let segment = register_written(lake, ctx, "prices_fx", &path, df).await?;
-    produced.push(path);
-    rows.insert(
-        "prices_fx".to_string(),
-        old.rows.get("prices_fx").copied().unwrap_or(0) + segment.rows as u64,
-    );
-
-    for mart in APPENDED_MARTS {
-        let sql = match *mart {
-            "item_days" => NEW_STRETCHES.to_string(),
-            _ => fill(mart_sql(mart), config, ctx).await?,
+    let mut missing_rates = 0;
+    // In build order: a mart recomputed reads the day marts merged before it.
+    for mart in marts::by_day() {
+        let Grain::Day(extension) = mart.grain else {
+            continue;
         };
-        let df = ctx.sql(&sql).await.map_err(q(mart))?;
-        let delta = super::delta_file(run_id, mart, day);
-        register_written(lake, ctx, "delta", &delta, df).await?;
-        ctx.deregister_table("previous").map_err(q(mart))?;
-        ctx.register_parquet(
-            "previous",
-            lake.file_url(&layout::mart_day_file(mart, &previous.run_id, day)),
-            ParquetReadOptions::default(),
-        )
-        .await
-        .map_err(q(mart))?;
-        let df = ctx.sql(append_sql(mart)).await.map_err(q(mart))?;
-        let path = layout::mart_day_file(mart, run_id, day);
-        // Registered under the mart's name: `category_daily` reads the merged `discounts`.
-        let merged = register_written(lake, ctx, mart, &path, df).await?;
-        produced.push(path);
-        rows.insert(mart.to_string(), merged.rows as u64);
+        let name = mart.name;
+        match extension {
+            Extension::NewFile => {
+                let sql = fill(sql::text(mart.sql)?, config, ctx).await?;
+                let df = ctx.sql(&sql).await.map_err(q(name))?;
+                let path = super::extension_file(name, run_id, day);
+                let segment = register_written(lake, ctx, name, &path, df).await?;
+                produced.push(path);
+                if name == "prices_fx" {
+                    missing_rates = segment.null_rates;
+                }
+                rows.insert(
+                    name.to_string(),
+                    old.rows.get(name).copied().unwrap_or(0) + segment.rows as u64,
+                );
+            }
+            Extension::Merge { delta, merge } => {
+                let sql = fill(sql::text(delta.unwrap_or(mart.sql))?, config, ctx).await?;
+                let df = ctx.sql(&sql).await.map_err(q(name))?;
+                let delta = super::delta_file(run_id, name, day);
+                register_written(lake, ctx, "delta", &delta, df).await?;
+                ctx.deregister_table("previous").map_err(q(name))?;
+                ctx.register_parquet(
+                    "previous",
+                    lake.file_url(&layout::mart_day_file(name, &previous.run_id, day)),
+                    ParquetReadOptions::default(),
+                )
+                .await
+                .map_err(q(name))?;
+                let df = ctx.sql(sql::text(merge)?).await.map_err(q(name))?;
+                let path = layout::mart_day_file(name, run_id, day);
+                // Registered under the mart's name: a mart recomputed after it reads it.
+                let merged = register_written(lake, ctx, name, &path, df).await?;
+                produced.push(path);
+                rows.insert(name.to_string(), merged.rows as u64);
+            }
+            Extension::Recompute => {
+                let sql = fill(sql::text(mart.sql)?, config, ctx).await?;
+                let df = ctx.sql(&sql).await.map_err(q(name))?;
+                let path = layout::mart_day_file(name, run_id, day);
+                let written = register_written(lake, ctx, name, &path, df).await?;
+                produced.push(path);
+                rows.insert(name.to_string(), written.rows as u64);
+            }
+        }
     }
-    let sql = fill(mart_sql("category_daily"), config, ctx).await?;
-    let df = ctx.sql(&sql).await.map_err(q("category_daily"))?;
-    let path = layout::mart_day_file("category_daily", run_id, day);
-    let written = register_written(lake, ctx, "category_daily", &path, df).await?;
-    produced.push(path);
-    rows.insert("category_daily".to_string(), written.rows as u64);
 
     Ok(Some(DayStats {
         computed_by: run_id.to_string(),
         observations: old.observations + observations,
         duplicates: old.duplicates + observations.saturating_sub(deduplicated),
-        missing_rates: old.missing_rates + segment.null_rates,
+        missing_rates: old.missing_rates + missing_rates,
         rows,
         last_observed_at: old.last_observed_at.max(latest),
     }))

@@ -1,0 +1,173 @@
+//! The SQL transform runs: every file under `sql/`, embedded at build time (`build.rs`), looked
+//! up by the path the mart registry names, with `{placeholders}` filled from the config.
+//!
+//! The files are the only SQL of a run (views and intermediate tables included), so what
+//! [`fingerprint`] hashes is everything the day marts are computed with, by construction: a
+//! new or edited file needs no list to be added to.
+
+use pricelake_core::marts::{self, Grain};
+
+use crate::{TransformConfig, TransformError};
+
+include!(concat!(env!("OUT_DIR"), "/sql_files.rs"));
+
+/// The text of the SQL file at `path` under `sql/`.
+pub(crate) fn text(path: &str) -> Result<&'static str, TransformError> {
+    SQL_FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
+        .ok_or_else(|| TransformError::MissingSql(path.to_string()))
+}
+
+/// `value` as the inside of a SQL string literal.
+pub(crate) fn quoted(value: &str) -> String {
+    value.replace('\'', "''")
+}
+
+/// The placeholders every file may use that depend only on the config: the base currency,
+/// the number of trending items, the age of a stale rate, and the currency rows.
+pub(crate) fn fill_from_config(sql: &str, config: &TransformConfig) -> String {
+    let mut sql = sql
+        .replace("{base}", &quoted(&config.base_currency))
+        .replace("{top_n}", &config.trending_top_n.max(1).to_string())
+        .replace(
+            "{stale_seconds}",
+            &(config.stale_rate_after_hours * 3600).to_string(),
+        );
+    if sql.contains("{currency_rows}") {
+        let rows: Vec<String> = currencies(config)
+            .iter()
+            .map(|c| format!("('{}')", quoted(c)))
+            .collect();
+        sql = sql.replace("{currency_rows}", &rows.join(", "));
+    }
+    sql
+}
+
+/// The currencies prices are converted to: the base first, then the configured ones, each
+/// once.
+pub(crate) fn currencies(config: &TransformConfig) -> Vec<String> {
+    let mut currencies: Vec<String> = vec![config.base_currency.clone()];
+    for c in &config.currencies {
+        if !currencies.contains(c) {
+            currencies.push(c.clone());
+        }
+    }
+    currencies
+}
+
+/// What the day marts of a run are computed with: the config they read, and every SQL file
+/// but those of the marts rebuilt over the whole lake (which no day reads). Two runs with
+/// the same fingerprint give the same rows for a day with the same inputs, so a day can be
+/// carried over between them.
+pub(crate) fn fingerprint(config: &TransformConfig) -> String {
+    fingerprint_of(config, SQL_FILES)
+}
+
+/// [`fingerprint`] over the given files (a test edits one and sees the days recomputed).
+pub(crate) fn fingerprint_of(config: &TransformConfig, files: &[(&str, &str)]) -> String {
+    let over_the_lake: Vec<&str> = marts::REGISTRY
+        .iter()
+        .filter(|m| m.grain == Grain::Lake)
+        .map(|m| m.sql)
+        .collect();
+    let mut text = format!(
+        "base={};currencies={};stale_hours={};",
+        config.base_currency,
+        config.currencies.join(","),
+        config.stale_rate_after_hours
+    );
+    for (path, sql) in files {
+        if !over_the_lake.contains(path) {
+            text.push_str(path);
+            text.push('\n');
+            text.push_str(sql);
+        }
+    }
+    // FNV-1a: stable across builds and platforms (std's hasher promises neither).
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use pricelake_core::marts::Extension;
+
+    use super::*;
+
+    #[test]
+    fn every_file_the_registry_names_is_there() {
+        for mart in marts::REGISTRY {
+            assert!(text(mart.sql).is_ok(), "{}: {}", mart.name, mart.sql);
+            if let Grain::Day(Extension::Merge { delta, merge }) = mart.grain {
+                assert!(text(merge).is_ok(), "{}: {merge}", mart.name);
+                if let Some(delta) = delta {
+                    assert!(text(delta).is_ok(), "{}: {delta}", mart.name);
+                }
+            }
+        }
+        assert!(matches!(
+            text("no_such.sql"),
+            Err(TransformError::MissingSql(p)) if p == "no_such.sql"
+        ));
+    }
+
+    #[test]
+    fn the_fingerprint_covers_every_file_but_the_whole_lake_marts() {
+        let config = TransformConfig::default();
+        let base = fingerprint(&config);
+        assert_eq!(base, fingerprint_of(&config, SQL_FILES));
+        for (i, (path, sql)) in SQL_FILES.iter().enumerate() {
+            let mut edited: Vec<(&str, &str)> = SQL_FILES.to_vec();
+            let changed = format!("{sql}\n-- edited");
+            edited[i] = (path, changed.as_str());
+            let whole_lake = marts::REGISTRY
+                .iter()
+                .any(|m| m.grain == Grain::Lake && m.sql == *path);
+            assert_eq!(
+                fingerprint_of(&config, &edited) != base,
+                !whole_lake,
+                "{path}"
+            );
+        }
+        // The inline views of before are files now, and covered.
+        for view in [
+            "views/fx.sql",
+            "views/currencies.sql",
+            "day/observations.sql",
+        ] {
+            assert!(text(view).is_ok(), "{view}");
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_follows_what_the_marts_are_computed_with() {
+        let config = TransformConfig::default();
+        assert_eq!(fingerprint(&config), fingerprint(&config.clone()));
+        let mut other = config.clone();
+        other.currencies.push("SEK".into());
+        assert_ne!(fingerprint(&config), fingerprint(&other));
+        let mut other = config.clone();
+        other.stale_rate_after_hours += 1;
+        assert_ne!(fingerprint(&config), fingerprint(&other));
+        // What only the marts over the whole lake use does not force every day again.
+        let mut other = config.clone();
+        other.basket_item_ids = vec![1];
+        other.trending_top_n = 3;
+        assert_eq!(fingerprint(&config), fingerprint(&other));
+    }
+
+    #[test]
+    fn currencies_are_the_base_then_the_configured_ones_once_each() {
+        let config = TransformConfig {
+            currencies: vec!["EUR".into(), "USD".into(), "EUR".into(), "GBP".into()],
+            ..TransformConfig::default()
+        };
+        assert_eq!(currencies(&config), ["USD", "EUR", "GBP"]);
+        let filled = fill_from_config("VALUES {currency_rows}", &config);
+        assert_eq!(filled, "VALUES ('USD'), ('EUR'), ('GBP')");
+    }
+}
