@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::*;
 
 mod contract;
+mod sql_files;
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
