@@ -25,18 +25,30 @@ use super::*;
 /// Where the marts' SQL files are; their test files are in its `tests` folder.
 const SQL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sql");
 
-/// The SQL files that must each have a test file (`sql/<name>.sql`, `sql/tests/<name>.slt`),
-/// besides every mart's: `rates`, a day's intermediate table; `item_days` and `items`, the
-/// items table; and the merges of a day extended by later observations.
+/// The SQL files that must each have a test file (`sql/<name>.sql`, `sql/tests/<name>.slt`):
+/// every file the mart registry names (each mart's, each merge of a day extended by later
+/// observations), and these: `rates`, a day's intermediate table; `items`, the items table;
+/// the views of the rates and the currencies.
 const TESTED_SQL: &[&str] = &[
-    "rates",
-    "item_days",
-    "items",
-    "append/discounts",
-    "append/vod_fx",
-    "append/price_daily",
-    "append/item_days",
+    "rates.sql",
+    "items.sql",
+    "views/fx.sql",
+    "views/currencies.sql",
 ];
+
+/// Every SQL file that must have a test file (see [`TESTED_SQL`]).
+fn tested_sql() -> Vec<&'static str> {
+    use pricelake_core::marts::{Extension, Grain};
+    let mut files: Vec<&str> = TESTED_SQL.to_vec();
+    for mart in marts::REGISTRY {
+        files.push(mart.sql);
+        if let Grain::Day(Extension::Merge { delta, merge }) = mart.grain {
+            files.push(merge);
+            files.extend(delta);
+        }
+    }
+    files
+}
 
 /// The configuration the test files' placeholders are filled from (as documented in
 /// `sql/tests/README.md`): base USD, EUR and GBP, a rate stale after 48 hours, the top 2
@@ -100,11 +112,10 @@ impl MartSession {
                 .map(|e| start + e)
                 .ok_or_else(|| SqlFileError::Sql(format!("unclosed {{sql:...}} in {sql}")))?;
             let name = &rest[start + "{sql:".len()..end];
-            let path = Path::new(SQL_DIR).join(name);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| SqlFileError::Sql(format!("{}: {e}", path.display())))?;
+            // The text a run uses: the file as embedded in the build.
+            let text = crate::sql::text(name)?;
             out.push_str(&rest[..start]);
-            out.push_str(&fill(&text, &self.config, &self.ctx).await?);
+            out.push_str(&fill(text, &self.config, &self.ctx).await?);
             // The file may end in a comment: the statement goes on on a line of its own.
             out.push('\n');
             rest = &rest[end + 1..];
@@ -278,11 +289,10 @@ async fn every_marts_sql_file_gives_the_rows_its_test_file_expects() {
     let files = test_files();
     let mut failures = Vec::new();
     let tests = Path::new(SQL_DIR).join("tests");
-    for sql in MARTS.iter().chain(TESTED_SQL) {
-        if !files.contains(&tests.join(format!("{sql}.slt"))) {
-            failures.push(format!(
-                "sql/{sql}.sql has no test file sql/tests/{sql}.slt"
-            ));
+    for sql in tested_sql() {
+        let test = sql.replace(".sql", ".slt");
+        if !files.contains(&tests.join(&test)) {
+            failures.push(format!("sql/{sql} has no test file sql/tests/{test}"));
         }
     }
     let mut records = 0;
