@@ -6,6 +6,7 @@
 //! `object_store` put, which is atomic: an object is whole or absent.
 
 mod gunzip;
+pub mod manifest;
 pub mod ndjson;
 
 use std::sync::Arc;

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use pricelake_core::models::walmart::ITEM_ENDPOINTS;
 use pricelake_core::LakeRecord;
 use pricelake_emulator::ServedSummary;
+use pricelake_lake::manifest::{all_manifests, Manifest};
 use pricelake_lake::Lake;
-use pricelake_transform::{all_manifests, Manifest};
 use serde::Serialize;
 
 /// What can stop an audit before it has books to show.
@@ -22,9 +22,9 @@ pub enum AuditError {
     /// The lake could not be read.
     #[error("reading the lake: {0}")]
     Lake(#[from] pricelake_lake::LakeError),
-    /// The manifests could not be read.
-    #[error("reading process manifests: {0}")]
-    Manifests(#[from] pricelake_transform::TransformError),
+    /// The marts' natural keys could not be checked.
+    #[error("checking the marts' keys: {0}")]
+    Marts(#[from] pricelake_transform::TransformError),
 }
 
 /// Records landed for one `source/endpoint`.

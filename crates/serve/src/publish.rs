@@ -211,27 +211,22 @@ impl Publisher {
         lake: &Lake,
         progress: &(dyn Fn(&PublishProgress) + Send + Sync),
     ) -> Result<PublishReport, PublishError> {
-        let Some((run_id, manifest)) = store::newest_manifest(lake)
+        let Some(manifest) = store::newest_manifest(lake)
             .await
             .map_err(|e| PublishError::Mart(e.to_string()))?
         else {
             return Ok(PublishReport::default());
         };
+        let run_id = manifest.run_id.clone();
         let mut report = PublishReport {
             run_id: Some(run_id.clone()),
             marts: Vec::new(),
         };
-        let finished_at = manifest
-            .get("finished_at")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
+        let finished_at = manifest.finished_at_text();
         for mart in marts::names() {
-            let total = manifest
-                .get("rows")
-                .and_then(|r| r.get(format!("mart.{mart}")))
-                .and_then(serde_json::Value::as_u64);
+            let total = manifest.mart_rows(mart);
             report.marts.push(
-                self.publish_mart(lake, &run_id, finished_at, mart, total, progress)
+                self.publish_mart(lake, &run_id, &finished_at, mart, total, progress)
                     .await?,
             );
         }

@@ -9,6 +9,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::scalar::ScalarValue;
 use pricelake_core::layout;
+use pricelake_lake::manifest::Manifest;
 use pricelake_lake::Lake;
 use serde_json::{json, Map, Value};
 
@@ -62,9 +63,10 @@ pub struct MartStore {
 impl MartStore {
     /// Loads the marts of the newest committed run; an empty store when none exists yet.
     pub async fn load(lake: &Lake) -> Result<MartStore, ServeError> {
-        let Some((run_id, manifest)) = newest_manifest(lake).await? else {
+        let Some(manifest) = newest_manifest(lake).await? else {
             return Ok(MartStore::default());
         };
+        let run_id = manifest.run_id.clone();
         let mut marts = HashMap::new();
         let mut counted = HashMap::new();
         let mut daily_batches = Vec::new();
@@ -73,10 +75,7 @@ impl MartStore {
             if serving == Serving::CountOnly {
                 // The run's manifest has the count; only a manifest without it costs a read
                 // of every file's footer.
-                let recorded = manifest
-                    .get("rows")
-                    .and_then(|r| r.get(format!("mart.{mart}")))
-                    .and_then(Value::as_u64);
+                let recorded = manifest.mart_rows(mart);
                 let count = match recorded {
                     Some(n) => n as usize,
                     None => {
@@ -119,10 +118,7 @@ impl MartStore {
         }
         let mut store = MartStore {
             run_id: Some(run_id),
-            finished_at: manifest
-                .get("finished_at")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            finished_at: Some(manifest.finished_at_text()),
             marts,
             counted,
             daily: index_daily(daily_batches),
@@ -437,23 +433,13 @@ pub(crate) fn row_of_document(mart: &str, document: mongodb::bson::Document) -> 
     row
 }
 
-pub(crate) async fn newest_manifest(lake: &Lake) -> Result<Option<(String, Value)>, ServeError> {
-    let objects = lake.list(layout::PROCESS_MANIFESTS).await?;
-    let Some(last) = objects.last() else {
-        return Ok(None);
-    };
-    let manifest: Value = lake.get_json(&last.path).await?.unwrap_or(Value::Null);
-    let run_id = manifest
-        .get("run_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ServeError::Mart(format!("{}: no run_id", last.path)))?
-        .to_string();
-    Ok(Some((run_id, manifest)))
+pub(crate) async fn newest_manifest(lake: &Lake) -> Result<Option<Manifest>, ServeError> {
+    Ok(pricelake_lake::manifest::latest_manifest(lake).await?)
 }
 
 /// The newest committed run id, cheaply (for the refresher).
 pub async fn newest_run_id(lake: &Lake) -> Result<Option<String>, ServeError> {
-    Ok(newest_manifest(lake).await?.map(|(id, _)| id))
+    Ok(newest_manifest(lake).await?.map(|m| m.run_id))
 }
 
 /// The Parquet files of a mart as of a run, in name order (by day for a mart kept by day):
@@ -633,12 +619,13 @@ mod tests {
                 lake.put(&layout::mart_file("basket", "r1"), basket_file(columns))
                     .await
                     .unwrap();
-                lake.put_json(
-                    &format!("{}/r1.json", layout::PROCESS_MANIFESTS),
-                    &json!({"run_id": "r1", "finished_at": "2026-11-06T00:00:00Z"}),
-                )
-                .await
-                .unwrap();
+                let manifest = Manifest {
+                    run_id: "r1".into(),
+                    ..Manifest::default()
+                };
+                pricelake_lake::manifest::commit(&lake, &manifest)
+                    .await
+                    .unwrap();
             }
         };
         commit(["date", "currency", "items", "cost"]).await;

@@ -46,7 +46,7 @@ impl StatusReport {
             );
             *error_objects.entry(key).or_insert(0) += 1;
         }
-        let manifests = pricelake_transform::all_manifests(lake).await?;
+        let manifests = pricelake_lake::manifest::all_manifests(lake).await?;
         let consumed: std::collections::BTreeSet<&str> = manifests
             .iter()
             .flat_map(|m| m.consumed.iter().map(String::as_str))

@@ -65,12 +65,7 @@ async fn commit_run(lake: &Lake, run_id: &str, rows: &[(&str, &str, f64)]) {
     )
     .await
     .unwrap();
-    lake.put_json(
-        &format!("_manifests/process/{run_id}.json"),
-        &serde_json::json!({"run_id": run_id, "finished_at": "2026-11-30T00:00:00Z"}),
-    )
-    .await
-    .unwrap();
+    commit_manifest(lake, run_id, "2026-11-30T00:00:00Z").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,12 +448,20 @@ async fn commit_marts(lake: &Lake, run_id: &str, marts: Vec<(&str, Bytes)>) {
             .await
             .unwrap();
     }
-    lake.put_json(
-        &format!("_manifests/process/{run_id}.json"),
-        &serde_json::json!({"run_id": run_id, "finished_at": format!("2026-12-0{}T00:00:00Z", &run_id[run_id.len() - 1..])}),
-    )
-    .await
-    .unwrap();
+    let finished_at = format!("2026-12-0{}T00:00:00Z", &run_id[run_id.len() - 1..]);
+    commit_manifest(lake, run_id, &finished_at).await;
+}
+
+/// Commits the manifest of a run made by hand: its id and when it finished, nothing else.
+async fn commit_manifest(lake: &Lake, run_id: &str, finished_at: &str) {
+    let manifest = pricelake_lake::manifest::Manifest {
+        run_id: run_id.to_string(),
+        finished_at: finished_at.parse().unwrap(),
+        ..Default::default()
+    };
+    pricelake_lake::manifest::commit(lake, &manifest)
+        .await
+        .unwrap();
 }
 
 /// Runs `script` with the test environment's Python (which has pymongo), the server's URI
