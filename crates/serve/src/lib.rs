@@ -190,106 +190,140 @@ impl ServeState {
     }
 }
 
-/// Every API route with its summary and parameters: registered and documented from here.
-pub const ROUTES: &[(&str, &str, &[&str])] = &[
-    ("/healthz", "Liveness: the process answers.", &[]),
-    ("/readyz", "Readiness: marts are loaded.", &[]),
-    (
-        "/health",
-        "Degraded or not, with the reasons: each source, the spool against its bound, ingest and data freshness (503 when degraded).",
-        &[],
-    ),
-    ("/metrics", "Prometheus text metrics.", &[]),
-    ("/openapi.json", "This API, as OpenAPI 3.", &[]),
-    (
-        "/api/v1/status",
-        "Current run, freshness, row counts, ingest health.",
-        &[],
-    ),
-    (
-        "/api/v1/currencies",
-        "Currencies available in the FX marts.",
-        &[],
-    ),
-    (
-        "/api/v1/items",
-        "Items with their latest price; filter, search, sort, page.",
-        &["category", "q", "sort", "limit", "cursor"],
-    ),
-    (
-        "/api/v1/items/{id}",
-        "One item's latest state, with its current price and its lowest prices ever, over 30 and over 90 days in each currency (`lows`).",
-        &["id"],
-    ),
-    (
-        "/api/v1/items/{id}/history",
-        "One item's daily prices in a currency, sorted by date (USD at rate 1; another currency from its first rate on).",
-        &["id", "currency", "from", "to"],
-    ),
-    (
-        "/api/v1/categories",
-        "Category statistics per day: share_discounted counts rollback, clearance and a price below msrp; share_in_stock any stock but \"Not available\".",
-        &["date"],
-    ),
-    (
-        "/api/v1/trending",
-        "Trending popularity per week, top N, each item under its latest name as of the week's end.",
-        &["period"],
-    ),
-    (
-        "/api/v1/discounts",
-        "Discounts per item and day.",
-        &["date", "category", "limit"],
-    ),
-    (
-        "/api/v1/vod",
-        "The value of the day in a currency, sorted by date: the day's last fetch of it, at the rate in force then; rate, price and rate_time are null when the currency had no rate yet at the fetch.",
-        &["currency"],
-    ),
-    (
-        "/api/v1/moves",
-        "Largest price moves over 1, 7 or 30 days, in USD: from the latest close at or before as_of minus the window to the close on as_of; names as of as_of.",
-        &["window", "limit"],
-    ),
-    (
-        "/api/v1/fx",
-        "Daily FX open/high/low/close for one quote currency.",
-        &["quote", "from", "to"],
-    ),
-    (
-        "/api/v1/basket",
-        "The basket's cost per day in a currency.",
-        &["currency"],
-    ),
-    (
-        "/api/v1/charts/{panel}",
-        "A panel's chart as SVG (vod, discounts, trending, history, fx, basket, moves).",
-        &["panel", "currency", "item", "from", "to"],
-    ),
+/// One API route: where it is, what it answers, the parameters it takes, and its handler.
+/// The router and `/openapi.json` are both built from [`ROUTES`], so a route cannot be
+/// served undocumented or documented unserved.
+pub struct Route {
+    /// The path, with `{placeholders}` as axum and OpenAPI write them.
+    pub path: &'static str,
+    /// What it answers, in a sentence (the OpenAPI summary).
+    pub summary: &'static str,
+    /// The parameters it takes (in the path or the query).
+    pub params: &'static [&'static str],
+    /// Its handler, made when the router is.
+    handler: fn() -> axum::routing::MethodRouter<ServeState>,
+}
+
+/// Every API route: registered and documented from here.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/healthz",
+        summary: "Liveness: the process answers.",
+        params: &[],
+        handler: || get(|| async { "ok" }),
+    },
+    Route {
+        path: "/readyz",
+        summary: "Readiness: marts are loaded.",
+        params: &[],
+        handler: || get(readyz),
+    },
+    Route {
+        path: "/health",
+        summary: "Degraded or not, with the reasons: each source, the spool against its bound, ingest and data freshness (503 when degraded).",
+        params: &[],
+        handler: || get(health),
+    },
+    Route {
+        path: "/metrics",
+        summary: "Prometheus text metrics.",
+        params: &[],
+        handler: || get(metrics),
+    },
+    Route {
+        path: "/openapi.json",
+        summary: "This API, as OpenAPI 3.",
+        params: &[],
+        handler: || get(openapi),
+    },
+    Route {
+        path: "/api/v1/status",
+        summary: "Current run, freshness, row counts, ingest health.",
+        params: &[],
+        handler: || get(status),
+    },
+    Route {
+        path: "/api/v1/currencies",
+        summary: "Currencies available in the FX marts.",
+        params: &[],
+        handler: || get(currencies),
+    },
+    Route {
+        path: "/api/v1/items",
+        summary: "Items with their latest price; filter, search, sort, page.",
+        params: &["category", "q", "sort", "limit", "cursor"],
+        handler: || get(items),
+    },
+    Route {
+        path: "/api/v1/items/{id}",
+        summary: "One item's latest state, with its current price and its lowest prices ever, over 30 and over 90 days in each currency (`lows`).",
+        params: &["id"],
+        handler: || get(item),
+    },
+    Route {
+        path: "/api/v1/items/{id}/history",
+        summary: "One item's daily prices in a currency, sorted by date (USD at rate 1; another currency from its first rate on).",
+        params: &["id", "currency", "from", "to"],
+        handler: || get(history),
+    },
+    Route {
+        path: "/api/v1/categories",
+        summary: "Category statistics per day: share_discounted counts rollback, clearance and a price below msrp; share_in_stock any stock but \"Not available\".",
+        params: &["date"],
+        handler: || get(categories),
+    },
+    Route {
+        path: "/api/v1/trending",
+        summary: "Trending popularity per week, top N, each item under its latest name as of the week's end.",
+        params: &["period"],
+        handler: || get(trending),
+    },
+    Route {
+        path: "/api/v1/discounts",
+        summary: "Discounts per item and day.",
+        params: &["date", "category", "limit"],
+        handler: || get(discounts),
+    },
+    Route {
+        path: "/api/v1/vod",
+        summary: "The value of the day in a currency, sorted by date: the day's last fetch of it, at the rate in force then; rate, price and rate_time are null when the currency had no rate yet at the fetch.",
+        params: &["currency"],
+        handler: || get(vod),
+    },
+    Route {
+        path: "/api/v1/moves",
+        summary: "Largest price moves over 1, 7 or 30 days, in USD: from the latest close at or before as_of minus the window to the close on as_of; names as of as_of.",
+        params: &["window", "limit"],
+        handler: || get(moves),
+    },
+    Route {
+        path: "/api/v1/fx",
+        summary: "Daily FX open/high/low/close for one quote currency.",
+        params: &["quote", "from", "to"],
+        handler: || get(fx),
+    },
+    Route {
+        path: "/api/v1/basket",
+        summary: "The basket's cost per day in a currency.",
+        params: &["currency"],
+        handler: || get(basket),
+    },
+    Route {
+        path: "/api/v1/charts/{panel}",
+        summary: "A panel's chart as SVG (vod, discounts, trending, history, fx, basket, moves).",
+        params: &["panel", "currency", "item", "from", "to"],
+        handler: || get(chart),
+    },
 ];
 
 /// The router: API, charts and dashboard.
 pub fn router(state: ServeState) -> Router {
-    Router::new()
-        .route("/", get(dashboard))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/currencies", get(currencies))
-        .route("/api/v1/items", get(items))
-        .route("/api/v1/items/{id}", get(item))
-        .route("/api/v1/items/{id}/history", get(history))
-        .route("/api/v1/categories", get(categories))
-        .route("/api/v1/trending", get(trending))
-        .route("/api/v1/discounts", get(discounts))
-        .route("/api/v1/vod", get(vod))
-        .route("/api/v1/moves", get(moves))
-        .route("/api/v1/fx", get(fx))
-        .route("/api/v1/basket", get(basket))
-        .route("/api/v1/charts/{panel}", get(chart))
+    // The dashboard page, not an API route (not in the OpenAPI document), then the table.
+    let mut router = Router::new().route("/", get(dashboard));
+    for route in ROUTES {
+        router = router.route(route.path, (route.handler)());
+    }
+    router
         .layer(axum::middleware::from_fn_with_state(
             state.cache.clone(),
             http_cache::conditional_and_compressed,

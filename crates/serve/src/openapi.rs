@@ -53,7 +53,8 @@ fn panel_params(panel: &str) -> &'static [(&'static str, bool)] {
 /// The OpenAPI document for a server holding `store`; `bearer` when it asks for a token.
 pub fn document(store: &MartStore, bearer: bool) -> Value {
     let mut paths = Map::new();
-    for (path, summary, params) in crate::ROUTES {
+    for route in crate::ROUTES {
+        let (path, summary, params) = (&route.path, &route.summary, &route.params);
         if *path == "/api/v1/charts/{panel}" {
             for panel in PANELS {
                 let parameters: Vec<Value> = panel_params(panel)

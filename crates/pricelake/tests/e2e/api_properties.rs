@@ -84,7 +84,11 @@ fn no_parameter_makes_the_api_answer_with_a_server_error() {
     let statuses = std::cell::RefCell::new(std::collections::BTreeMap::<u16, u32>::new());
     runner
         .run(&request(), |(route, segment, query)| {
-            let (template, _, params) = pricelake_serve::ROUTES[route];
+            let pricelake_serve::Route {
+                path: template,
+                params,
+                ..
+            } = pricelake_serve::ROUTES[route];
             let mut url = url::Url::parse(&base).unwrap();
             {
                 let mut path = url.path_segments_mut().unwrap();

@@ -314,7 +314,7 @@ async fn demo_flow_produces_hand_computed_marts_and_serves_them() {
     let (status, openapi) = get("/openapi.json").await;
     assert_eq!(status, 200);
     let openapi: Value = serde_json::from_str(&openapi).unwrap();
-    for (path, _, _) in pricelake_serve::ROUTES {
+    for path in pricelake_serve::ROUTES.iter().map(|r| &r.path) {
         // The chart route is documented once per panel, each with its own parameters.
         if *path == "/api/v1/charts/{panel}" {
             for panel in pricelake_serve::openapi::PANELS {
