@@ -5,6 +5,8 @@
 //! [`layout`] of the lake, transform parses their payloads with [`models`], and every
 //! component takes "now" from one [`clock::Clock`] and counts into one [`metrics::Metrics`].
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod envelope;
 pub mod layout;

@@ -12,6 +12,8 @@
 //! confirmation replays those records again; their stable `record_id`s let processing
 //! remove the duplicates.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -774,6 +776,9 @@ impl DeliveryStream {
         self.config.spool_max_bytes
     }
 
+    /// The stream's counts so far (received, delivered, retried, dead-lettered, spooled,
+    /// buffered): what `status` and the tests read, taken under the stream's lock so they
+    /// agree with each other.
     pub async fn stats(&self) -> DeliveryStats {
         let mut inner = self.inner.lock().await;
         self.update_gauges(&mut inner);

@@ -10,6 +10,8 @@
 //! of history. Every response is recorded in a [`ServedLog`] so tests can reconcile
 //! what was served with what landed.
 
+#![warn(missing_docs)]
+
 mod auth;
 mod catalog;
 mod config;

@@ -5,6 +5,8 @@
 //! `memory://` is an in-memory store for unit tests. Every write is a single
 //! `object_store` put, which is atomic: an object is whole or absent.
 
+#![warn(missing_docs)]
+
 mod gunzip;
 pub mod manifest;
 pub mod ndjson;

@@ -6,6 +6,8 @@
 // large `Err` variant is the point, not an accident.
 #![allow(clippy::result_large_err)]
 
+#![warn(missing_docs)]
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};

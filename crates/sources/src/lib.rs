@@ -6,6 +6,8 @@
 //! moves its checkpoint only after the stream acknowledged them: at-least-once, resumable,
 //! nothing dropped silently.
 
+#![warn(missing_docs)]
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -10,6 +10,7 @@ use super::flex;
 /// the day): what becomes a price observation. `taxonomy` is reference data.
 pub const ITEM_ENDPOINTS: &[&str] = &["trends", "vod", "paginated_items", "search", "items"];
 
+/// Why an item cannot become a price observation: the reason its dead letter carries.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ItemError {
     /// No `itemId`, or one that is not a positive integer.
