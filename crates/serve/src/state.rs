@@ -1,0 +1,98 @@
+//! What every request handler shares: the lake, the config, the metrics, the token and the
+//! marts of the current run, swapped whole when a newer run commits or is published.
+
+use std::sync::{Arc, RwLock};
+
+use pricelake_core::{Metrics, Secret};
+use pricelake_lake::Lake;
+
+use crate::http_cache;
+use crate::store::{self, MartStore};
+use crate::{ServeConfig, ServeError};
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct ServeState {
+    pub(crate) lake: Lake,
+    pub(crate) config: Arc<ServeConfig>,
+    pub(crate) metrics: Metrics,
+    pub(crate) token: Option<Arc<Secret>>,
+    store: Arc<RwLock<Arc<MartStore>>>,
+    /// Where the marts come from: MongoDB when set, else the lake.
+    mongo: Option<mongodb::Database>,
+    /// Finished answers of the current lake-backed run; `None` with MongoDB or a 0 budget.
+    pub(crate) cache: Option<Arc<http_cache::ResponseCache>>,
+}
+
+impl ServeState {
+    /// Loads the current marts.
+    pub async fn new(
+        lake: Lake,
+        config: ServeConfig,
+        metrics: Metrics,
+        token: Option<Secret>,
+    ) -> Result<Self, ServeError> {
+        let store = MartStore::load(&lake).await?;
+        let budget = usize::try_from(config.response_cache_mib.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX);
+        Ok(Self {
+            lake,
+            config: Arc::new(config),
+            metrics,
+            token: token.map(Arc::new),
+            store: Arc::new(RwLock::new(Arc::new(store))),
+            mongo: None,
+            cache: (budget > 0).then(|| Arc::new(http_cache::ResponseCache::new(budget))),
+        })
+    }
+
+    /// Serves the marts published to MongoDB (`db`) instead of the lake's; the lake still
+    /// holds the status documents `/health` reads.
+    pub async fn from_mongo(
+        lake: Lake,
+        db: mongodb::Database,
+        config: ServeConfig,
+        metrics: Metrics,
+        token: Option<Secret>,
+    ) -> Result<Self, ServeError> {
+        let store = MartStore::load_from_mongo(&db).await?;
+        Ok(Self {
+            lake,
+            config: Arc::new(config),
+            metrics,
+            token: token.map(Arc::new),
+            store: Arc::new(RwLock::new(Arc::new(store))),
+            mongo: Some(db),
+            cache: None,
+        })
+    }
+
+    /// The marts requests see now.
+    pub fn store(&self) -> Arc<MartStore> {
+        self.store.read().expect("store lock poisoned").clone()
+    }
+
+    /// Loads a newer run if one committed; true when the store changed.
+    pub async fn refresh(&self) -> Result<bool, ServeError> {
+        let newest = match &self.mongo {
+            Some(db) => store::published_run(db).await?.map(|r| r.run_id),
+            None => store::newest_run_id(&self.lake).await?,
+        };
+        if newest.is_none() || newest.as_deref() == self.store().run_id() {
+            return Ok(false);
+        }
+        let fresh = match &self.mongo {
+            Some(db) => MartStore::load_from_mongo(db).await?,
+            None => MartStore::load(&self.lake).await?,
+        };
+        tracing::info!(
+            run_id = fresh.run_id().unwrap_or("-"),
+            "serving marts of a new run"
+        );
+        *self.store.write().expect("store lock poisoned") = Arc::new(fresh);
+        if let Some(cache) = &self.cache {
+            cache.invalidate();
+        }
+        Ok(true)
+    }
+}
