@@ -96,3 +96,25 @@ impl ServeState {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+impl ServeState {
+    /// A state serving `store` from memory (an in-memory lake, no token, no answer cache):
+    /// what handler tests call handlers with.
+    pub(crate) fn in_memory(store: MartStore) -> ServeState {
+        let lake = Lake::open(&pricelake_lake::LakeConfig {
+            url: "memory://".into(),
+            ..Default::default()
+        })
+        .expect("an in-memory lake");
+        ServeState {
+            lake,
+            config: Arc::new(ServeConfig::default()),
+            metrics: Metrics::default(),
+            token: None,
+            store: Arc::new(RwLock::new(Arc::new(store))),
+            mongo: None,
+            cache: None,
+        }
+    }
+}

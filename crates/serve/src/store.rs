@@ -174,6 +174,23 @@ impl MartStore {
         Ok(store)
     }
 
+    /// A store of the given rows of run `run_id`, indexed as a loaded one is: for handler
+    /// tests, which need no lake and no Parquet.
+    #[cfg(test)]
+    pub(crate) fn from_rows(run_id: &str, marts: Vec<(&str, Vec<Row>)>) -> MartStore {
+        let mut store = MartStore {
+            run_id: Some(run_id.to_string()),
+            finished_at: Some("2026-11-06T00:00:00Z".to_string()),
+            marts: marts
+                .into_iter()
+                .map(|(mart, rows)| (mart.to_string(), rows))
+                .collect(),
+            ..MartStore::default()
+        };
+        store.index();
+        store
+    }
+
     fn index(&mut self) {
         let mut lows: HashMap<i64, std::ops::Range<usize>> = HashMap::new();
         for (i, row) in self.rows("price_lows").iter().enumerate() {

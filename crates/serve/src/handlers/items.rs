@@ -119,3 +119,119 @@ pub(crate) async fn history(
     rows.sort_by_key(|r| date_of(r));
     Ok(Json(json!({"item_id": id, "currency": ccy, "days": rows})).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+    use axum::http::StatusCode;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::store::MartStore;
+
+    fn row(value: Value) -> Row {
+        value.as_object().expect("an object").clone()
+    }
+
+    /// Two items in `discounts` (their latest rows), and the lows of one of them.
+    fn state() -> ServeState {
+        let discounts = vec![
+            row(json!({"date": "2026-11-05", "item_id": 7, "name": "TV", "category": "Electronics",
+                       "msrp": 100.0, "sale_price": 80.0, "discount_pct": 20.0, "has_msrp": true,
+                       "stock": "Available", "rollback": false, "clearance": false})),
+            row(json!({"date": "2026-11-05", "item_id": 8, "name": "Kettle", "category": "Home",
+                       "msrp": null, "sale_price": 20.0, "discount_pct": null, "has_msrp": false,
+                       "stock": null, "rollback": false, "clearance": false})),
+        ];
+        let lows = ["EUR", "USD"]
+            .iter()
+            .map(|currency| {
+                row(json!({"item_id": 7, "currency": currency, "as_of": "2026-11-05",
+                           "price": 80.0, "price_on": "2026-11-05", "low_ever": 70.0,
+                           "low_ever_on": "2026-10-01", "low_30d": 75.0, "low_30d_on": "2026-10-20",
+                           "low_90d": 70.0, "low_90d_on": "2026-10-01"}))
+            })
+            .collect();
+        ServeState::in_memory(MartStore::from_rows(
+            "r1",
+            vec![("discounts", discounts), ("price_lows", lows)],
+        ))
+    }
+
+    async fn json_of(response: Response) -> Value {
+        let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_item_carries_its_lows_in_every_currency_and_one_without_any_an_empty_list() {
+        let tv = json_of(item(State(state()), Path("7".into())).await.unwrap()).await;
+        assert_eq!(tv["name"], "TV");
+        let currencies: Vec<&str> = tv["lows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["currency"].as_str().unwrap())
+            .collect();
+        assert_eq!(currencies, ["EUR", "USD"]);
+        assert_eq!(tv["lows"][1]["low_ever"], json!(70.0));
+        let kettle = json_of(item(State(state()), Path("8".into())).await.unwrap()).await;
+        assert_eq!(kettle["lows"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_or_malformed_item_id_is_an_error_naming_the_id() {
+        let missing = item(State(state()), Path("9".into())).await.unwrap_err();
+        assert_eq!(
+            (missing.status, missing.param.as_str()),
+            (StatusCode::NOT_FOUND, "id")
+        );
+        let malformed = item(State(state()), Path("nine".into())).await.unwrap_err();
+        assert_eq!(
+            (malformed.status, malformed.param.as_str()),
+            (StatusCode::BAD_REQUEST, "id")
+        );
+        // The error is the API's JSON error body.
+        let body = json_of(malformed.into_response()).await;
+        assert_eq!(body["error"]["param"], "id");
+    }
+
+    #[tokio::test]
+    async fn the_item_list_filters_sorts_and_pages() {
+        let params = |pairs: &[(&str, &str)]| {
+            Query(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+        };
+        let by_price =
+            json_of(items(State(state()), params(&[("sort", "price")])).await.unwrap()).await;
+        let names: Vec<&str> = by_price["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Kettle", "TV"]);
+        let page = json_of(
+            items(State(state()), params(&[("limit", "1")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((page["total"].clone(), page["next_cursor"].clone()), (json!(2), json!("1")));
+        let home = json_of(
+            items(State(state()), params(&[("category", "Home")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(home["total"], json!(1));
+        let bad = items(State(state()), params(&[("sort", "colour")]))
+            .await
+            .unwrap_err();
+        assert_eq!((bad.status, bad.param.as_str()), (StatusCode::BAD_REQUEST, "sort"));
+    }
+}
