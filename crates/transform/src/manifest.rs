@@ -7,7 +7,7 @@ use pricelake_core::layout;
 use pricelake_lake::Lake;
 use serde::{Deserialize, Serialize};
 
-use crate::TransformError;
+use crate::error::TransformError;
 
 /// One committed process run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
