@@ -14,7 +14,7 @@ use ballista_scheduler::scheduler_process::start_server;
 /// The session options of every plan: Ballista's, with pricelake's plain string types.
 fn session_config() -> datafusion::prelude::SessionConfig {
     use ballista::prelude::SessionConfigExt;
-    crate::with_plain_types(datafusion::prelude::SessionConfig::new_with_ballista())
+    crate::session::with_plain_types(datafusion::prelude::SessionConfig::new_with_ballista())
 }
 
 /// What can stop a cluster process.

@@ -26,10 +26,16 @@ use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::{layout, marts};
 use pricelake_lake::Lake;
 
+use crate::clean::NewRows;
+use crate::config::TransformConfig;
+use crate::error::{q, TransformError};
+use crate::gc::WORK_PREFIX;
 use crate::manifest::{DayStats, Manifest};
+use crate::run::Run;
+use crate::sql::{self, fill};
+use crate::write::{write_mart, WrittenMart};
 
 mod append;
-use crate::{fill, q, sql, write_mart, TransformConfig, TransformError, WORK_PREFIX};
 
 /// The order of a day's deduplicated observations (`obs`, `sql/day/observations.sql`) in
 /// their file, declared to the engine when the file is registered: `prices_fx` comes out in
@@ -160,6 +166,53 @@ pub(crate) fn plan(
     out
 }
 
+/// The day marts stage: plans the days (see [`plan`]) from the run's `new_days` (per clean
+/// table, as in [`crate::clean::PARTED_TABLES`]) and `previous` (a run whose days can be
+/// carried over), then [`build`]s them. A full refresh's days are those of its own parts.
+pub(crate) async fn write_day_marts(
+    run: &mut Run<'_>,
+    previous: Option<&Manifest>,
+    new_days: &[NewRows; 3],
+    full_refresh: bool,
+) -> Result<Built, TransformError> {
+    let (lake, ctx, config, run_id) = (run.lake, &run.ctx, run.config, run.id.as_str());
+    let all_days = if full_refresh {
+        new_days[0].files.keys().cloned().collect()
+    } else {
+        observation_days(lake).await?
+    };
+    let plan = plan(
+        &all_days,
+        previous,
+        &new_days[0].earliest,
+        new_days[1].earliest.values().min().copied(),
+    );
+    tracing::info!(
+        computed = plan.compute.len(),
+        carried = plan.carry.len(),
+        extended = plan.append.len(),
+        "days of the day marts"
+    );
+    let built = build(
+        lake,
+        ctx,
+        config,
+        run_id,
+        plan,
+        previous,
+        &new_days[0].files,
+        full_refresh,
+        &mut run.produced,
+    )
+    .await?;
+    run.metrics.add(
+        "pricelake_transform_missing_fx_rate_total",
+        &[("mart", "prices_fx")],
+        built.missing_rates(),
+    );
+    Ok(built)
+}
+
 /// What [`build`] did: every day's figures, and which days it extended or computed.
 pub(crate) struct Built {
     pub(crate) days: BTreeMap<String, DayStats>,
@@ -167,6 +220,37 @@ pub(crate) struct Built {
     pub(crate) extended: Vec<String>,
     /// How many days were computed from all of their observations.
     pub(crate) computed: usize,
+}
+
+impl Built {
+    /// Rows per day mart (`mart.<name>`) over every day, and the observations with no rate
+    /// at or before them (kept with null prices, counted: `mart.prices_fx.missing_rate`).
+    pub(crate) fn rows(&self) -> BTreeMap<String, u64> {
+        let mut rows = BTreeMap::new();
+        for mart in marts::by_day() {
+            let total = self
+                .days
+                .values()
+                .filter_map(|d| d.rows.get(mart.name))
+                .sum();
+            rows.insert(format!("mart.{}", mart.name), total);
+        }
+        rows.insert(
+            "mart.prices_fx.missing_rate".to_string(),
+            self.missing_rates(),
+        );
+        rows
+    }
+
+    /// Observations with no rate at or before them, over every day.
+    pub(crate) fn missing_rates(&self) -> u64 {
+        self.days.values().map(|d| d.missing_rates).sum()
+    }
+
+    /// Duplicate observations removed, over every day.
+    pub(crate) fn duplicates_removed(&self) -> u64 {
+        self.days.values().map(|d| d.duplicates).sum()
+    }
 }
 
 /// Where an extended day keeps a mart's rows of the new observations alone, until the run
@@ -420,7 +504,7 @@ pub(crate) struct DayObservations {
     day: Option<String>,
     /// Where they are ([`work_file`]).
     file: String,
-    pub(crate) written: crate::WrittenMart,
+    pub(crate) written: WrittenMart,
     /// Observations before deduplication.
     pub(crate) observations: u64,
 }

@@ -13,7 +13,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionConfig;
 
-use crate::TransformError;
+use crate::error::TransformError;
 
 /// Where the plans run.
 #[derive(Debug, Clone, PartialEq)]

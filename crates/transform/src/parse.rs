@@ -23,51 +23,80 @@ mod fast_item;
 /// One row of `clean/price_observations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceObservation {
+    /// The record's id (its envelope's): stable across replays, so a replayed observation is
+    /// a duplicate the marts remove.
     pub record_id: String,
+    /// Walmart's `itemId`.
     pub item_id: i64,
+    /// When it was fetched (the envelope's `fetched_at`).
     pub observed_at: DateTime<Utc>,
+    /// The API endpoint it came from (`paginated_items`, `trends`, `vod`, ...).
     pub endpoint: String,
+    /// The item's name as the API gave it then.
     pub name: String,
+    /// Its brand, when given.
     pub brand: Option<String>,
+    /// Its category path (`Electronics/TV`), when given.
     pub category_path: Option<String>,
+    /// The first segment of the path: what the category marts group by.
     pub category: Option<String>,
     /// Never missing: an item without a `salePrice` is a dead letter (`missing_sale_price`),
     /// not a row; a number or a numeric string (`"12.50"`) is read as the price.
     pub sale_price: f64,
+    /// The list price, when given (no msrp: no discount).
     pub msrp: Option<f64>,
+    /// The stock text (`Available`, `Not available`, ...), when given.
     pub stock: Option<String>,
+    /// On rollback.
     pub rollback: bool,
+    /// On clearance.
     pub clearance: bool,
 }
 
 /// One row of `clean/fx_rates`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FxRate {
+    /// The envelope's record id with the quote: a quote fetched again is a duplicate.
     pub record_id: String,
+    /// The currency quoted against (USD).
     pub base: String,
+    /// The currency quoted.
     pub quote: String,
+    /// Units of `quote` per unit of `base`.
     pub rate: f64,
+    /// The time the quote is for (the response's `timestamp`; a timeframe's date at 23:59:59).
     pub rate_time: DateTime<Utc>,
+    /// When it was fetched.
     pub fetched_at: DateTime<Utc>,
+    /// The API endpoint (`live`, `historical`, `timeframe`).
     pub endpoint: String,
 }
 
 /// One row of `clean/trending_appearances`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendingAppearance {
+    /// The record's id (its envelope's): a replayed list counts once.
     pub record_id: String,
+    /// Walmart's `itemId`.
     pub item_id: i64,
+    /// The item's name in the list.
     pub name: String,
+    /// When the list was trending (its `time`, else its fetch).
     pub trend_time: DateTime<Utc>,
+    /// Its place in the list (0 when the record does not say).
     pub position: i32,
 }
 
 /// Rows parsed from a set of raw objects.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// Rows of `clean/price_observations`.
     pub observations: Vec<PriceObservation>,
+    /// Rows of `clean/fx_rates`.
     pub fx: Vec<FxRate>,
+    /// Rows of `clean/trending_appearances`.
     pub trending: Vec<TrendingAppearance>,
+    /// What could not become a row, each with its reason: kept under `errors/transform/`.
     pub rejected: Vec<DeadLetter>,
 }
 

@@ -1,13 +1,16 @@
 //! The SQL transform runs: every file under `sql/`, embedded at build time (`build.rs`), looked
-//! up by the path the mart registry names, with `{placeholders}` filled from the config.
+//! up by the path the mart registry names, with `{placeholders}` filled from the config
+//! (and `{basket_ids}`, when the config names no basket, from the run's `discounts`: [`fill`]).
 //!
 //! The files are the only SQL of a run (views and intermediate tables included), so what
 //! [`fingerprint`] hashes is everything the day marts are computed with, by construction: a
 //! new or edited file needs no list to be added to.
 
+use datafusion::execution::context::SessionContext;
 use pricelake_core::marts::{self, Grain};
 
-use crate::{TransformConfig, TransformError};
+use crate::config::TransformConfig;
+use crate::error::TransformError;
 
 include!(concat!(env!("OUT_DIR"), "/sql_files.rs"));
 
@@ -43,6 +46,74 @@ pub(crate) fn fill_from_config(sql: &str, config: &TransformConfig) -> String {
         sql = sql.replace("{currency_rows}", &rows.join(", "));
     }
     sql
+}
+
+/// Fills a mart's placeholders.
+pub(crate) async fn fill(
+    sql: &str,
+    config: &TransformConfig,
+    ctx: &SessionContext,
+) -> Result<String, TransformError> {
+    let mut sql = fill_from_config(sql, config);
+    if sql.contains("{basket_ids}") {
+        sql = sql.replace("{basket_ids}", &basket_ids(config, ctx).await?);
+    }
+    Ok(sql)
+}
+
+/// The configured basket, or the 10 items with a price on the most days (from `discounts`,
+/// one row per item and day, so no run re-reads every observation to choose it).
+async fn basket_ids(
+    config: &TransformConfig,
+    ctx: &SessionContext,
+) -> Result<String, TransformError> {
+    let ids: Vec<String> = if config.basket_item_ids.is_empty() {
+        let q = |source| TransformError::Query {
+            mart: "basket".into(),
+            source,
+        };
+        // Counted by the engine, ranked here: a top-N (`ORDER BY .. LIMIT`) plans as a TopK
+        // sort whose shared filter Ballista 55 rebuilds with zero emitters on executors.
+        let batches = ctx
+            .sql("SELECT item_id, COUNT(*) AS n FROM discounts GROUP BY item_id")
+            .await
+            .map_err(q)?
+            .collect()
+            .await
+            .map_err(q)?;
+        let mut counts: Vec<(i64, i64)> = Vec::new();
+        for batch in &batches {
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>();
+            let ns = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>();
+            if let (Some(ids), Some(ns)) = (ids, ns) {
+                counts.extend(
+                    ids.values()
+                        .iter()
+                        .copied()
+                        .zip(ns.values().iter().copied()),
+                );
+            }
+        }
+        counts.sort_unstable_by_key(|&(id, n)| (std::cmp::Reverse(n), id));
+        counts
+            .into_iter()
+            .take(10)
+            .map(|(id, _)| id.to_string())
+            .collect()
+    } else {
+        config.basket_item_ids.iter().map(u64::to_string).collect()
+    };
+    Ok(if ids.is_empty() {
+        "NULL".to_string()
+    } else {
+        ids.join(", ")
+    })
 }
 
 /// The currencies prices are converted to: the base first, then the configured ones, each

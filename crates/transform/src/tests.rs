@@ -1,14 +1,33 @@
 //! Hand-computed expectations on a tiny fixed data set.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use chrono::TimeZone;
+use bytes::Bytes;
+use chrono::{DateTime, TimeZone, Utc};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::execution::context::SessionContext;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::prelude::SessionConfig;
 use datafusion::scalar::ScalarValue;
-use pricelake_core::{LakeRecord, RecordEnvelope, SimulatedClock};
+use pricelake_core::{layout, marts, LakeRecord, Metrics, RecordEnvelope, SimulatedClock};
+use pricelake_lake::Lake;
 use serde_json::{json, Value};
 
-use super::*;
+use crate::clean::ITEMS_TABLE;
+use crate::config::TransformConfig;
+use crate::days;
+use crate::engine::Engine;
+use crate::gc::WORK_PREFIX;
+use crate::items::items_extension;
+use crate::manifest::{self, all_manifests, latest_manifest, DayStats, Manifest};
+use crate::process;
+use crate::report::ProcessReport;
+use crate::session::{materialize_rates, register_tables, session};
+use crate::sql::{self, fill};
+use crate::verify::mart_duplicates;
+use crate::write::parquet_bytes;
 
 mod contract;
 mod sql_files;

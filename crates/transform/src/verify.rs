@@ -9,7 +9,8 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use pricelake_core::{layout, marts};
 use pricelake_lake::Lake;
 
-use crate::{latest_manifest, q, TransformError};
+use crate::error::{q, TransformError};
+use crate::manifest::latest_manifest;
 
 /// Rows beyond the first for each repeated natural key, per mart of the newest committed
 /// run (empty when no run has committed).

@@ -136,20 +136,26 @@ mod tests {
     /// Two items in `discounts` (their latest rows), and the lows of one of them.
     fn state() -> ServeState {
         let discounts = vec![
-            row(json!({"date": "2026-11-05", "item_id": 7, "name": "TV", "category": "Electronics",
+            row(
+                json!({"date": "2026-11-05", "item_id": 7, "name": "TV", "category": "Electronics",
                        "msrp": 100.0, "sale_price": 80.0, "discount_pct": 20.0, "has_msrp": true,
-                       "stock": "Available", "rollback": false, "clearance": false})),
-            row(json!({"date": "2026-11-05", "item_id": 8, "name": "Kettle", "category": "Home",
+                       "stock": "Available", "rollback": false, "clearance": false}),
+            ),
+            row(
+                json!({"date": "2026-11-05", "item_id": 8, "name": "Kettle", "category": "Home",
                        "msrp": null, "sale_price": 20.0, "discount_pct": null, "has_msrp": false,
-                       "stock": null, "rollback": false, "clearance": false})),
+                       "stock": null, "rollback": false, "clearance": false}),
+            ),
         ];
         let lows = ["EUR", "USD"]
             .iter()
             .map(|currency| {
-                row(json!({"item_id": 7, "currency": currency, "as_of": "2026-11-05",
+                row(
+                    json!({"item_id": 7, "currency": currency, "as_of": "2026-11-05",
                            "price": 80.0, "price_on": "2026-11-05", "low_ever": 70.0,
                            "low_ever_on": "2026-10-01", "low_30d": 75.0, "low_30d_on": "2026-10-20",
-                           "low_90d": 70.0, "low_90d_on": "2026-10-01"}))
+                           "low_90d": 70.0, "low_90d_on": "2026-10-01"}),
+                )
             })
             .collect();
         ServeState::in_memory(MartStore::from_rows(
@@ -206,8 +212,12 @@ mod tests {
                     .collect::<std::collections::HashMap<_, _>>(),
             )
         };
-        let by_price =
-            json_of(items(State(state()), params(&[("sort", "price")])).await.unwrap()).await;
+        let by_price = json_of(
+            items(State(state()), params(&[("sort", "price")]))
+                .await
+                .unwrap(),
+        )
+        .await;
         let names: Vec<&str> = by_price["items"]
             .as_array()
             .unwrap()
@@ -221,7 +231,10 @@ mod tests {
                 .unwrap(),
         )
         .await;
-        assert_eq!((page["total"].clone(), page["next_cursor"].clone()), (json!(2), json!("1")));
+        assert_eq!(
+            (page["total"].clone(), page["next_cursor"].clone()),
+            (json!(2), json!("1"))
+        );
         let home = json_of(
             items(State(state()), params(&[("category", "Home")]))
                 .await
@@ -232,6 +245,9 @@ mod tests {
         let bad = items(State(state()), params(&[("sort", "colour")]))
             .await
             .unwrap_err();
-        assert_eq!((bad.status, bad.param.as_str()), (StatusCode::BAD_REQUEST, "sort"));
+        assert_eq!(
+            (bad.status, bad.param.as_str()),
+            (StatusCode::BAD_REQUEST, "sort")
+        );
     }
 }

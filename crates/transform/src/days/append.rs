@@ -10,8 +10,12 @@ use pricelake_core::marts::{self, Extension, Grain};
 use pricelake_lake::Lake;
 
 use super::{copy_day, deduplicate, latest_observation, register_day_inputs};
+use crate::config::TransformConfig;
+use crate::error::{q, TransformError};
 use crate::manifest::{DayStats, Manifest};
-use crate::{fill, parse, q, sql, write_mart, TransformConfig, TransformError};
+use crate::parse;
+use crate::sql::{self, fill};
+use crate::write::{write_mart, WrittenMart};
 
 /// Extends `day` with this run's new observation files; `None` if the previous run's files
 /// of the day are not all there (the caller computes the day instead).
@@ -145,7 +149,7 @@ async fn register_written(
     table: &str,
     path: &str,
     df: datafusion::dataframe::DataFrame,
-) -> Result<crate::WrittenMart, TransformError> {
+) -> Result<WrittenMart, TransformError> {
     let written = write_mart(lake, path, df)
         .await
         .map_err(|e| e.for_mart(table))?;

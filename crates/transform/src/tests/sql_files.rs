@@ -5,7 +5,7 @@
 //! its rows fails here with the file and line of the case.
 //!
 //! Each file runs in a session of its own, as a run's would be set up (plain `Utf8` strings,
-//! [`crate::with_plain_types`]), on one partition so that rows come out the same every time.
+//! [`with_plain_types`]), on one partition so that rows come out the same every time.
 //! The session starts with the clean tables `price_observations`, `fx_rates` and
 //! `trending_appearances` empty, with the columns, types and nullability the parser writes
 //! ([`crate::parse`]): a file inserts its rows into them, and a value of the wrong type or a
@@ -21,6 +21,9 @@ use datafusion::error::DataFusionError;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Record, Runner};
 
 use super::*;
+use crate::error::TransformError;
+use crate::parse;
+use crate::session::with_plain_types;
 
 /// Where the marts' SQL files are; their test files are in its `tests` folder.
 const SQL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sql");
@@ -86,7 +89,7 @@ impl MartSession {
     /// A fresh session, with the clean tables empty (see the module's documentation).
     fn new() -> Result<Self, SqlFileError> {
         let ctx = SessionContext::new_with_config(
-            crate::with_plain_types(SessionConfig::new()).with_target_partitions(1),
+            with_plain_types(SessionConfig::new()).with_target_partitions(1),
         );
         for (table, schema) in [
             ("price_observations", parse::observations_schema()),

@@ -1,0 +1,44 @@
+//! A run under way: what its stages share (the lake, the config, the engine session, the
+//! run's id) and what they add to (the files the run wrote, its manifest's `produced`).
+
+use datafusion::execution::context::SessionContext;
+use pricelake_core::Metrics;
+use pricelake_lake::Lake;
+
+use crate::config::TransformConfig;
+
+/// A run under way, handed from stage to stage.
+pub(crate) struct Run<'a> {
+    /// The lake read and written.
+    pub(crate) lake: &'a Lake,
+    /// What the run is configured with.
+    pub(crate) config: &'a TransformConfig,
+    /// Where the run's counters go.
+    pub(crate) metrics: &'a Metrics,
+    /// The engine session every plan of the run is made in ([`crate::session`]).
+    pub(crate) ctx: SessionContext,
+    /// The run's id ([`crate::prepare::next_run_id`]).
+    pub(crate) id: String,
+    /// Every file the run wrote so far, in the order written.
+    pub(crate) produced: Vec<String>,
+}
+
+impl<'a> Run<'a> {
+    /// A run that has written nothing yet.
+    pub(crate) fn new(
+        lake: &'a Lake,
+        config: &'a TransformConfig,
+        metrics: &'a Metrics,
+        ctx: SessionContext,
+        id: String,
+    ) -> Self {
+        Run {
+            lake,
+            config,
+            metrics,
+            ctx,
+            id,
+            produced: Vec::new(),
+        }
+    }
+}
