@@ -95,19 +95,8 @@ pub(crate) async fn discounts(
     Ok(Json(json!({"date": day, "items": out})).into_response())
 }
 
-pub(crate) async fn vod(
-    State(state): State<ServeState>,
-    Query(params): Params,
-) -> Result<Response, ApiError> {
-    let store = state.store();
-    let ccy = currency(&state, &store, &params, "currency")?;
-    let mut rows: Vec<&Row> = store
-        .rows("vod_fx")
-        .iter()
-        .filter(|r| str_of(r, "currency") == ccy)
-        .collect();
-    rows.sort_by_key(|r| date_of(r));
-    Ok(Json(json!({"currency": ccy, "days": rows})).into_response())
+pub(crate) async fn vod(state: State<ServeState>, params: Params) -> Result<Response, ApiError> {
+    days_in_currency(state, params, "vod_fx").await
 }
 
 pub(crate) async fn moves(
@@ -170,14 +159,21 @@ pub(crate) async fn fx(
     Ok(Json(json!({"base": "USD", "quote": ccy, "days": rows})).into_response())
 }
 
-pub(crate) async fn basket(
+pub(crate) async fn basket(state: State<ServeState>, params: Params) -> Result<Response, ApiError> {
+    days_in_currency(state, params, "basket").await
+}
+
+/// A mart's rows in the asked currency (`currency`), in date order: the value of the day and
+/// the basket answer alike.
+async fn days_in_currency(
     State(state): State<ServeState>,
     Query(params): Params,
+    mart: &str,
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let ccy = currency(&state, &store, &params, "currency")?;
     let mut rows: Vec<&Row> = store
-        .rows("basket")
+        .rows(mart)
         .iter()
         .filter(|r| str_of(r, "currency") == ccy)
         .collect();
