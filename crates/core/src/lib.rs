@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod envelope;
+pub mod error;
 pub mod layout;
 pub mod marts;
 pub mod metrics;
@@ -18,6 +19,7 @@ pub mod sink;
 
 pub use clock::{Clock, SharedClock, SimulatedClock, SystemClock};
 pub use envelope::{DeadLetter, LakeRecord, RecordEnvelope};
+pub use error::ErrorChain;
 pub use metrics::Metrics;
 pub use secret::Secret;
 pub use sink::{MemorySink, RecordSink, SinkError};

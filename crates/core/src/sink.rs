@@ -14,9 +14,16 @@ pub enum SinkError {
     /// The sink is closed (shutting down).
     #[error("sink closed")]
     Closed,
-    /// Anything else, with its cause.
-    #[error("sink failed: {0}")]
-    Failed(String),
+    /// Anything else: the cause is the error's `source()`.
+    #[error("sink failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl SinkError {
+    /// [`SinkError::Failed`] with `cause` as its source.
+    pub fn failed(cause: impl std::error::Error + Send + Sync + 'static) -> SinkError {
+        SinkError::Failed(Box::new(cause))
+    }
 }
 
 /// Where sources put records. `accept` returns only once the records are durable (in
@@ -54,5 +61,22 @@ impl RecordSink for MemorySink {
             .expect("sink lock poisoned")
             .extend(records);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_sink_keeps_its_cause_as_the_source_not_in_its_message() {
+        let err = SinkError::failed(std::io::Error::other("spool disk full"));
+        assert_eq!(err.to_string(), "sink failed");
+        let cause = std::error::Error::source(&err).unwrap();
+        assert!(cause.is::<std::io::Error>());
+        assert_eq!(
+            crate::ErrorChain(&err).to_string(),
+            "sink failed: spool disk full"
+        );
     }
 }

@@ -11,6 +11,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_firehose::error::{BuildError, DisplayErrorContext, SdkError};
+use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 use pricelake_core::{LakeRecord, RecordSink, SinkError};
@@ -57,14 +59,65 @@ pub enum FirehoseError {
     /// One record is over Firehose's 1000 KiB limit: it can never be sent.
     #[error("a record of {0} bytes is over Firehose's 1000 KiB limit")]
     RecordTooLarge(usize),
-    /// Records still failing when the retry duration ran out.
+    /// Records still refused when the retry duration ran out, the last refusal one of a
+    /// record's.
     #[error("{failed} records not accepted by Firehose after retries (last: {last})")]
     NotAccepted {
         /// How many.
         failed: usize,
-        /// The last error code and message.
+        /// The error code and message Firehose gave the last record it refused.
         last: String,
     },
+    /// Records still refused when the retry duration ran out, the last refusal a whole
+    /// call's.
+    #[error("{failed} records not accepted by Firehose after retries")]
+    CallFailed {
+        /// How many.
+        failed: usize,
+        /// Why the last call failed.
+        #[source]
+        last: CallError,
+    },
+}
+
+impl FirehoseError {
+    /// The text a dead letter carries for this failure (`WriteError::detail`): what this
+    /// error said when a call's failure was a string in it.
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            FirehoseError::CallFailed { failed, last } => format!(
+                "{failed} records not accepted by Firehose after retries (last: {})",
+                last.detail()
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Why one `PutRecordBatch` call failed as a whole (every record in it is sent again).
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// A record could not be built for the call.
+    #[error("building a record for PutRecordBatch")]
+    Build(#[source] BuildError),
+    /// The call did not succeed (connection, credentials, a missing stream, throttling).
+    #[error("PutRecordBatch")]
+    Send(#[source] Box<SdkError<PutRecordBatchError>>),
+}
+
+impl CallError {
+    fn detail(&self) -> String {
+        match self {
+            CallError::Build(e) => e.to_string(),
+            CallError::Send(e) => DisplayErrorContext(&**e).to_string(),
+        }
+    }
+}
+
+/// The last refusal seen while sending: a record's (Firehose's code and message) or a call's.
+enum Refusal {
+    Record(String),
+    Call(CallError),
 }
 
 /// Splits records (by index) into `PutRecordBatch` calls within both limits.
@@ -102,7 +155,7 @@ pub async fn send_with_resend<F, Fut>(
 ) -> Result<u32, FirehoseError>
 where
     F: FnMut(Vec<Vec<u8>>) -> Fut,
-    Fut: std::future::Future<Output = Result<CallResult, String>>,
+    Fut: std::future::Future<Output = Result<CallResult, CallError>>,
 {
     if let Some(big) = records.iter().find(|r| r.len() > MAX_RECORD_BYTES) {
         return Err(FirehoseError::RecordTooLarge(big.len()));
@@ -110,7 +163,7 @@ where
     let mut pending: Vec<usize> = (0..records.len()).collect();
     let mut calls = 0u32;
     let mut backoff = initial_backoff;
-    let mut last = String::new();
+    let mut last = Refusal::Record(String::new());
     for attempt in 0..attempts.max(1) {
         if attempt > 0 {
             tokio::time::sleep(backoff).await;
@@ -126,13 +179,13 @@ where
                 Ok(results) => {
                     for (index, result) in indices.iter().zip(results) {
                         if let Some(error) = result {
-                            last = error;
+                            last = Refusal::Record(error);
                             failed.push(*index);
                         }
                     }
                 }
                 Err(error) => {
-                    last = error;
+                    last = Refusal::Call(error);
                     failed.extend(indices);
                 }
             }
@@ -142,9 +195,10 @@ where
         }
         pending = failed;
     }
-    Err(FirehoseError::NotAccepted {
-        failed: pending.len(),
-        last,
+    let failed = pending.len();
+    Err(match last {
+        Refusal::Record(last) => FirehoseError::NotAccepted { failed, last },
+        Refusal::Call(last) => FirehoseError::CallFailed { failed, last },
     })
 }
 
@@ -213,14 +267,14 @@ impl FirehoseSink {
                 .into_iter()
                 .map(|d| Record::builder().data(Blob::new(d)).build())
                 .collect();
-            let batch = batch.map_err(|e| e.to_string())?;
+            let batch = batch.map_err(CallError::Build)?;
             let output = client
                 .put_record_batch()
                 .delivery_stream_name(stream)
                 .set_records(Some(batch))
                 .send()
                 .await
-                .map_err(|e| aws_sdk_firehose::error::DisplayErrorContext(e).to_string())?;
+                .map_err(|e| CallError::Send(Box::new(e)))?;
             Ok(output
                 .request_responses()
                 .iter()
@@ -241,11 +295,11 @@ impl RecordSink for FirehoseSink {
             .iter()
             .map(serde_json::to_vec)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| SinkError::Failed(e.to_string()))?;
+            .map_err(|e| SinkError::failed(crate::DeliveryError::Encode(e)))?;
         self.send_lines(lines)
             .await
             .map(|_| ())
-            .map_err(|e| SinkError::Failed(e.to_string()))
+            .map_err(SinkError::failed)
     }
 }
 
@@ -323,5 +377,33 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, FirehoseError::RecordTooLarge(_)));
+    }
+
+    #[tokio::test]
+    async fn calls_still_failing_are_refused_with_the_last_call_error_as_the_cause() {
+        let refusal = || BuildError::missing_field("data", "no data");
+        let err = send_with_resend(&[b"a".to_vec()], 2, Duration::from_millis(1), |_| async {
+            Err(CallError::Build(refusal()))
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(err, FirehoseError::CallFailed { failed: 1, .. }));
+        assert_eq!(
+            err.to_string(),
+            "1 records not accepted by Firehose after retries"
+        );
+        let cause = std::error::Error::source(&err).unwrap();
+        assert!(matches!(
+            cause.downcast_ref::<CallError>(),
+            Some(CallError::Build(_))
+        ));
+        // A dead letter of these records says it as it always did.
+        assert_eq!(
+            err.detail(),
+            format!(
+                "1 records not accepted by Firehose after retries (last: {})",
+                refusal()
+            )
+        );
     }
 }

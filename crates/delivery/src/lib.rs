@@ -21,8 +21,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use pricelake_core::metrics::names;
-use pricelake_core::{DeadLetter, LakeRecord, Metrics, RecordSink, SharedClock, SinkError};
-use pricelake_lake::Lake;
+use pricelake_core::{
+    DeadLetter, ErrorChain, LakeRecord, Metrics, RecordSink, SharedClock, SinkError,
+};
+use pricelake_lake::{Lake, LakeError, StoreError};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
@@ -39,20 +41,78 @@ pub enum DeliveryError {
     /// A configuration value is out of range.
     #[error("{0}")]
     Config(String),
-    /// The local spool cannot be read or written.
-    #[error("spool: {0}")]
-    Spool(String),
+    /// A file or folder of the local spool cannot be read or written.
+    #[error("spool {path}")]
+    Spool {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The spool's files could not be made durable.
+    #[error("fsync of the spool")]
+    Fsync(#[source] std::io::Error),
+    /// A task reading or syncing the spool did not finish (it panicked).
+    #[error("spool task did not finish")]
+    SpoolTask(#[source] tokio::task::JoinError),
+    /// A replay stopped reading a segment midway (its records were no longer wanted).
+    #[error("spool: replay was abandoned")]
+    ReplayAbandoned,
     /// A spooled record is not a valid record.
-    #[error("spooled record unreadable: {0}")]
-    Record(String),
+    #[error("spooled record unreadable")]
+    Record(#[source] serde_json::Error),
+    /// A record could not be encoded as JSON.
+    #[error("encoding a record")]
+    Encode(#[source] serde_json::Error),
     /// Some buffers could not be written; their records stay in the spool and are retried.
-    #[error("{failed} buffer(s) not delivered yet: {last}")]
+    #[error("{failed} buffer(s) not delivered yet")]
     NotDelivered {
         /// How many buffers failed.
         failed: usize,
-        /// The last error.
-        last: String,
+        /// Why the last of them failed.
+        #[source]
+        last: WriteError,
     },
+}
+
+/// Why one buffer was not written; its records stay in the spool and are retried.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The buffer could not be compressed.
+    #[error("compressing the buffer")]
+    Compress(#[source] std::io::Error),
+    /// The task compressing the buffer did not finish (it panicked).
+    #[error("compressing the buffer")]
+    CompressTask(#[source] tokio::task::JoinError),
+    /// The lake did not take the object (the lake's error names it).
+    #[error(transparent)]
+    Lake(LakeError),
+    /// Firehose did not take the records.
+    #[error("sending the buffer to Firehose")]
+    Firehose(#[source] firehose::FirehoseError),
+    /// The background write did not finish (it panicked).
+    #[error("background write")]
+    Background(#[source] tokio::task::JoinError),
+}
+
+impl WriteError {
+    /// The `detail` of the dead letters the buffer's records become once the retry duration
+    /// runs out. Dead letters are the lake's contract: this is the text they carried when
+    /// write errors were strings (the cause's own message), whatever the messages above say.
+    fn detail(&self) -> String {
+        match self {
+            WriteError::Compress(e) => e.to_string(),
+            WriteError::CompressTask(e) => e.to_string(),
+            WriteError::Lake(LakeError::Store(e)) => match &**e {
+                StoreError::Write { source, .. } => format!("object store: {source}"),
+                e => e.to_string(),
+            },
+            WriteError::Lake(e) => e.to_string(),
+            WriteError::Firehose(e) => e.detail(),
+            WriteError::Background(e) => format!("background write: {e}"),
+        }
+    }
 }
 
 /// Counts of the stream, for `status` and tests.
@@ -116,7 +176,7 @@ struct Sealed {
     /// The buffer, its `lines` moved into the task.
     buffer: Buffer,
     lines: std::sync::Arc<Vec<u8>>,
-    task: tokio::task::JoinHandle<Result<u64, String>>,
+    task: tokio::task::JoinHandle<Result<u64, WriteError>>,
 }
 
 /// Full buffers written in the background at once, at most; the next one waits (memory
@@ -169,7 +229,7 @@ impl DeliveryStream {
             let fsync = config.fsync;
             tokio::task::spawn_blocking(move || spool::Spool::open(&dir, fsync))
                 .await
-                .map_err(|e| DeliveryError::Spool(e.to_string()))??
+                .map_err(DeliveryError::SpoolTask)??
         };
         if report.quarantined_segments > 0 {
             metrics.add(
@@ -241,20 +301,20 @@ impl DeliveryStream {
                     spool::replay_segment(&counted, &mut |_| Ok(()))
                 })
                 .await
-                .map_err(|e| DeliveryError::Spool(e.to_string()))??;
+                .map_err(DeliveryError::SpoolTask)??;
                 inner.spool.set_pending(segment, count);
             }
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(256);
             let reader = tokio::task::spawn_blocking(move || {
                 spool::replay_segment(&path, &mut |bytes| {
                     tx.blocking_send(bytes)
-                        .map_err(|_| DeliveryError::Spool("replay was abandoned".into()))
+                        .map_err(|_| DeliveryError::ReplayAbandoned)
                 })
             });
             let mut over_memory = false;
             while let Some(bytes) = rx.recv().await {
-                let record: LakeRecord = serde_json::from_slice(&bytes)
-                    .map_err(|e| DeliveryError::Record(e.to_string()))?;
+                let record: LakeRecord =
+                    serde_json::from_slice(&bytes).map_err(DeliveryError::Record)?;
                 self.buffer(inner, &record, &bytes, segment, now);
                 self.flush_full(inner).await;
                 if self.buffered_bytes(inner) > self.memory_limit()
@@ -280,9 +340,7 @@ impl DeliveryStream {
                 );
                 return Ok(());
             }
-            reader
-                .await
-                .map_err(|e| DeliveryError::Spool(e.to_string()))??;
+            reader.await.map_err(DeliveryError::SpoolTask)??;
         }
         Ok(())
     }
@@ -419,12 +477,12 @@ impl DeliveryStream {
         let task = tokio::spawn(async move {
             let body = tokio::task::spawn_blocking(move || compress(compression, &body_lines))
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+                .map_err(WriteError::CompressTask)?
+                .map_err(WriteError::Compress)?;
             let size = body.len() as u64;
             lake.put(&key, Bytes::from(body))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(WriteError::Lake)?;
             Ok(size)
         });
         inner.sealed.push_back(Sealed {
@@ -460,10 +518,10 @@ impl DeliveryStream {
         } = sealed;
         let outcome = task
             .await
-            .unwrap_or_else(|e| Err(format!("background write: {e}")));
+            .unwrap_or_else(|e| Err(WriteError::Background(e)));
         match outcome {
             Ok(size) => self.written(inner, buffer, size),
-            Err(message) => {
+            Err(error) => {
                 buffer.lines = std::sync::Arc::try_unwrap(lines).unwrap_or_else(|l| (*l).clone());
                 // Records that arrived meanwhile join the older ones.
                 if let Some(newer) = inner.buffers.remove(&prefix) {
@@ -480,7 +538,7 @@ impl DeliveryStream {
                     };
                 }
                 inner.buffers.insert(prefix.clone(), buffer);
-                self.write_failed(inner, &prefix, &message).await;
+                self.write_failed(inner, &prefix, &error).await;
             }
         }
     }
@@ -555,7 +613,7 @@ impl DeliveryStream {
     ) -> Result<FlushReport, DeliveryError> {
         let mut report = FlushReport::default();
         let mut failed = 0;
-        let mut last = String::new();
+        let mut last = None;
         for prefix in prefixes {
             match self.flush_one(inner, &prefix).await {
                 Ok(Some(r)) => {
@@ -565,19 +623,19 @@ impl DeliveryStream {
                 Ok(None) => {}
                 Err(e) => {
                     failed += 1;
-                    last = e;
+                    last = Some(e);
                 }
             }
         }
         self.update_gauges(inner);
-        if failed > 0 {
+        if let Some(last) = last {
             return Err(DeliveryError::NotDelivered { failed, last });
         }
         Ok(report)
     }
 
     /// Writes one buffer as one object. Ok(Some(records)) when written.
-    async fn flush_one(&self, inner: &mut Inner, prefix: &str) -> Result<Option<u64>, String> {
+    async fn flush_one(&self, inner: &mut Inner, prefix: &str) -> Result<Option<u64>, WriteError> {
         let Some(buffer) = inner.buffers.get(prefix) else {
             return Ok(None);
         };
@@ -594,9 +652,9 @@ impl DeliveryStream {
                 self.written(inner, buffer, size);
                 Ok(Some(records))
             }
-            Err(message) => {
-                self.write_failed(inner, prefix, &message).await;
-                Err(message)
+            Err(error) => {
+                self.write_failed(inner, prefix, &error).await;
+                Err(error)
             }
         }
     }
@@ -606,7 +664,7 @@ impl DeliveryStream {
         write_seq(&self.config, inner.seq);
         for (segment, n) in &buffer.segments {
             if let Err(e) = inner.spool.confirm(*segment, *n) {
-                tracing::warn!(error = %e, "spool segment not released; it will be replayed (duplicates are removed downstream)");
+                tracing::warn!(error = %ErrorChain(&e), "spool segment not released; it will be replayed (duplicates are removed downstream)");
             }
         }
         inner.stats.delivered += buffer.records;
@@ -624,7 +682,7 @@ impl DeliveryStream {
 
     /// A write of the buffer at `prefix` failed: it waits with backoff and is retried, and
     /// after the retry duration its records go under the error-output prefix.
-    async fn write_failed(&self, inner: &mut Inner, prefix: &str, message: &str) {
+    async fn write_failed(&self, inner: &mut Inner, prefix: &str, error: &WriteError) {
         let now = self.clock.now();
         inner.stats.retried += 1;
         self.metrics
@@ -637,15 +695,20 @@ impl DeliveryStream {
             buffer.retry_at = Some(now + backoff);
             now - since >= Duration::seconds(self.config.retry_duration_secs as i64)
         };
-        tracing::warn!(prefix, error = %message, "object write failed; records stay in the spool and are retried");
+        tracing::warn!(prefix, error = %ErrorChain(error), "object write failed; records stay in the spool and are retried");
         if expired {
-            self.to_error_output(inner, prefix, message).await;
+            self.to_error_output(inner, prefix, &error.detail()).await;
         }
     }
 
     /// Writes one buffer: one compressed object in the lake, or (with a Firehose
     /// destination) its lines through PutRecordBatch. Returns the bytes written.
-    async fn write_buffer(&self, prefix: &str, buffer: &Buffer, seq: u64) -> Result<u64, String> {
+    async fn write_buffer(
+        &self,
+        prefix: &str,
+        buffer: &Buffer,
+        seq: u64,
+    ) -> Result<u64, WriteError> {
         if let Some(sink) = &self.firehose {
             let lines: Vec<Vec<u8>> = buffer
                 .lines
@@ -653,16 +716,17 @@ impl DeliveryStream {
                 .filter(|l| !l.is_empty())
                 .map(<[u8]>::to_vec)
                 .collect();
-            sink.send_lines(lines).await.map_err(|e| e.to_string())?;
+            sink.send_lines(lines).await.map_err(WriteError::Firehose)?;
             return Ok(buffer.lines.len() as u64);
         }
-        let body = compress(self.config.compression, &buffer.lines).map_err(|e| e.to_string())?;
+        let body =
+            compress(self.config.compression, &buffer.lines).map_err(WriteError::Compress)?;
         let key = self.object_key(prefix, buffer, seq);
         let size = body.len() as u64;
         self.lake
             .put(&key, Bytes::from(body))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(WriteError::Lake)?;
         Ok(size)
     }
 
@@ -809,7 +873,7 @@ impl PendingAck<'_> {
         self.stream
             .sync_through(self.position)
             .await
-            .map_err(|e| SinkError::Failed(e.to_string()))
+            .map_err(SinkError::failed)
     }
 }
 
@@ -827,7 +891,7 @@ impl DeliveryStream {
         for record in &records {
             frames
                 .push(record)
-                .map_err(|e| SinkError::Failed(e.to_string()))?;
+                .map_err(|e| SinkError::failed(DeliveryError::Encode(e)))?;
         }
         let mut inner = self.inner.lock().await;
         if inner.spool.bytes() >= self.config.spool_max_bytes {
@@ -844,17 +908,11 @@ impl DeliveryStream {
         {
             // The store fails and memory is at its bound: from here on records are kept
             // in the spool only, in segments of their own, until the store is back.
-            inner
-                .spool
-                .roll()
-                .map_err(|e| SinkError::Failed(e.to_string()))?;
+            inner.spool.roll().map_err(SinkError::failed)?;
             inner.spill_from = Some(inner.spool.active());
             tracing::warn!("the store is failing and the buffers are full: records are kept in the spool until it is back");
         }
-        let (segment, durable_at) = inner
-            .spool
-            .append(&frames)
-            .map_err(|e| SinkError::Failed(e.to_string()))?;
+        let (segment, durable_at) = inner.spool.append(&frames).map_err(SinkError::failed)?;
         let now = self.clock.now();
         inner.stats.received += records.len() as u64;
         self.metrics.add(
@@ -893,7 +951,7 @@ impl DeliveryStream {
         };
         *synced = tokio::task::spawn_blocking(move || work.run())
             .await
-            .map_err(|e| DeliveryError::Spool(e.to_string()))??;
+            .map_err(DeliveryError::SpoolTask)??;
         Ok(())
     }
 }

@@ -56,8 +56,7 @@ impl SyncWork {
     /// fsyncs (fdatasync) every file; blocking.
     pub(crate) fn run(self) -> Result<u64, DeliveryError> {
         for file in &self.files {
-            file.sync_data()
-                .map_err(|e| DeliveryError::Spool(format!("fsync: {e}")))?;
+            file.sync_data().map_err(DeliveryError::Fsync)?;
         }
         Ok(self.upto)
     }
@@ -113,8 +112,11 @@ pub(crate) fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("seg-{id:012}.wal"))
 }
 
-fn io(path: &Path, e: std::io::Error) -> DeliveryError {
-    DeliveryError::Spool(format!("{}: {e}", path.display()))
+fn io(path: &Path, source: std::io::Error) -> DeliveryError {
+    DeliveryError::Spool {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Spool {

@@ -260,6 +260,39 @@ async fn a_store_that_fails_is_retried_and_nothing_is_lost() {
 }
 
 #[tokio::test]
+async fn a_failed_flush_names_the_object_and_keeps_the_store_error_as_its_cause() {
+    let env = env();
+    let s = stream(&env, config(&env)).await;
+    std::fs::write(env.dir.path().join("lake").join("raw"), b"not a folder").unwrap();
+    s.accept(vec![record(0, t0())]).await.unwrap();
+    env.clock.advance(Duration::seconds(61));
+    let err = s.flush_due().await.unwrap_err();
+    let chain: Vec<&(dyn std::error::Error + 'static)> =
+        std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .collect();
+    assert_eq!(chain[0].to_string(), "1 buffer(s) not delivered yet");
+    assert!(
+        matches!(
+            chain[1].downcast_ref::<WriteError>(),
+            Some(WriteError::Lake(LakeError::Store(_)))
+        ),
+        "{chain:?}"
+    );
+    assert!(
+        chain[1]
+            .to_string()
+            .starts_with("writing raw/walmart/trends/"),
+        "{}",
+        chain[1]
+    );
+    // Then the store's own error, said once, not folded into the messages above it.
+    let store = chain[2].to_string();
+    assert!(!chain[0].to_string().contains(&store) && !chain[1].to_string().contains(&store));
+}
+
+#[tokio::test]
 async fn records_go_to_the_error_output_after_the_retry_duration() {
     let env = env();
     let s = stream(
@@ -289,6 +322,16 @@ async fn records_go_to_the_error_output_after_the_retry_duration() {
     assert_eq!(errors.len(), 1);
     assert_eq!(s.stats().await.dead_lettered, 3);
     assert_eq!(s.stats().await.spool_bytes, 0);
+    // The dead letters' words are the lake's: the store's error, as they always said it.
+    let bytes = env.lake.get(&errors[0].path).await.unwrap().unwrap();
+    let text = pricelake_lake::ndjson::decode(&errors[0].path, &bytes).unwrap();
+    for line in text.lines() {
+        let LakeRecord::DeadLetter(dead) = serde_json::from_str(line).unwrap() else {
+            panic!("not a dead letter: {line}");
+        };
+        assert_eq!(dead.reason, "retry_duration_exceeded");
+        assert!(dead.detail.starts_with("object store: "), "{}", dead.detail);
+    }
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ const V2_SIGNATURE: &str = "wm_sec.auth_signature";
 pub(crate) fn parse_public_key(pem: &str) -> Result<VerifyingKey<Sha256>, EmulatorError> {
     let key = RsaPublicKey::from_public_key_pem(pem.trim())
         .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem.trim()))
-        .map_err(|e| EmulatorError::PublicKey(e.to_string()))?;
+        .map_err(EmulatorError::PublicKey)?;
     Ok(VerifyingKey::<Sha256>::new(key))
 }
 
@@ -82,4 +82,17 @@ pub(crate) fn check_v2(
     let message = format!("{id}\n{ts}\n{version}\n");
     key.verify(message.as_bytes(), &sig)
         .map_err(|_| V2Refusal::Unauthorized("signature verification failed".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_key_that_is_not_pem_keeps_the_parse_error_as_its_cause() {
+        let err = parse_public_key("not a key").err().unwrap();
+        assert_eq!(err.to_string(), "invalid walmart_public_key_pem");
+        let cause = std::error::Error::source(&err).unwrap();
+        assert!(cause.is::<rsa::pkcs1::Error>(), "{cause:?}");
+    }
 }

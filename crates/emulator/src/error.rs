@@ -7,19 +7,21 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     /// The fixture file could not be read.
-    #[error("cannot read fixture {path}: {source}")]
+    #[error("cannot read fixture {path}")]
     FixtureIo {
         /// The file.
         path: PathBuf,
         /// The I/O error.
+        #[source]
         source: std::io::Error,
     },
     /// The fixture file is not a valid fixture.
-    #[error("invalid fixture {path}: {source}")]
+    #[error("invalid fixture {path}")]
     FixtureJson {
         /// The file.
         path: PathBuf,
         /// Where and why it does not parse.
+        #[source]
         source: serde_json::Error,
     },
     /// The fixture parses but contradicts itself (unknown item ids, empty schedules...).
@@ -29,14 +31,15 @@ pub enum EmulatorError {
     #[error("invalid emulator configuration: {0}")]
     Config(String),
     /// The v2 public key is not a PEM RSA public key.
-    #[error("invalid walmart_public_key_pem: {0}")]
-    PublicKey(String),
+    #[error("invalid walmart_public_key_pem")]
+    PublicKey(#[source] rsa::pkcs1::Error),
     /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: std::net::SocketAddr,
         /// The I/O error.
+        #[source]
         source: std::io::Error,
     },
 }

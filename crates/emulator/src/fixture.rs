@@ -353,4 +353,25 @@ mod tests {
             Err(EmulatorError::FixtureIo { .. })
         ));
     }
+
+    #[test]
+    fn a_fixture_that_cannot_be_read_is_named_with_its_cause_said_once() {
+        use std::error::Error;
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.json");
+        let err = Fixture::load(&missing).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read fixture {}", missing.display())
+        );
+        assert!(err.source().unwrap().is::<std::io::Error>());
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{").unwrap();
+        let err = Fixture::load(&bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("invalid fixture {}", bad.display())
+        );
+        assert!(err.source().unwrap().is::<serde_json::Error>());
+    }
 }

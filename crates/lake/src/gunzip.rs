@@ -10,6 +10,7 @@
 //!
 //! The only `unsafe` code of the workspace is here, each block beside the reason it holds.
 
+use crate::ndjson::DecodeError;
 use libdeflate_sys::{
     libdeflate_alloc_decompressor, libdeflate_decompressor, libdeflate_free_decompressor,
     libdeflate_gzip_decompress_ex, libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE,
@@ -47,9 +48,9 @@ impl Gunzip {
         mut input: &[u8],
         out: &mut Vec<u8>,
         first_size: usize,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, DecodeError> {
         if input.is_empty() {
-            return Err("empty gzip object".into());
+            return Err(DecodeError::EmptyGzip);
         }
         let total = input.len();
         let mut used = 0usize;
@@ -85,10 +86,10 @@ impl Gunzip {
                     want = (want * 2).min(limit);
                     continue;
                 }
-                return Err(format!(
-                    "invalid gzip member at byte {} of {total}",
-                    total - input.len()
-                ));
+                return Err(DecodeError::BadGzipMember {
+                    at: total - input.len(),
+                    total,
+                });
             }
             // A further member's size is unknown: start from its compressed size.
             want = input.len().saturating_mul(4).max(64);

@@ -76,25 +76,105 @@ pub enum LakeError {
         /// The folder, as configured.
         path: String,
     },
-    /// The store failed (not found is not an error: reads return `None`).
-    #[error("object store: {0}")]
-    Store(#[from] object_store::Error),
+    /// The object store failed an operation; the error names it and keeps the store's
+    /// error as its cause (not found is not an error: reads return `None`). Boxed: a
+    /// `Result` stays small wherever the lake's errors travel.
+    #[error(transparent)]
+    Store(Box<StoreError>),
     /// A local folder could not be created.
-    #[error("cannot create lake folder {path}: {source}")]
+    #[error("cannot create lake folder {path}")]
     Io {
         /// The folder.
         path: String,
         /// The cause.
+        #[source]
         source: std::io::Error,
     },
-    /// A JSON document in the lake could not be read or written.
-    #[error("json document {path}: {source}")]
-    Json {
+    /// A JSON document could not be encoded to be written.
+    #[error("encoding json document {path}")]
+    EncodeJson {
         /// Its lake path.
         path: String,
         /// The cause.
+        #[source]
         source: serde_json::Error,
     },
+    /// A JSON document in the lake could not be read.
+    #[error("decoding json document {path}")]
+    DecodeJson {
+        /// Its lake path.
+        path: String,
+        /// Where and why it does not parse.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// An operation the object store failed, on what, and the store's error as its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The S3 store could not be set up from the configuration and the environment.
+    #[error("setting up the S3 store for {url}")]
+    S3 {
+        /// The lake URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+    /// An object could not be written.
+    #[error("writing {path}")]
+    Write {
+        /// Its lake path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+    /// An object could not be read (not found is not an error: reads return `None`).
+    #[error("reading {path}")]
+    Read {
+        /// Its lake path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+    /// An object could not be deleted.
+    #[error("deleting {path}")]
+    Delete {
+        /// Its lake path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+    /// An object could not be copied.
+    #[error("copying {from} to {to}")]
+    Copy {
+        /// The lake path copied.
+        from: String,
+        /// The lake path of the copy.
+        to: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A prefix could not be listed.
+    #[error("listing {prefix}")]
+    List {
+        /// The lake-relative prefix.
+        prefix: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+}
+
+impl From<StoreError> for LakeError {
+    fn from(e: StoreError) -> LakeError {
+        LakeError::Store(Box::new(e))
+    }
 }
 
 /// One object in the lake, with its path relative to the lake root.
@@ -171,7 +251,10 @@ impl Lake {
                 .with_region(region)
                 .with_allow_http(config.s3_allow_http)
                 .with_retry(retry);
-            let store = builder.build()?;
+            let store = builder.build().map_err(|source| StoreError::S3 {
+                url: url.to_string(),
+                source,
+            })?;
             return Ok(Lake {
                 store: Arc::new(store),
                 root: Path::from(prefix.trim_matches('/')),
@@ -274,16 +357,24 @@ impl Lake {
     pub async fn put(&self, relative: &str, bytes: Bytes) -> Result<(), LakeError> {
         self.store
             .put(&self.path(relative), PutPayload::from_bytes(bytes))
-            .await?;
+            .await
+            .map_err(|source| StoreError::Write {
+                path: relative.to_string(),
+                source,
+            })?;
         Ok(())
     }
 
     /// Reads a whole object; `None` when it does not exist.
     pub async fn get(&self, relative: &str) -> Result<Option<Bytes>, LakeError> {
+        let read = |source| StoreError::Read {
+            path: relative.to_string(),
+            source,
+        };
         match self.store.get(&self.path(relative)).await {
-            Ok(result) => Ok(Some(result.bytes().await?)),
+            Ok(result) => Ok(Some(result.bytes().await.map_err(read)?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(read(e).into()),
         }
     }
 
@@ -291,14 +382,25 @@ impl Lake {
     pub async fn delete(&self, relative: &str) -> Result<(), LakeError> {
         match self.store.delete(&self.path(relative)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(source) => Err(StoreError::Delete {
+                path: relative.to_string(),
+                source,
+            }
+            .into()),
         }
     }
 
     /// Copies an object within the lake (a hard link on a local folder, a server-side copy
     /// on S3): how a run carries over outputs it did not need to recompute.
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), LakeError> {
-        self.store.copy(&self.path(from), &self.path(to)).await?;
+        self.store
+            .copy(&self.path(from), &self.path(to))
+            .await
+            .map_err(|source| StoreError::Copy {
+                from: from.to_string(),
+                to: to.to_string(),
+                source,
+            })?;
         Ok(())
     }
 
@@ -319,14 +421,18 @@ impl Lake {
                 last_modified: meta.last_modified,
             })
             .try_collect()
-            .await?;
+            .await
+            .map_err(|source| StoreError::List {
+                prefix: prefix.to_string(),
+                source,
+            })?;
         objects.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(objects)
     }
 
     /// Writes a JSON document (state, manifests) atomically.
     pub async fn put_json<T: Serialize>(&self, relative: &str, value: &T) -> Result<(), LakeError> {
-        let bytes = serde_json::to_vec_pretty(value).map_err(|source| LakeError::Json {
+        let bytes = serde_json::to_vec_pretty(value).map_err(|source| LakeError::EncodeJson {
             path: relative.to_string(),
             source,
         })?;
@@ -343,7 +449,7 @@ impl Lake {
             Some(bytes) => {
                 serde_json::from_slice(&bytes)
                     .map(Some)
-                    .map_err(|source| LakeError::Json {
+                    .map_err(|source| LakeError::DecodeJson {
                         path: relative.to_string(),
                         source,
                     })
@@ -432,6 +538,47 @@ mod tests {
         assert_eq!(back["a"], 1);
         let none: Option<serde_json::Value> = lake.get_json("_state/y.json").await.unwrap();
         assert!(none.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_names_the_path_and_keeps_the_store_error_as_its_cause() {
+        use std::error::Error;
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&LakeConfig {
+            url: dir.path().join("lake").to_string_lossy().to_string(),
+            ..LakeConfig::default()
+        })
+        .unwrap();
+        // A file where a folder must go: the store refuses the write.
+        lake.put("raw", Bytes::from_static(b"not a folder"))
+            .await
+            .unwrap();
+        let err = lake
+            .put("raw/a/1.txt", Bytes::from_static(b"one"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, LakeError::Store(e) if matches!(**e, StoreError::Write { .. })),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "writing raw/a/1.txt");
+        let cause = err.source().expect("the store's error is the cause");
+        assert!(cause.is::<object_store::Error>(), "{cause:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_json_document_names_it_and_keeps_the_parse_error_as_its_cause() {
+        use std::error::Error;
+        let lake = Lake::in_memory();
+        lake.put("_state/x.json", Bytes::from_static(b"{not json"))
+            .await
+            .unwrap();
+        let err = lake
+            .get_json::<serde_json::Value>("_state/x.json")
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "decoding json document _state/x.json");
+        assert!(err.source().unwrap().is::<serde_json::Error>());
     }
 
     #[test]

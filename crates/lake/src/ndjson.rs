@@ -5,9 +5,34 @@ use std::io::Read;
 
 use crate::gunzip::{Gunzip, MAX_DEFLATE_RATIO};
 
+/// Why a landed object's text cannot be read. Its message is the one a rejected object's
+/// dead letter carries as its detail (transform's `unreadable_object`): a failure of zstd or
+/// UTF-8 is shown as that error itself, which it is (`transparent`: the message and the
+/// causes are the underlying error's, printed once).
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// A `.gz` object with no bytes at all.
+    #[error("empty gzip object")]
+    EmptyGzip,
+    /// A gzip member is damaged or truncated, or bytes after the last member are not one.
+    #[error("invalid gzip member at byte {at} of {total}")]
+    BadGzipMember {
+        /// Where the member starts.
+        at: usize,
+        /// The object's size.
+        total: usize,
+    },
+    /// The zstd stream does not decompress.
+    #[error(transparent)]
+    Zstd(std::io::Error),
+    /// The (decompressed) text is not UTF-8.
+    #[error(transparent)]
+    Utf8(#[from] std::str::Utf8Error),
+}
+
 /// The text of a landed object, decompressed by its extension: `.gz` (gzip, members
 /// concatenated), `.zst` (zstd), anything else as plain UTF-8.
-pub fn decode(path: &str, bytes: &[u8]) -> Result<String, String> {
+pub fn decode(path: &str, bytes: &[u8]) -> Result<String, DecodeError> {
     Decoder::new().decode(path, bytes).map(str::to_owned)
 }
 
@@ -36,7 +61,7 @@ impl Decoder {
     }
 
     /// The object's text, valid until the next call.
-    pub fn decode<'a>(&'a mut self, path: &str, bytes: &'a [u8]) -> Result<&'a str, String> {
+    pub fn decode<'a>(&'a mut self, path: &str, bytes: &'a [u8]) -> Result<&'a str, DecodeError> {
         let len = if path.ends_with(".gz") {
             self.gunzip
                 .decompress(bytes, &mut self.buffer, gzip_size_hint(bytes))?
@@ -44,11 +69,11 @@ impl Decoder {
             self.buffer.clear();
             zstd::stream::read::Decoder::new(bytes)
                 .and_then(|mut d| d.read_to_end(&mut self.buffer))
-                .map_err(|e| e.to_string())?
+                .map_err(DecodeError::Zstd)?
         } else {
-            return std::str::from_utf8(bytes).map_err(|e| e.to_string());
+            return Ok(std::str::from_utf8(bytes)?);
         };
-        std::str::from_utf8(&self.buffer[..len]).map_err(|e| e.to_string())
+        Ok(std::str::from_utf8(&self.buffer[..len])?)
     }
 }
 
@@ -189,6 +214,28 @@ mod tests {
             }
         }
         assert!(refused > accepted, "refused {refused}, accepted {accepted}");
+    }
+
+    /// A rejected object's dead letter carries the error's message as its detail: the
+    /// wording is the lake's, unchanged since the errors were strings.
+    #[test]
+    fn an_unreadable_object_is_told_in_the_words_its_dead_letter_has_always_carried() {
+        let mut decoder = Decoder::new();
+        let err = decoder.decode("x.gz", b"").unwrap_err();
+        assert_eq!(err.to_string(), "empty gzip object");
+        let err = decoder.decode("x.gz", b"not gzip at all").unwrap_err();
+        assert_eq!(err.to_string(), "invalid gzip member at byte 0 of 15");
+        let latin1 = vec![b'a', 0xff];
+        let err = decoder.decode("x.ndjson", &latin1).unwrap_err();
+        let utf8 = std::str::from_utf8(&latin1).unwrap_err();
+        assert!(matches!(err, DecodeError::Utf8(_)));
+        assert_eq!(err.to_string(), utf8.to_string());
+        let err = decoder.decode("x.zst", b"not zstd").unwrap_err();
+        let zstd = zstd::stream::read::Decoder::new(&b"not zstd"[..])
+            .and_then(|mut d| d.read_to_end(&mut Vec::new()))
+            .unwrap_err();
+        assert!(matches!(err, DecodeError::Zstd(_)));
+        assert_eq!(err.to_string(), zstd.to_string());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pricelake_core::{Metrics, SharedClock};
+use pricelake_core::{ErrorChain, Metrics, SharedClock};
 use pricelake_delivery::DeliveryStream;
 use pricelake_lake::Lake;
 use pricelake_sources::{Source, SourceHealth};
@@ -172,6 +172,7 @@ impl Ingest<'_> {
                         summary.failed_polls += 1;
                         let failed = &mut failing[i];
                         failed.in_a_row += 1;
+                        let e = ErrorChain(&e);
                         failed.last_error = e.to_string();
                         let pause = retry_pause(failed.in_a_row);
                         failed.retry_at = Some(self.clock.now() + pause);
@@ -198,7 +199,7 @@ impl Ingest<'_> {
                 on_progress(self.clock.now(), &summary);
             }
             if let Err(e) = self.delivery.flush_due().await {
-                tracing::warn!(error = %e, "delivery flush failed; records stay in the spool and are retried");
+                tracing::warn!(error = %ErrorChain(&e), "delivery flush failed; records stay in the spool and are retried");
             }
             if stop == StopAt::OneRound {
                 continue;
@@ -272,7 +273,7 @@ impl Ingest<'_> {
             .put_json(&pricelake_core::layout::state("ingest_status"), &status)
             .await
         {
-            tracing::warn!(error = %e, "cannot write the ingest status document");
+            tracing::warn!(error = %ErrorChain(&e), "cannot write the ingest status document");
         }
     }
 }

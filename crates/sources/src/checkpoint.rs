@@ -26,7 +26,10 @@ impl CheckpointStore for LakeCheckpoints {
         self.0
             .get_json(&pricelake_core::layout::state(&format!("source-{key}")))
             .await
-            .map_err(|e| SourceError::Checkpoint(e.to_string()))
+            .map_err(|source| SourceError::LoadCheckpoint {
+                key: key.to_string(),
+                source,
+            })
     }
 
     async fn save(&self, key: &str, value: &Value) -> Result<(), SourceError> {
@@ -36,7 +39,10 @@ impl CheckpointStore for LakeCheckpoints {
                 value,
             )
             .await
-            .map_err(|e| SourceError::Checkpoint(e.to_string()))
+            .map_err(|source| SourceError::SaveCheckpoint {
+                key: key.to_string(),
+                source,
+            })
     }
 }
 
@@ -63,5 +69,34 @@ impl CheckpointStore for MemoryCheckpoints {
             .expect("checkpoints poisoned")
             .insert(key.to_string(), value.clone());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_checkpoint_the_lake_refuses_is_named_with_the_lake_error_as_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = pricelake_lake::Lake::open(&pricelake_lake::LakeConfig {
+            url: dir.path().join("lake").to_string_lossy().to_string(),
+            ..pricelake_lake::LakeConfig::default()
+        })
+        .unwrap();
+        // A file where the state folder must go: every save fails.
+        lake.put(pricelake_core::layout::STATE, "not a folder".into())
+            .await
+            .unwrap();
+        let err = LakeCheckpoints(lake)
+            .save("walmart", &serde_json::json!({"slots": []}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "saving the checkpoint walmart");
+        let cause = err.source().expect("the lake's error is the cause");
+        assert!(cause.is::<pricelake_lake::LakeError>(), "{cause:?}");
+        assert!(!err.is_config(), "a store failure is not the user's config");
     }
 }

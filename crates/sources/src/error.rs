@@ -19,9 +19,21 @@ pub enum SourceError {
         /// What is wrong.
         message: String,
     },
+    /// The Walmart private key file (`PRICELAKE_WALMART_PRIVATE_KEY_FILE`) cannot be read.
+    #[error("config `PRICELAKE_WALMART_PRIVATE_KEY_FILE`: cannot read {path}")]
+    KeyFile {
+        /// The file, as named.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Walmart private key is not an RSA private key in PEM form.
+    #[error("config `PRICELAKE_WALMART_PRIVATE_KEY_FILE`: not an RSA private key in PEM form")]
+    PrivateKey(#[source] rsa::pkcs1::Error),
     /// The HTTP client could not be built.
-    #[error("http client: {0}")]
-    Client(String),
+    #[error("building the HTTP client")]
+    Client(#[source] reqwest::Error),
     /// A request failed after every retry.
     #[error("{endpoint}: {message}")]
     Request {
@@ -31,11 +43,35 @@ pub enum SourceError {
         message: String,
     },
     /// The delivery stream refused the records; they will be fetched again.
-    #[error("delivery refused the records: {0}")]
+    #[error("delivery refused the records")]
     Sink(#[from] pricelake_core::SinkError),
-    /// A checkpoint could not be read or written.
-    #[error("checkpoint: {0}")]
-    Checkpoint(String),
+    /// A checkpoint could not be read from the lake.
+    #[error("reading the checkpoint {key}")]
+    LoadCheckpoint {
+        /// The checkpoint's key (the source, or a backfill).
+        key: String,
+        /// The cause.
+        #[source]
+        source: pricelake_lake::LakeError,
+    },
+    /// A checkpoint could not be saved in the lake.
+    #[error("saving the checkpoint {key}")]
+    SaveCheckpoint {
+        /// The checkpoint's key (the source, or a backfill).
+        key: String,
+        /// The cause.
+        #[source]
+        source: pricelake_lake::LakeError,
+    },
+    /// A source's state could not be encoded as its checkpoint.
+    #[error("encoding the checkpoint {key}")]
+    EncodeCheckpoint {
+        /// The checkpoint's key.
+        key: &'static str,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The service rejected the credentials (currencylayer 101/102, Walmart 401/403): the source stops.
     #[error("{source_name}: credentials rejected: {message}")]
     Credentials {
@@ -51,7 +87,10 @@ impl SourceError {
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            SourceError::MissingSecret { .. } | SourceError::Config { .. }
+            SourceError::MissingSecret { .. }
+                | SourceError::Config { .. }
+                | SourceError::KeyFile { .. }
+                | SourceError::PrivateKey(_)
         )
     }
 }

@@ -102,7 +102,7 @@ impl Fetcher {
             .timeout(Duration::from_secs(timeout_secs.max(1)))
             .user_agent(concat!("pricelake/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SourceError::Client(e.to_string()))?;
+            .map_err(SourceError::Client)?;
         let min_interval = if rate_limit_per_sec > 0.0 {
             chrono::Duration::microseconds((1_000_000.0 / rate_limit_per_sec) as i64)
         } else {

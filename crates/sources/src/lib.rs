@@ -107,9 +107,9 @@ impl SourceSecrets {
         let walmart_private_key_pem = match read("PRICELAKE_WALMART_PRIVATE_KEY_FILE") {
             None => None,
             Some(path) => Some(Secret::new(std::fs::read_to_string(path.trim()).map_err(
-                |e| SourceError::Config {
-                    field: "PRICELAKE_WALMART_PRIVATE_KEY_FILE".into(),
-                    message: format!("cannot read {}: {e}", path.trim()),
+                |source| SourceError::KeyFile {
+                    path: path.trim().to_string(),
+                    source,
                 },
             )?)),
         };
@@ -205,4 +205,35 @@ pub fn build_sources(
         });
     }
     Ok(sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    #[test]
+    fn an_unreadable_key_file_is_a_config_error_naming_it_with_the_io_error_as_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent.pem").to_string_lossy().to_string();
+        let err = SourceSecrets::from_lookup(|var| {
+            (var == "PRICELAKE_WALMART_PRIVATE_KEY_FILE").then(|| missing.clone())
+        })
+        .err()
+        .unwrap();
+        assert!(err.is_config(), "exit code 2, as for any config error");
+        assert_eq!(
+            err.to_string(),
+            format!("config `PRICELAKE_WALMART_PRIVATE_KEY_FILE`: cannot read {missing}")
+        );
+        assert!(err.source().unwrap().is::<std::io::Error>());
+    }
+
+    #[test]
+    fn a_key_that_is_not_rsa_pem_is_a_config_error_with_the_parse_error_as_its_cause() {
+        let err = WalmartSigner::from_pem("consumer", "1", "not a key").unwrap_err();
+        assert!(err.is_config());
+        assert!(err.source().unwrap().is::<rsa::pkcs1::Error>());
+    }
 }

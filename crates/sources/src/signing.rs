@@ -39,10 +39,7 @@ impl WalmartSigner {
     pub fn from_pem(consumer_id: &str, key_version: &str, pem: &str) -> Result<Self, SourceError> {
         let key = RsaPrivateKey::from_pkcs8_pem(pem.trim())
             .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem.trim()))
-            .map_err(|e| SourceError::Config {
-                field: "PRICELAKE_WALMART_PRIVATE_KEY_FILE".into(),
-                message: format!("not an RSA private key in PEM form ({e})"),
-            })?;
+            .map_err(SourceError::PrivateKey)?;
         Ok(Self {
             consumer_id: consumer_id.to_string(),
             key_version: key_version.to_string(),

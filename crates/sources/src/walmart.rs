@@ -704,7 +704,7 @@ impl Source for WalmartSource {
             .save(
                 NAME,
                 &serde_json::to_value(&self.state)
-                    .map_err(|e| SourceError::Checkpoint(e.to_string()))?,
+                    .map_err(|source| SourceError::EncodeCheckpoint { key: NAME, source })?,
             )
             .await?;
         self.metrics.add(

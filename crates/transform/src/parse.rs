@@ -204,7 +204,7 @@ impl Parsed {
             Ok(text) => text,
             Err(e) => {
                 self.rejected
-                    .push(object_rejection(path, "unreadable_object", &e));
+                    .push(object_rejection(path, "unreadable_object", &e.to_string()));
                 return;
             }
         };

@@ -137,7 +137,7 @@ fn lake_config_error(e: pricelake_lake::LakeError) -> ConfigError {
         },
         e => ConfigError::Field {
             field: "lake.url".to_string(),
-            message: e.to_string(),
+            message: pricelake_core::ErrorChain(&e).to_string(),
             fix: "use a folder path, file:///abs/path or s3://bucket/prefix".to_string(),
         },
     }
