@@ -20,10 +20,10 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// The lake could not be read.
-    #[error("reading the lake: {0}")]
+    #[error("reading the lake")]
     Lake(#[from] pricelake_lake::LakeError),
     /// The marts' natural keys could not be checked.
-    #[error("checking the marts' keys: {0}")]
+    #[error("checking the marts' keys")]
     Marts(#[from] pricelake_transform::TransformError),
 }
 

@@ -11,13 +11,13 @@ use serde_json::json;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The lake failed.
-    #[error("lake: {0}")]
+    #[error(transparent)]
     Lake(#[from] pricelake_lake::LakeError),
     /// A mart file could not be read.
     #[error("mart: {0}")]
     Mart(String),
     /// The server failed.
-    #[error("server: {0}")]
+    #[error("serving HTTP")]
     Io(#[from] std::io::Error),
     /// MongoDB, serving the published marts, failed.
     #[error("MongoDB: {0}")]
@@ -75,7 +75,7 @@ impl ApiError {
 /// logged, not sent.
 impl From<ServeError> for ApiError {
     fn from(e: ServeError) -> Self {
-        tracing::warn!(error = %e, "a request could not be answered from the store");
+        tracing::warn!(error = %pricelake_core::ErrorChain(&e), "a request could not be answered from the store");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store",

@@ -173,7 +173,7 @@ pub async fn serve(
             loop {
                 tokio::time::sleep(period).await;
                 if let Err(e) = state.refresh().await {
-                    tracing::warn!(error = %e, "mart refresh failed; serving the previous run");
+                    tracing::warn!(error = %pricelake_core::ErrorChain(&e), "mart refresh failed; serving the previous run");
                 }
             }
         })

@@ -5,10 +5,10 @@
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
     /// The lake failed.
-    #[error("lake: {0}")]
+    #[error(transparent)]
     Lake(#[from] pricelake_lake::LakeError),
     /// A query failed.
-    #[error("query {mart}: {source}")]
+    #[error("query {mart}")]
     Query {
         /// Which mart or table.
         mart: String,

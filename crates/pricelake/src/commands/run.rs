@@ -80,12 +80,12 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
                         if !report.skipped {
                             if let Err(e) = super::publish_after_process(&full_config, &lake).await
                             {
-                                tracing::error!(error = %e, "publishing to MongoDB failed; the next run retries");
+                                tracing::error!(error = %format!("{e:#}"), "publishing to MongoDB failed; the next run retries");
                             }
                         }
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "scheduled process run failed; the next run retries")
+                        tracing::error!(error = %pricelake_core::ErrorChain(&e), "scheduled process run failed; the next run retries")
                     }
                 }
             }
