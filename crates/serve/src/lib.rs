@@ -13,6 +13,7 @@
 mod config;
 mod error;
 mod handlers;
+mod origin;
 mod params;
 mod routes;
 mod state;
@@ -26,6 +27,7 @@ mod store;
 
 pub use config::{MartSource, ServeConfig};
 pub use error::{ApiError, ServeError};
+pub use origin::{LakeMarts, MartOrigin, MongoMarts};
 pub use publish::{PublishConfig, PublishError, PublishReport, Publisher};
 pub use routes::{router, serve, Route, ROUTES};
 pub use state::ServeState;

@@ -7,7 +7,8 @@ use pricelake_core::{Metrics, Secret};
 use pricelake_lake::Lake;
 
 use crate::http_cache;
-use crate::store::{self, MartStore};
+use crate::origin::{LakeMarts, MartOrigin, MongoMarts};
+use crate::store::MartStore;
 use crate::{ServeConfig, ServeError};
 
 /// Everything a request handler needs. Cheap to clone.
@@ -18,8 +19,8 @@ pub struct ServeState {
     pub(crate) metrics: Metrics,
     pub(crate) token: Option<Arc<Secret>>,
     store: Arc<RwLock<Arc<MartStore>>>,
-    /// Where the marts come from: MongoDB when set, else the lake.
-    mongo: Option<mongodb::Database>,
+    /// Where the marts come from: the lake, or MongoDB.
+    origin: Arc<dyn MartOrigin>,
     /// Finished answers of the current lake-backed run; `None` with MongoDB or a 0 budget.
     pub(crate) cache: Option<Arc<http_cache::ResponseCache>>,
 }
@@ -32,7 +33,8 @@ impl ServeState {
         metrics: Metrics,
         token: Option<Secret>,
     ) -> Result<Self, ServeError> {
-        let store = MartStore::load(&lake).await?;
+        let origin = LakeMarts(lake.clone());
+        let store = origin.load().await?;
         let budget = usize::try_from(config.response_cache_mib.saturating_mul(1 << 20))
             .unwrap_or(usize::MAX);
         Ok(Self {
@@ -41,7 +43,7 @@ impl ServeState {
             metrics,
             token: token.map(Arc::new),
             store: Arc::new(RwLock::new(Arc::new(store))),
-            mongo: None,
+            origin: Arc::new(origin),
             cache: (budget > 0).then(|| Arc::new(http_cache::ResponseCache::new(budget))),
         })
     }
@@ -55,14 +57,15 @@ impl ServeState {
         metrics: Metrics,
         token: Option<Secret>,
     ) -> Result<Self, ServeError> {
-        let store = MartStore::load_from_mongo(&db).await?;
+        let origin = MongoMarts(db);
+        let store = origin.load().await?;
         Ok(Self {
             lake,
             config: Arc::new(config),
             metrics,
             token: token.map(Arc::new),
             store: Arc::new(RwLock::new(Arc::new(store))),
-            mongo: Some(db),
+            origin: Arc::new(origin),
             cache: None,
         })
     }
@@ -74,17 +77,11 @@ impl ServeState {
 
     /// Loads a newer run if one committed; true when the store changed.
     pub async fn refresh(&self) -> Result<bool, ServeError> {
-        let newest = match &self.mongo {
-            Some(db) => store::published_run(db).await?.map(|r| r.run_id),
-            None => store::newest_run_id(&self.lake).await?,
-        };
+        let newest = self.origin.current_run().await?;
         if newest.is_none() || newest.as_deref() == self.store().run_id() {
             return Ok(false);
         }
-        let fresh = match &self.mongo {
-            Some(db) => MartStore::load_from_mongo(db).await?,
-            None => MartStore::load(&self.lake).await?,
-        };
+        let fresh = self.origin.load().await?;
         tracing::info!(
             run_id = fresh.run_id().unwrap_or("-"),
             "serving marts of a new run"
@@ -108,12 +105,12 @@ impl ServeState {
         })
         .expect("an in-memory lake");
         ServeState {
+            origin: Arc::new(LakeMarts(lake.clone())),
             lake,
             config: Arc::new(ServeConfig::default()),
             metrics: Metrics::default(),
             token: None,
             store: Arc::new(RwLock::new(Arc::new(store))),
-            mongo: None,
             cache: None,
         }
     }
