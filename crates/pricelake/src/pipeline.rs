@@ -268,8 +268,10 @@ impl Pipeline {
                 };
                 let mut outcome = PipelineOutcome::default();
                 let mut turn_end = clock.now();
+                // A turn of no time would never reach the end.
+                let every = every.max(chrono::Duration::seconds(1));
                 while turn_end < end {
-                    turn_end = (turn_end + every.max(chrono::Duration::seconds(1))).min(end);
+                    turn_end = (turn_end + every).min(end);
                     let before = outcome.ingest.clone();
                     let summary = ingest
                         .run(StopAt::Instant(turn_end), shutdown.clone(), |now, turn| {
