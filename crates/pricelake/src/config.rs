@@ -201,7 +201,7 @@ impl PricelakeConfig {
             message: e.to_string(),
             fix: "see the [delivery] section of pricelake.example.toml".to_string(),
         })?;
-        let fx = &self.sources.currencylayer;
+        let currencylayer = &self.sources.currencylayer;
         check_currencies(
             "transform.base_currency",
             std::slice::from_ref(&self.transform.base_currency),
@@ -209,9 +209,12 @@ impl PricelakeConfig {
         check_currencies("transform.currencies", &self.transform.currencies)?;
         check_currencies(
             "sources.currencylayer.source_currency",
-            std::slice::from_ref(&fx.source_currency),
+            std::slice::from_ref(&currencylayer.source_currency),
         )?;
-        check_currencies("sources.currencylayer.currencies", &fx.currencies)?;
+        check_currencies(
+            "sources.currencylayer.currencies",
+            &currencylayer.currencies,
+        )?;
         if self.schedule.process_interval_secs == 0 {
             return Err(ConfigError::Field {
                 field: "schedule.process_interval_secs".to_string(),

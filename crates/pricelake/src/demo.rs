@@ -11,15 +11,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use pricelake_core::{Metrics, Secret, SimulatedClock};
-use pricelake_delivery::DeliveryStream;
 use pricelake_emulator::ServedLog;
 use pricelake_lake::{Lake, LakeConfig};
-use pricelake_sources::{build_sources, LakeCheckpoints, SourceSecrets};
-use pricelake_transform::{Engine, ProcessReport};
+use pricelake_sources::SourceSecrets;
+use pricelake_transform::ProcessReport;
 
 use crate::cli::DemoArgs;
 use crate::config::PricelakeConfig;
-use crate::pipeline::{Ingest, IngestSummary, StopAt};
+use crate::pipeline::{IngestSummary, Pipeline, Processing, StopAt};
 
 /// Everything a demo run needs; the CLI fills it from flags and config, tests directly.
 #[derive(Debug, Clone)]
@@ -114,23 +113,16 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
         ..config.lake.clone()
     })
     .with_context(|| format!("opening the demo lake {lake_url}"))?;
-    let mut delivery_config = config.delivery.clone();
-    delivery_config.spool_dir = spool_dir;
-    let delivery = DeliveryStream::open(
-        delivery_config,
+    config.delivery.spool_dir = spool_dir;
+    config.schedule.status_interval_secs = 6 * 3600;
+    let pipeline = Pipeline::assemble(
+        &config,
+        &secrets,
         lake.clone(),
         clock.clone(),
         metrics.clone(),
     )
-    .await
-    .context("opening the delivery stream")?;
-    let mut sources = build_sources(
-        &config.sources,
-        &secrets,
-        clock.clone(),
-        metrics.clone(),
-        Arc::new(LakeCheckpoints(lake.clone())),
-    )?;
+    .await?;
 
     if progress {
         eprintln!(
@@ -140,23 +132,13 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
         );
     }
     let (_never, shutdown) = tokio::sync::watch::channel(false);
-    let mut total = IngestSummary::default();
-    let mut process_runs = Vec::new();
-    let step = Duration::days(i64::from(process_every_days.max(1)));
-    let mut chunk_end = start;
-    while chunk_end < end {
-        chunk_end = (chunk_end + step).min(end);
-        let mut last_day = None;
-        let done_before = total.clone();
-        let summary = Ingest {
-            sources: &mut sources,
-            delivery: &delivery,
-            clock: clock.clone(),
-            metrics: metrics.clone(),
-            lake: lake.clone(),
-            status_interval: Duration::hours(6),
-        }
-        .run(StopAt::Instant(chunk_end), shutdown.clone(), |now, s| {
+    let processing = Processing::InTurns {
+        every: Duration::days(i64::from(process_every_days.max(1))),
+        print: progress,
+    };
+    let mut last_day = None;
+    let outcome = pipeline
+        .run(StopAt::Instant(end), processing, shutdown, |now, so_far| {
             let day = (now - start).num_days();
             if progress && last_day != Some(day) {
                 last_day = Some(day);
@@ -164,35 +146,12 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
                     "  day {:>2}/{days} {}: {} records, {} dead letters so far",
                     day + 1,
                     now.format("%Y-%m-%d"),
-                    done_before.records + s.records,
-                    done_before.dead_letters + s.dead_letters
+                    so_far.records,
+                    so_far.dead_letters
                 );
             }
         })
         .await?;
-        total.polls += summary.polls;
-        total.records += summary.records;
-        total.dead_letters += summary.dead_letters;
-        total.failed_polls += summary.failed_polls;
-        let report = pricelake_transform::process(
-            &lake,
-            &config.transform,
-            &Engine::Local,
-            clock.clone(),
-            metrics.clone(),
-            false,
-        )
-        .await
-        .context("processing")?;
-        if progress {
-            crate::commands::print_process_report(&report);
-        }
-        process_runs.push(report);
-    }
-    delivery
-        .close()
-        .await
-        .context("closing the delivery stream")?;
     let served = emulator.served();
     emulator.shutdown().await;
     // Kept for `pricelake audit`, which balances the lake against what was served.
@@ -204,8 +163,8 @@ pub async fn run_pipeline(options: DemoOptions) -> anyhow::Result<DemoOutcome> {
     .context("saving the emulator's served log")?;
     Ok(DemoOutcome {
         lake,
-        ingest: total,
-        process_runs,
+        ingest: outcome.ingest,
+        process_runs: outcome.process_runs,
         served,
         metrics,
         clock,

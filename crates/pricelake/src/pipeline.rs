@@ -1,19 +1,26 @@
-//! The ingest driver shared by `ingest`, `run` and `demo`.
+//! The pipeline `run`, `ingest` and `demo` drive: sources -> delivery stream -> lake, and
+//! the schedule of process. [`Pipeline::assemble`] is the one place it is put together,
+//! and [`Pipeline::run`] the one place it is driven, so the three commands cannot drift
+//! apart in how they wire it; they differ only in when they stop ([`StopAt`]) and when they
+//! process ([`Processing`]).
 //!
-//! One loop owns the schedule: it finds the next instant something is due (a source's
-//! next poll or a delivery buffer's interval), sleeps on the clock until then, and does
-//! it. With a real clock this paces production; with a simulated clock the same code
+//! One loop owns the ingest schedule: it finds the next instant something is due (a
+//! source's next poll or a delivery buffer's interval), sleeps on the clock until then, and
+//! does it. With a real clock this paces production; with a simulated clock the same code
 //! replays a month in seconds, deterministically.
 
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use pricelake_core::{ErrorChain, Metrics, SharedClock};
 use pricelake_delivery::DeliveryStream;
 use pricelake_lake::Lake;
-use pricelake_sources::{Source, SourceHealth};
+use pricelake_sources::{build_sources, LakeCheckpoints, Source, SourceHealth, SourceSecrets};
+use pricelake_transform::{Engine, ProcessReport};
 use serde::Serialize;
 
+use crate::config::PricelakeConfig;
 use crate::shutdown::ShutdownSignal;
 
 /// When the loop stops on its own.
@@ -42,6 +49,17 @@ pub struct IngestSummary {
     /// Sources `--once` gave up on, each with why: they failed [`ONCE_MAX_FAILED_POLLS`]
     /// polls in a row (the command then exits non-zero).
     pub gave_up: Vec<String>,
+}
+
+impl IngestSummary {
+    /// Adds `other`'s counts to these (one turn's to the totals of a run in turns).
+    fn absorb(&mut self, other: &IngestSummary) {
+        self.polls += other.polls;
+        self.records += other.records;
+        self.dead_letters += other.dead_letters;
+        self.failed_polls += other.failed_polls;
+        self.gave_up.extend(other.gave_up.iter().cloned());
+    }
 }
 
 /// Polls of a source that may fail in a row before `--once` gives up on it (with the
@@ -95,28 +113,253 @@ pub struct SourceStatus {
     pub next_due: DateTime<Utc>,
 }
 
-/// Everything the loop drives.
-pub struct Ingest<'a> {
+/// When processing runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Processing {
+    /// Never: `ingest` only lands raw records.
+    Never,
+    /// Every interval of the clock, alongside ingest, until shutdown or the end of ingest: a
+    /// failed run is logged and the next one retries, and a run that changed the marts is
+    /// published (`[publish] after_process`): `run`.
+    Every(Duration),
+    /// In turns with ingest, until the [`StopAt::Instant`] end: ingest for `every` of the
+    /// clock, then process while ingest waits. A failed run ends the pipeline; each run's
+    /// report is printed if `print`. The demo's way: on a simulated clock, the runs see the
+    /// same data every time.
+    InTurns {
+        /// Clock time between two runs.
+        every: chrono::Duration,
+        /// Print each run's report.
+        print: bool,
+    },
+}
+
+/// What a pipeline did.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineOutcome {
+    /// Totals of the ingest loop.
+    pub ingest: IngestSummary,
+    /// The process runs made in turns with ingest, in order ([`Processing::InTurns`] only:
+    /// a long `run` does not keep them).
+    pub process_runs: Vec<ProcessReport>,
+}
+
+/// Opens the delivery stream of `config` on `lake`: where sources (and backfills) put
+/// records, acknowledged once durable.
+pub async fn open_delivery(
+    config: &PricelakeConfig,
+    lake: &Lake,
+    clock: &SharedClock,
+    metrics: &Metrics,
+) -> anyhow::Result<DeliveryStream> {
+    // Boxed: the stream's opening (a spool replay into the lake) is a deep future type, and
+    // nested in the pipeline's and its callers' it overflows the compiler's query depth.
+    Box::pin(DeliveryStream::open(
+        config.delivery.clone(),
+        lake.clone(),
+        clock.clone(),
+        metrics.clone(),
+    ))
+    .await
+    .context("opening the delivery stream")
+}
+
+/// Sources -> delivery stream -> lake, on one clock, with the config that says when to
+/// process and what to publish.
+pub struct Pipeline {
+    config: PricelakeConfig,
+    lake: Lake,
+    delivery: DeliveryStream,
+    sources: Vec<Box<dyn Source>>,
+    clock: SharedClock,
+    metrics: Metrics,
+}
+
+impl Pipeline {
+    /// Puts the pipeline together: the delivery stream of `config.delivery` on `lake`, and
+    /// every enabled source of `config.sources` with `secrets`, checkpointing in `lake`. A
+    /// source enabled without its secret is a config error naming the variable.
+    pub async fn assemble(
+        config: &PricelakeConfig,
+        secrets: &SourceSecrets,
+        lake: Lake,
+        clock: SharedClock,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
+        let delivery = open_delivery(config, &lake, &clock, &metrics).await?;
+        let sources = build_sources(
+            &config.sources,
+            secrets,
+            clock.clone(),
+            metrics.clone(),
+            std::sync::Arc::new(LakeCheckpoints(lake.clone())),
+        )?;
+        Ok(Self {
+            config: config.clone(),
+            lake,
+            delivery,
+            sources,
+            clock,
+            metrics,
+        })
+    }
+
+    /// Ingests until `stop` or shutdown, processing as `processing` says, then flushes and
+    /// closes the delivery stream.
+    ///
+    /// `on_progress` is called after each poll with the clock's time and the totals so far,
+    /// so the demo can show progress without the pipeline knowing about terminals.
+    pub async fn run(
+        self,
+        stop: StopAt,
+        processing: Processing,
+        shutdown: ShutdownSignal,
+        mut on_progress: impl FnMut(DateTime<Utc>, &IngestSummary),
+    ) -> anyhow::Result<PipelineOutcome> {
+        let Pipeline {
+            config,
+            lake,
+            delivery,
+            mut sources,
+            clock,
+            metrics,
+        } = self;
+        let mut ingest = Ingest {
+            sources: &mut sources,
+            delivery: &delivery,
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            lake: lake.clone(),
+            status_interval: chrono::Duration::seconds(config.schedule.status_interval_secs as i64),
+        };
+        // A loop that failed has failed to flush: closing would only try again.
+        let outcome = match processing {
+            Processing::Never => PipelineOutcome {
+                ingest: ingest.run(stop, shutdown, on_progress).await?,
+                process_runs: Vec::new(),
+            },
+            Processing::Every(every) => {
+                // Processing also ends when ingest does (`--once`), not only on shutdown.
+                let (ended, ingest_ended) = tokio::sync::watch::channel(false);
+                let ingesting = async {
+                    let summary = ingest.run(stop, shutdown.clone(), on_progress).await;
+                    let _ = ended.send(true);
+                    summary
+                };
+                let processing = async {
+                    loop {
+                        tokio::select! {
+                            _ = clock.sleep(every) => {},
+                            _ = crate::shutdown::requested(shutdown.clone()) => return,
+                            _ = crate::shutdown::requested(ingest_ended.clone()) => return,
+                        }
+                        process_and_publish(&config, &lake, &clock, &metrics).await;
+                    }
+                };
+                let (summary, ()) = tokio::join!(ingesting, processing);
+                PipelineOutcome {
+                    ingest: summary?,
+                    process_runs: Vec::new(),
+                }
+            }
+            Processing::InTurns { every, print } => {
+                let StopAt::Instant(end) = stop else {
+                    anyhow::bail!("processing in turns with ingest needs an end instant");
+                };
+                let mut outcome = PipelineOutcome::default();
+                let mut turn_end = clock.now();
+                // A turn of no time would never reach the end.
+                let every = every.max(chrono::Duration::seconds(1));
+                while turn_end < end {
+                    turn_end = (turn_end + every).min(end);
+                    let before = outcome.ingest.clone();
+                    let summary = ingest
+                        .run(StopAt::Instant(turn_end), shutdown.clone(), |now, turn| {
+                            let mut so_far = before.clone();
+                            so_far.absorb(turn);
+                            on_progress(now, &so_far)
+                        })
+                        .await?;
+                    outcome.ingest.absorb(&summary);
+                    let report = pricelake_transform::process(
+                        &lake,
+                        &config.transform,
+                        &Engine::Local,
+                        clock.clone(),
+                        metrics.clone(),
+                        false,
+                    )
+                    .await
+                    .context("processing")?;
+                    if print {
+                        crate::commands::print_process_report(&report);
+                    }
+                    outcome.process_runs.push(report);
+                }
+                outcome
+            }
+        };
+        drop(ingest);
+        delivery
+            .close()
+            .await
+            .context("closing the delivery stream")?;
+        Ok(outcome)
+    }
+}
+
+/// One scheduled process run of `run`, then its publication: a failure is logged, and the
+/// next run retries.
+async fn process_and_publish(
+    config: &PricelakeConfig,
+    lake: &Lake,
+    clock: &SharedClock,
+    metrics: &Metrics,
+) {
+    match pricelake_transform::process(
+        lake,
+        &config.transform,
+        &Engine::Local,
+        clock.clone(),
+        metrics.clone(),
+        false,
+    )
+    .await
+    {
+        Ok(report) => {
+            crate::commands::print_process_report(&report);
+            if !report.skipped {
+                if let Err(e) = crate::commands::publish_after_process(config, lake).await {
+                    tracing::error!(error = %format!("{e:#}"), "publishing to MongoDB failed; the next run retries");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %ErrorChain(&e), "scheduled process run failed; the next run retries")
+        }
+    }
+}
+
+/// The ingest loop, over the pipeline's parts.
+struct Ingest<'a> {
     /// The sources to poll.
-    pub sources: &'a mut [Box<dyn Source>],
+    sources: &'a mut [Box<dyn Source>],
     /// Where records go.
-    pub delivery: &'a DeliveryStream,
+    delivery: &'a DeliveryStream,
     /// The one clock.
-    pub clock: SharedClock,
+    clock: SharedClock,
     /// Counters.
-    pub metrics: Metrics,
+    metrics: Metrics,
     /// Where the status document goes.
-    pub lake: Lake,
-    /// Seconds (of clock time) between status documents.
-    pub status_interval: chrono::Duration,
+    lake: Lake,
+    /// Clock time between status documents.
+    status_interval: chrono::Duration,
 }
 
 impl Ingest<'_> {
-    /// Runs until `stop` or shutdown; flushes everything before returning.
-    ///
-    /// `on_progress` is called after each poll with the clock's time and the totals, so
-    /// the demo can show progress without the loop knowing about terminals.
-    pub async fn run(
+    /// Runs until `stop` or shutdown; flushes everything before returning. `on_progress`
+    /// is called after each poll with the clock's time and this loop's totals.
+    async fn run(
         &mut self,
         stop: StopAt,
         shutdown: ShutdownSignal,

@@ -203,7 +203,7 @@ impl WalmartConfig {
 /// Which apilayer product to call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum FxVariant {
+pub enum CurrencylayerVariant {
     /// currencylayer (`/api/...`, `access_key` from `PRICELAKE_CURRENCYLAYER_ACCESS_KEY`).
     #[default]
     Currencylayer,
@@ -218,7 +218,7 @@ pub struct CurrencylayerConfig {
     /// Poll exchange rates at all.
     pub enabled: bool,
     /// Which product.
-    pub variant: FxVariant,
+    pub variant: CurrencylayerVariant,
     /// Scheme and host; empty means the variant's own (`http://apilayer.net` or `https://api.apilayer.com`).
     pub base_url: String,
     /// Base currency (the free plan allows only USD).
@@ -246,7 +246,7 @@ impl Default for CurrencylayerConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            variant: FxVariant::Currencylayer,
+            variant: CurrencylayerVariant::Currencylayer,
             base_url: String::new(),
             source_currency: "USD".into(),
             currencies: [
@@ -273,16 +273,16 @@ impl CurrencylayerConfig {
             return self.base_url.trim_end_matches('/').to_string();
         }
         match self.variant {
-            FxVariant::Currencylayer => "http://apilayer.net".into(),
-            FxVariant::Apilayer => "https://api.apilayer.com".into(),
+            CurrencylayerVariant::Currencylayer => "http://apilayer.net".into(),
+            CurrencylayerVariant::Apilayer => "https://api.apilayer.com".into(),
         }
     }
 
     /// The path prefix of the variant's functions.
     pub fn path_prefix(&self) -> &'static str {
         match self.variant {
-            FxVariant::Currencylayer => "/api",
-            FxVariant::Apilayer => "/currency_data",
+            CurrencylayerVariant::Currencylayer => "/api",
+            CurrencylayerVariant::Apilayer => "/currency_data",
         }
     }
 }

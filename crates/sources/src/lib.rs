@@ -1,239 +1,43 @@
-//! Clients of the Walmart product API and apilayer's currency API.
+//! Clients of the Walmart product API and apilayer's currency API (currencylayer).
 //!
 //! A [`Source`] polls its endpoints on schedules, turns each response into
 //! [`RecordEnvelope`](pricelake_core::RecordEnvelope)s (one per item of a list, one per whole
 //! body otherwise) or dead letters with their reason, hands them to the delivery stream, and
 //! moves its checkpoint only after the stream acknowledged them: at-least-once, resumable,
 //! nothing dropped silently.
+//!
+//! - `source`: what the pipeline polls ([`Source`]) and [`build_sources`], which makes every
+//!   enabled one;
+//! - `driver`: the one poll lifecycle every source runs under: checkpoint, stopped state,
+//!   retry backoff, health, metrics;
+//! - `walmart` and `currencylayer`: each API's steps, and nothing else; [`backfill_fx`]
+//!   fills FX history from currencylayer;
+//! - [`http`]: one polite, persistent GET; `envelopes`: responses into records; `schedule`:
+//!   when each job is due; `checkpoint`: where sources keep their place;
+//! - `config`, `secrets` (from the environment only), `signing` (Walmart v2), `error`.
 
 #![warn(missing_docs)]
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use pricelake_core::{Metrics, RecordSink, Secret, SharedClock};
-use serde::Serialize;
-
 mod checkpoint;
 mod config;
+mod currencylayer;
+mod driver;
 mod envelopes;
 mod error;
-mod fx;
 pub mod http;
 mod schedule;
+mod secrets;
 mod signing;
+mod source;
 mod walmart;
 
 pub use checkpoint::{CheckpointStore, LakeCheckpoints, MemoryCheckpoints};
 pub use config::{
-    CatalogConfig, CurrencylayerConfig, FxVariant, RetryConfig, SearchConfig, SourcesConfig,
-    WalmartApi, WalmartConfig,
+    CatalogConfig, CurrencylayerConfig, CurrencylayerVariant, RetryConfig, SearchConfig,
+    SourcesConfig, WalmartApi, WalmartConfig,
 };
+pub use currencylayer::backfill_fx;
 pub use error::SourceError;
-pub use fx::{backfill_fx, FxSource};
+pub use secrets::{SourceSecrets, WalmartAuth};
 pub use signing::WalmartSigner;
-pub use walmart::WalmartSource;
-
-/// How a source is doing, for `status`, `/readyz` and the dashboard's health panel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum SourceHealth {
-    /// Polls succeed.
-    Healthy,
-    /// Recent polls failed; it keeps trying.
-    Unhealthy {
-        /// The last failure.
-        reason: String,
-        /// Failed polls in a row.
-        consecutive_failures: u32,
-    },
-    /// It stopped polling (rejected credentials): a person must act.
-    Stopped {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// What one poll did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PollReport {
-    /// HTTP requests made (retries included).
-    pub requests: u32,
-    /// Raw records accepted by delivery.
-    pub records: u64,
-    /// Dead letters accepted by delivery.
-    pub dead_letters: u64,
-}
-
-/// A polled API.
-#[async_trait]
-pub trait Source: Send {
-    /// A stable name (`walmart`, `currencylayer`), also its checkpoint key.
-    fn name(&self) -> &str;
-    /// When it next wants to poll; the present when pages are pending.
-    fn next_due(&self) -> DateTime<Utc>;
-    /// One unit of work: one request (one page), its records delivered, its checkpoint saved.
-    async fn poll(&mut self, sink: &dyn RecordSink) -> Result<PollReport, SourceError>;
-    /// Its health.
-    fn health(&self) -> SourceHealth;
-}
-
-/// Secrets of both sources, read only from the environment.
-#[derive(Debug, Clone, Default)]
-pub struct SourceSecrets {
-    /// `PRICELAKE_WALMART_API_KEY`: the v1 `apiKey`.
-    pub walmart_api_key: Option<Secret>,
-    /// `PRICELAKE_WALMART_CONSUMER_ID`: the v2 consumer id.
-    pub walmart_consumer_id: Option<String>,
-    /// The PEM text of the file named by `PRICELAKE_WALMART_PRIVATE_KEY_FILE`: v2's signing key.
-    pub walmart_private_key_pem: Option<Secret>,
-    /// `PRICELAKE_CURRENCYLAYER_ACCESS_KEY`: currencylayer's `access_key`.
-    pub currencylayer_access_key: Option<Secret>,
-    /// `PRICELAKE_APILAYER_APIKEY`: the marketplace `apikey` header.
-    pub apilayer_apikey: Option<Secret>,
-}
-
-impl SourceSecrets {
-    /// Reads the secrets from the process environment; empty values count as unset.
-    pub fn from_env() -> Result<Self, SourceError> {
-        Self::from_lookup(|var| std::env::var(var).ok())
-    }
-
-    /// Reads the secrets through `lookup` (the environment, or a map in tests). The private
-    /// key file is read here, so a missing or unreadable file is an error naming the variable.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SourceError> {
-        let read = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
-        let walmart_private_key_pem = match read("PRICELAKE_WALMART_PRIVATE_KEY_FILE") {
-            None => None,
-            Some(path) => Some(Secret::new(std::fs::read_to_string(path.trim()).map_err(
-                |source| SourceError::KeyFile {
-                    path: path.trim().to_string(),
-                    source,
-                },
-            )?)),
-        };
-        Ok(Self {
-            walmart_api_key: read("PRICELAKE_WALMART_API_KEY").map(Secret::new),
-            walmart_consumer_id: read("PRICELAKE_WALMART_CONSUMER_ID"),
-            walmart_private_key_pem,
-            currencylayer_access_key: read("PRICELAKE_CURRENCYLAYER_ACCESS_KEY").map(Secret::new),
-            apilayer_apikey: read("PRICELAKE_APILAYER_APIKEY").map(Secret::new),
-        })
-    }
-
-    /// The Walmart credentials the configured generation needs, or the variable to set.
-    pub fn walmart_auth(
-        &self,
-        api: WalmartApi,
-        key_version: &str,
-    ) -> Result<WalmartAuth, SourceError> {
-        let missing = |var: &'static str| SourceError::MissingSecret {
-            source_name: "sources.walmart",
-            var,
-        };
-        match api {
-            WalmartApi::V1 => self
-                .walmart_api_key
-                .clone()
-                .map(WalmartAuth::ApiKey)
-                .ok_or(missing("PRICELAKE_WALMART_API_KEY")),
-            WalmartApi::V2 => {
-                let consumer = self
-                    .walmart_consumer_id
-                    .as_deref()
-                    .ok_or(missing("PRICELAKE_WALMART_CONSUMER_ID"))?;
-                let pem = self
-                    .walmart_private_key_pem
-                    .as_ref()
-                    .ok_or(missing("PRICELAKE_WALMART_PRIVATE_KEY_FILE"))?;
-                Ok(WalmartAuth::Signed(Box::new(WalmartSigner::from_pem(
-                    consumer,
-                    key_version,
-                    pem.expose(),
-                )?)))
-            }
-        }
-    }
-}
-
-/// How Walmart requests prove who sends them.
-#[derive(Debug, Clone)]
-pub enum WalmartAuth {
-    /// v1: the `apiKey` query parameter.
-    ApiKey(Secret),
-    /// v2: four signed headers, made afresh for every attempt.
-    Signed(Box<WalmartSigner>),
-}
-
-/// Builds every enabled source; an enabled source without its secret is a config error
-/// that names the variable to set.
-pub fn build_sources(
-    config: &SourcesConfig,
-    secrets: &SourceSecrets,
-    clock: SharedClock,
-    metrics: Metrics,
-    checkpoints: Arc<dyn CheckpointStore>,
-) -> Result<Vec<Box<dyn Source>>, SourceError> {
-    let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    if config.walmart.enabled {
-        let auth = secrets.walmart_auth(config.walmart.api, &config.walmart.key_version)?;
-        sources.push(Box::new(WalmartSource::new(
-            config.walmart.clone(),
-            auth,
-            clock.clone(),
-            metrics.clone(),
-            checkpoints.clone(),
-        )?));
-    }
-    if config.currencylayer.enabled {
-        let secret = fx::secret_for(&config.currencylayer, secrets)?;
-        sources.push(Box::new(FxSource::new(
-            config.currencylayer.clone(),
-            secret,
-            clock,
-            metrics,
-            checkpoints,
-        )?));
-    }
-    if sources.is_empty() {
-        return Err(SourceError::Config {
-            field: "sources".into(),
-            message:
-                "no source is enabled: set sources.walmart.enabled or sources.currencylayer.enabled"
-                    .into(),
-        });
-    }
-    Ok(sources)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::error::Error;
-
-    use super::*;
-
-    #[test]
-    fn an_unreadable_key_file_is_a_config_error_naming_it_with_the_io_error_as_its_cause() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("absent.pem").to_string_lossy().to_string();
-        let err = SourceSecrets::from_lookup(|var| {
-            (var == "PRICELAKE_WALMART_PRIVATE_KEY_FILE").then(|| missing.clone())
-        })
-        .err()
-        .unwrap();
-        assert!(err.is_config(), "exit code 2, as for any config error");
-        assert_eq!(
-            err.to_string(),
-            format!("config `PRICELAKE_WALMART_PRIVATE_KEY_FILE`: cannot read {missing}")
-        );
-        assert!(err.source().unwrap().is::<std::io::Error>());
-    }
-
-    #[test]
-    fn a_key_that_is_not_rsa_pem_is_a_config_error_with_the_parse_error_as_its_cause() {
-        let err = WalmartSigner::from_pem("consumer", "1", "not a key").unwrap_err();
-        assert!(err.is_config());
-        assert!(err.source().unwrap().is::<rsa::pkcs1::Error>());
-    }
-}
+pub use source::{build_sources, PollReport, Source, SourceHealth};

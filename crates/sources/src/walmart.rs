@@ -1,28 +1,31 @@
 //! The Walmart product API source, Open API v1 (`apiKey`) or Affiliate API v2 (signed
 //! headers): trends, value of the day, taxonomy, the paginated catalog (followed through
 //! `nextPage` to the end), searches (paged through `start`) and tracked items (20 ids per
-//! request, or one UPC), each on its own schedule.
+//! request, or one UPC), each on its own schedule. Its steps only: the
+//! [`Driver`](crate::driver::Driver) runs them.
 
-use std::sync::Arc;
+mod pages;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use pricelake_core::{LakeRecord, Metrics, RecordSink, SharedClock};
+use pricelake_core::{LakeRecord, Metrics, SharedClock};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::checkpoint::CheckpointStore;
 use crate::config::WalmartConfig;
-use crate::envelopes::{count, Origin};
-use crate::http::{Fetcher, Outcome};
+use crate::driver::{PollSource, Step, Stepped};
+use crate::envelopes::Origin;
+use crate::http::{Fetched, Fetcher, Outcome};
 use crate::schedule::Slot;
-use crate::{PollReport, Source, SourceError, SourceHealth, WalmartAuth};
+use crate::{SourceError, WalmartAuth};
+
+use pages::{Catalog, Position, Search};
 
 const NAME: &str = "walmart";
 
 /// How far the current catalog walk has got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct CatalogProgress {
+pub(crate) struct CatalogProgress {
     slot: Slot,
     /// Category ids of this walk (from config or taxonomy); empty until known.
     categories: Vec<String>,
@@ -33,7 +36,7 @@ struct CatalogProgress {
 
 /// How far the current search round has got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct SearchProgress {
+pub(crate) struct SearchProgress {
     slot: Slot,
     query_index: usize,
     start: u32,
@@ -41,14 +44,14 @@ struct SearchProgress {
 
 /// How far the tracked-items round has got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct ItemsProgress {
+pub(crate) struct ItemsProgress {
     slot: Slot,
     batch: usize,
 }
 
 /// The checkpoint: every job's slot and progress.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct WalmartState {
+pub(crate) struct WalmartCheckpoint {
     trends: Option<Slot>,
     vod: Option<Slot>,
     taxonomy: Option<Slot>,
@@ -57,8 +60,9 @@ struct WalmartState {
     items: Option<ItemsProgress>,
 }
 
+/// One of the source's recurring jobs.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Job {
+pub(crate) enum Job {
     Trends,
     Vod,
     Taxonomy,
@@ -67,43 +71,54 @@ enum Job {
     Items,
 }
 
-/// The Walmart source.
-pub struct WalmartSource {
+/// The Walmart source's steps.
+pub(crate) struct WalmartSource {
     config: WalmartConfig,
-    auth: WalmartAuth,
-    clock: SharedClock,
-    metrics: Metrics,
-    checkpoints: Arc<dyn CheckpointStore>,
-    fetcher: Fetcher,
-    state: WalmartState,
-    restored: bool,
-    /// When it was made: before its checkpoint is read it is due from then, which is
-    /// never later than any `now` a driver compares with.
-    created_at: DateTime<Utc>,
-    health: SourceHealth,
-    failures: u32,
+    api: Api,
 }
 
-/// What one step decided about its job.
-enum Advance {
-    /// The round is complete.
-    RoundDone,
-    /// More requests in this round.
-    Progress,
-    /// Failed: try again later.
-    RetryLater(String),
-    /// The credentials were refused.
-    Stop(String),
+/// Requests to the configured generation of the API: its URLs, its credentials, its pace.
+struct Api {
+    prefix: &'static str,
+    base_url: String,
+    auth: WalmartAuth,
+    fetcher: Fetcher,
+}
+
+impl Api {
+    /// The full URL of `resource`: a path below the generation's prefix (`trends`), or an
+    /// absolute path the service handed back (`nextPage`). v1 adds its `apiKey`; v2 signs
+    /// headers instead.
+    fn url(&self, resource: &str) -> String {
+        let path = if resource.starts_with('/') {
+            resource.to_string()
+        } else {
+            format!("{}{resource}", self.prefix)
+        };
+        let base = &self.base_url;
+        match &self.auth {
+            WalmartAuth::ApiKey(key) => {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                format!("{base}{path}{sep}apiKey={}", key.expose())
+            }
+            WalmartAuth::Signed(_) => format!("{base}{path}"),
+        }
+    }
+
+    /// GETs `resource`, counted under `endpoint`.
+    async fn get(&mut self, endpoint: &str, resource: &str) -> Fetched {
+        let url = self.url(resource);
+        self.fetcher.get(endpoint, &url, &[]).await
+    }
 }
 
 impl WalmartSource {
-    /// A source starting its schedules now (or where its checkpoint says, on first poll).
-    pub fn new(
+    /// A source for `config`, its requests proved by `auth`.
+    pub(crate) fn new(
         config: WalmartConfig,
         auth: WalmartAuth,
         clock: SharedClock,
         metrics: Metrics,
-        checkpoints: Arc<dyn CheckpointStore>,
     ) -> Result<Self, SourceError> {
         if config.catalog.count == 0 || config.catalog.count > 200 {
             return Err(SourceError::Config {
@@ -119,8 +134,8 @@ impl WalmartSource {
         }
         let mut fetcher = Fetcher::new(
             NAME,
-            clock.clone(),
-            metrics.clone(),
+            clock,
+            metrics,
             config.timeout_secs,
             config.retry.clone(),
             config.rate_limit_per_sec,
@@ -129,41 +144,13 @@ impl WalmartSource {
         if let WalmartAuth::Signed(signer) = &auth {
             fetcher = fetcher.with_signer((**signer).clone());
         }
-        let now = clock.now();
-        let state = initial_state(&config, now);
-        let now_at_creation = clock.now();
-        Ok(Self {
-            config,
+        let api = Api {
+            prefix: config.api.path_prefix(),
+            base_url: config.effective_base_url(),
             auth,
-            clock,
-            metrics,
-            checkpoints,
             fetcher,
-            state,
-            restored: false,
-            created_at: now_at_creation,
-            health: SourceHealth::Healthy,
-            failures: 0,
-        })
-    }
-
-    /// The full URL of `resource`: a path below the generation's prefix (`trends`), or an
-    /// absolute path the service handed back (`nextPage`). v1 adds its `apiKey`; v2 signs
-    /// headers instead.
-    fn url(&self, resource: &str) -> String {
-        let path = if resource.starts_with('/') {
-            resource.to_string()
-        } else {
-            format!("{}{resource}", self.config.api.path_prefix())
         };
-        let base = self.config.effective_base_url();
-        match &self.auth {
-            WalmartAuth::ApiKey(key) => {
-                let sep = if path.contains('?') { '&' } else { '?' };
-                format!("{base}{path}{sep}apiKey={}", key.expose())
-            }
-            WalmartAuth::Signed(_) => format!("{base}{path}"),
-        }
+        Ok(Self { config, api })
     }
 
     /// The tracked-items requests of one round: ids 20 at a time, then each UPC.
@@ -181,105 +168,15 @@ impl WalmartSource {
         by_id.chain(by_upc).collect()
     }
 
-    fn due_jobs(&self) -> Vec<(DateTime<Utc>, Job)> {
-        let s = &self.state;
-        let mut jobs = Vec::new();
-        if let Some(x) = &s.taxonomy {
-            jobs.push((x.due(), Job::Taxonomy));
-        }
-        if let Some(x) = &s.trends {
-            jobs.push((x.due(), Job::Trends));
-        }
-        if let Some(x) = &s.vod {
-            jobs.push((x.due(), Job::Vod));
-        }
-        if let Some(x) = &s.catalog {
-            jobs.push((x.slot.due(), Job::Catalog));
-        }
-        if let Some(x) = &s.search {
-            jobs.push((x.slot.due(), Job::Search));
-        }
-        if let Some(x) = &s.items {
-            jobs.push((x.slot.due(), Job::Items));
-        }
-        jobs
-    }
-
-    fn slot_mut(&mut self, job: Job) -> &mut Slot {
-        let s = &mut self.state;
-        match job {
-            Job::Trends => s.trends.as_mut(),
-            Job::Vod => s.vod.as_mut(),
-            Job::Taxonomy => s.taxonomy.as_mut(),
-            Job::Catalog => s.catalog.as_mut().map(|c| &mut c.slot),
-            Job::Search => s.search.as_mut().map(|c| &mut c.slot),
-            Job::Items => s.items.as_mut().map(|c| &mut c.slot),
-        }
-        .expect("a due job has a slot")
-    }
-
-    fn interval(&self, job: Job) -> Duration {
-        let secs = match job {
-            Job::Trends => self.config.trends_interval_secs,
-            Job::Vod => self.config.vod_interval_secs,
-            Job::Taxonomy => self.config.taxonomy_interval_secs,
-            Job::Catalog => self.config.catalog.interval_secs,
-            Job::Search => self.config.search.interval_secs,
-            Job::Items => self.config.items_interval_secs,
-        };
-        Duration::seconds(secs.max(1) as i64)
-    }
-
-    /// One request of `job`: the records it produced and what it means for the job.
-    async fn step(&mut self, job: Job) -> (Vec<LakeRecord>, Advance, u32) {
-        let slot = self.slot_mut(job).slot;
-        match job {
-            Job::Trends => {
-                self.simple("trends", "trends", slot, ListShape::Items(&["time"]))
-                    .await
-            }
-            Job::Vod => self.simple("vod", "vod", slot, ListShape::WholeItem).await,
-            Job::Taxonomy => {
-                self.simple("taxonomy", "taxonomy", slot, ListShape::Whole)
-                    .await
-            }
-            Job::Items => {
-                let progress = self.state.items.clone().expect("items job");
-                let batches = self.item_requests();
-                let Some(request) = batches.get(progress.batch) else {
-                    self.state.items.as_mut().expect("items job").batch = 0;
-                    return (Vec::new(), Advance::RoundDone, 0);
-                };
-                let (records, advance, requests) = self
-                    .simple("items", &request.clone(), slot, ListShape::Items(&[]))
-                    .await;
-                let advance = match advance {
-                    Advance::RoundDone if progress.batch + 1 < batches.len() => {
-                        self.state.items.as_mut().expect("items job").batch += 1;
-                        Advance::Progress
-                    }
-                    Advance::RoundDone => {
-                        self.state.items.as_mut().expect("items job").batch = 0;
-                        Advance::RoundDone
-                    }
-                    other => other,
-                };
-                (records, advance, requests)
-            }
-            Job::Search => self.search_step(slot).await,
-            Job::Catalog => self.catalog_step(slot).await,
-        }
-    }
-
+    /// One request of an endpoint whose every round is one request.
     async fn simple(
         &mut self,
         endpoint: &str,
-        path: &str,
+        resource: &str,
         slot: DateTime<Utc>,
         shape: ListShape<'_>,
-    ) -> (Vec<LakeRecord>, Advance, u32) {
-        let url = self.url(path);
-        let fetched = self.fetcher.get(endpoint, &url, &[]).await;
+    ) -> Stepped {
+        let fetched = self.api.get(endpoint, resource).await;
         let origin = Origin {
             source: NAME,
             endpoint,
@@ -287,7 +184,7 @@ impl WalmartSource {
             slot,
         };
         let mut records = origin.discarded(&fetched.discarded);
-        let advance = match fetched.outcome {
+        let step = match fetched.outcome {
             Outcome::Json { status, body, at } => {
                 match shape {
                     ListShape::Whole => records.push(origin.whole(status, at, body)),
@@ -327,7 +224,7 @@ impl WalmartSource {
                         }
                     }
                 }
-                Advance::RoundDone
+                Step::RoundDone
             }
             Outcome::Rejected { status, body, at } => {
                 records.push(origin.dead(
@@ -338,228 +235,257 @@ impl WalmartSource {
                     body.clone(),
                     999,
                 ));
-                if status == 401 || status == 403 {
-                    Advance::Stop(format!("HTTP {status}: {}", first_error_message(&body)))
-                } else {
-                    Advance::RoundDone
-                }
+                refused(status, &body).map_or(Step::RoundDone, Step::Stop)
             }
-            Outcome::Exhausted { last } => Advance::RetryLater(last),
+            Outcome::Exhausted { last } => Step::retry(last),
         };
-        (records, advance, fetched.attempts)
+        Stepped {
+            records,
+            step,
+            requests: fetched.attempts,
+        }
     }
 
-    async fn search_step(&mut self, slot: DateTime<Utc>) -> (Vec<LakeRecord>, Advance, u32) {
-        let progress = self.state.search.clone().expect("search job");
-        let Some(query) = self
-            .config
-            .search
-            .queries
-            .get(progress.query_index)
-            .cloned()
-        else {
-            return (Vec::new(), Advance::RoundDone, 0);
+    /// The tracked items: one batch of ids, or one UPC, per step.
+    async fn items_step(&mut self, progress: &mut ItemsProgress) -> Stepped {
+        let batches = self.item_requests();
+        let Some(request) = batches.get(progress.batch) else {
+            progress.batch = 0;
+            return Stepped {
+                records: Vec::new(),
+                step: Step::RoundDone,
+                requests: 0,
+            };
         };
-        let mut path = format!(
-            "search?query={}&sort={}&start={}&numItems={}",
-            url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>(),
-            self.config.search.sort,
-            progress.start,
-            self.config.search.num_items
-        );
-        if !self.config.search.category_id.is_empty() {
-            path.push_str("&categoryId=");
-            path.extend(url::form_urlencoded::byte_serialize(
-                self.config.search.category_id.as_bytes(),
-            ));
-        }
-        let url = self.url(&path);
-        let fetched = self.fetcher.get("search", &url, &[]).await;
-        let origin = Origin {
-            source: NAME,
-            endpoint: "search",
-            url: &fetched.url,
-            slot,
-        };
-        let mut records = origin.discarded(&fetched.discarded);
-        let mut next_query = false;
-        let advance = match fetched.outcome {
-            Outcome::Json { status, body, at } => {
-                let items = body
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let context = context_of(&body, &["query", "totalResults", "start"]);
-                records.extend(origin.items(status, at, &items, context));
-                let total = body
-                    .get("totalResults")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0) as u32;
-                let next_start = progress.start + items.len() as u32;
-                if items.is_empty()
-                    || next_start > total.min(self.config.search.max_results).min(1000)
-                {
-                    next_query = true;
-                } else {
-                    self.state.search.as_mut().expect("search job").start = next_start;
-                }
-                Advance::Progress
-            }
-            Outcome::Rejected { status, body, at } => {
-                records.push(origin.dead(
-                    &format!("http_{status}"),
-                    "the service rejected the request",
-                    Some(status),
-                    at,
-                    body,
-                    999,
-                ));
-                next_query = true;
-                Advance::Progress
-            }
-            Outcome::Exhausted { last } => Advance::RetryLater(last),
-        };
-        if next_query {
-            let s = self.state.search.as_mut().expect("search job");
-            s.query_index += 1;
-            s.start = 1;
-            if s.query_index >= self.config.search.queries.len() {
-                s.query_index = 0;
-                return (records, Advance::RoundDone, fetched.attempts);
+        let mut stepped = self
+            .simple("items", request, progress.slot.slot, ListShape::Items(&[]))
+            .await;
+        if stepped.step == Step::RoundDone {
+            if progress.batch + 1 < batches.len() {
+                progress.batch += 1;
+                stepped.step = Step::Progress;
+            } else {
+                progress.batch = 0;
             }
         }
-        (records, advance, fetched.attempts)
+        stepped
     }
 
-    async fn catalog_step(&mut self, slot: DateTime<Utc>) -> (Vec<LakeRecord>, Advance, u32) {
-        let progress = self.state.catalog.clone().expect("catalog job");
+    /// The catalog: its departments from the taxonomy first unless configured, then a page.
+    async fn catalog_step(&mut self, progress: &mut CatalogProgress) -> Stepped {
+        let slot = progress.slot.slot;
         if progress.categories.is_empty() {
-            // Learn the departments from the taxonomy (and land the taxonomy itself).
-            let url = self.url("taxonomy");
-            let fetched = self.fetcher.get("taxonomy", &url, &[]).await;
-            let origin = Origin {
-                source: NAME,
-                endpoint: "taxonomy",
-                url: &fetched.url,
-                slot,
-            };
-            let mut records = origin.discarded(&fetched.discarded);
-            let advance = match fetched.outcome {
-                Outcome::Json { status, body, at } => {
-                    let ids: Vec<String> = body["categories"]
-                        .as_array()
-                        .map(|c| {
-                            c.iter()
-                                .filter_map(|c| c["id"].as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    records.push(origin.whole(status, at, body));
-                    if ids.is_empty() {
-                        Advance::RetryLater("taxonomy lists no categories".into())
-                    } else {
-                        self.state.catalog.as_mut().expect("catalog job").categories = ids;
-                        Advance::Progress
-                    }
-                }
-                Outcome::Rejected { status, body, at } => {
-                    records.push(origin.dead(
-                        &format!("http_{status}"),
-                        "taxonomy rejected",
-                        Some(status),
-                        at,
-                        body.clone(),
-                        999,
-                    ));
-                    if status == 401 || status == 403 {
-                        Advance::Stop(format!("HTTP {status}: {}", first_error_message(&body)))
-                    } else {
-                        Advance::RetryLater(format!("taxonomy HTTP {status}"))
-                    }
-                }
-                Outcome::Exhausted { last } => Advance::RetryLater(last),
-            };
-            return (records, advance, fetched.attempts);
+            return self.learn_categories(progress).await;
         }
-        let category = progress.categories[progress.index].clone();
-        let path = progress.next_path.clone().unwrap_or_else(|| {
-            format!(
-                "paginated/items?category={category}&count={}",
-                self.config.catalog.count
-            )
-        });
-        let url = self.url(&path);
-        let fetched = self.fetcher.get("paginated_items", &url, &[]).await;
+        let mut at = Position {
+            key: progress.index,
+            cursor: progress.next_path.clone(),
+        };
+        let listing = Catalog {
+            count: self.config.catalog.count,
+        };
+        let stepped =
+            pages::page(&listing, &mut self.api, &progress.categories, &mut at, slot).await;
+        progress.index = at.key;
+        progress.next_path = at.cursor;
+        if stepped.step == Step::RoundDone && self.config.catalog.categories.is_empty() {
+            // Departments come and go: the next walk asks the taxonomy again.
+            progress.categories.clear();
+        }
+        stepped
+    }
+
+    /// Learns the departments from the taxonomy (and lands the taxonomy itself).
+    async fn learn_categories(&mut self, progress: &mut CatalogProgress) -> Stepped {
+        let fetched = self.api.get("taxonomy", "taxonomy").await;
         let origin = Origin {
             source: NAME,
-            endpoint: "paginated_items",
+            endpoint: "taxonomy",
             url: &fetched.url,
-            slot,
+            slot: progress.slot.slot,
         };
         let mut records = origin.discarded(&fetched.discarded);
-        let mut category_done = false;
-        let advance = match fetched.outcome {
+        let step = match fetched.outcome {
             Outcome::Json { status, body, at } => {
-                let items = body
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
+                let ids: Vec<String> = body["categories"]
+                    .as_array()
+                    .map(|c| {
+                        c.iter()
+                            .filter_map(|c| c["id"].as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                let mut context =
-                    context_of(&body, &["nextPage", "totalPages"]).unwrap_or_else(|| json!({}));
-                context["category"] = json!(category);
-                records.extend(origin.items(status, at, &items, Some(context)));
-                match body
-                    .get("nextPage")
-                    .and_then(Value::as_str)
-                    .filter(|p| !p.is_empty())
-                {
-                    Some(next) => {
-                        self.state.catalog.as_mut().expect("catalog job").next_path =
-                            Some(next.to_string())
-                    }
-                    None => category_done = true,
+                records.push(origin.whole(status, at, body));
+                if ids.is_empty() {
+                    Step::retry("taxonomy lists no categories")
+                } else {
+                    progress.categories = ids;
+                    Step::Progress
                 }
-                Advance::Progress
             }
             Outcome::Rejected { status, body, at } => {
                 records.push(origin.dead(
                     &format!("http_{status}"),
-                    "page rejected; category skipped this round",
+                    "taxonomy rejected",
                     Some(status),
                     at,
                     body.clone(),
                     999,
                 ));
-                if status == 401 || status == 403 {
-                    return (
-                        records,
-                        Advance::Stop(format!("HTTP {status}: {}", first_error_message(&body))),
-                        fetched.attempts,
-                    );
-                }
-                category_done = true;
-                Advance::Progress
+                refused(status, &body).map_or_else(
+                    || Step::retry(format!("taxonomy HTTP {status}")),
+                    Step::Stop,
+                )
             }
-            Outcome::Exhausted { last } => Advance::RetryLater(last),
+            Outcome::Exhausted { last } => Step::retry(last),
         };
-        if category_done {
-            let c = self.state.catalog.as_mut().expect("catalog job");
-            c.next_path = None;
-            c.index += 1;
-            if c.index >= c.categories.len() {
-                c.index = 0;
-                if self.config.catalog.categories.is_empty() {
-                    c.categories.clear();
-                }
-                return (records, Advance::RoundDone, fetched.attempts);
-            }
+        Stepped {
+            records,
+            step,
+            requests: fetched.attempts,
         }
-        (records, advance, fetched.attempts)
     }
 }
 
+#[async_trait]
+impl PollSource for WalmartSource {
+    type Checkpoint = WalmartCheckpoint;
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn unhealthy_after_failures(&self) -> u32 {
+        self.config.unhealthy_after_failures
+    }
+
+    fn fresh(&self, now: DateTime<Utc>) -> WalmartCheckpoint {
+        let config = &self.config;
+        WalmartCheckpoint {
+            trends: (config.trends_interval_secs > 0).then(|| Slot::new(now)),
+            vod: (config.vod_interval_secs > 0).then(|| Slot::new(now)),
+            taxonomy: (config.taxonomy_interval_secs > 0).then(|| Slot::new(now)),
+            catalog: config.catalog.enabled.then(|| CatalogProgress {
+                slot: Slot::new(now),
+                categories: config.catalog.categories.clone(),
+                index: 0,
+                next_path: None,
+            }),
+            search: (!config.search.queries.is_empty()).then(|| SearchProgress {
+                slot: Slot::new(now),
+                query_index: 0,
+                start: 1,
+            }),
+            items: (!config.tracked_item_ids.is_empty() || !config.tracked_upcs.is_empty()).then(
+                || ItemsProgress {
+                    slot: Slot::new(now),
+                    batch: 0,
+                },
+            ),
+        }
+    }
+
+    fn reconcile(&self, saved: WalmartCheckpoint, fresh: WalmartCheckpoint) -> WalmartCheckpoint {
+        fn keep<T>(fresh: Option<T>, saved: Option<T>) -> Option<T> {
+            fresh.map(|f| saved.unwrap_or(f))
+        }
+        WalmartCheckpoint {
+            trends: keep(fresh.trends, saved.trends),
+            vod: keep(fresh.vod, saved.vod),
+            taxonomy: keep(fresh.taxonomy, saved.taxonomy),
+            catalog: keep(fresh.catalog, saved.catalog),
+            search: keep(fresh.search, saved.search),
+            items: keep(fresh.items, saved.items),
+        }
+    }
+
+    fn jobs<'a>(&self, c: &'a WalmartCheckpoint) -> Vec<(Job, &'a Slot)> {
+        [
+            (Job::Taxonomy, c.taxonomy.as_ref()),
+            (Job::Trends, c.trends.as_ref()),
+            (Job::Vod, c.vod.as_ref()),
+            (Job::Catalog, c.catalog.as_ref().map(|p| &p.slot)),
+            (Job::Search, c.search.as_ref().map(|p| &p.slot)),
+            (Job::Items, c.items.as_ref().map(|p| &p.slot)),
+        ]
+        .into_iter()
+        .filter_map(|(job, slot)| Some((job, slot?)))
+        .collect()
+    }
+
+    fn slot_mut<'a>(&self, c: &'a mut WalmartCheckpoint, job: Job) -> &'a mut Slot {
+        match job {
+            Job::Trends => c.trends.as_mut(),
+            Job::Vod => c.vod.as_mut(),
+            Job::Taxonomy => c.taxonomy.as_mut(),
+            Job::Catalog => c.catalog.as_mut().map(|p| &mut p.slot),
+            Job::Search => c.search.as_mut().map(|p| &mut p.slot),
+            Job::Items => c.items.as_mut().map(|p| &mut p.slot),
+        }
+        .expect("a scheduled job has a slot")
+    }
+
+    fn interval(&self, job: Job) -> Duration {
+        let secs = match job {
+            Job::Trends => self.config.trends_interval_secs,
+            Job::Vod => self.config.vod_interval_secs,
+            Job::Taxonomy => self.config.taxonomy_interval_secs,
+            Job::Catalog => self.config.catalog.interval_secs,
+            Job::Search => self.config.search.interval_secs,
+            Job::Items => self.config.items_interval_secs,
+        };
+        Duration::seconds(secs.max(1) as i64)
+    }
+
+    fn paused_until(&self) -> Option<DateTime<Utc>> {
+        self.api.fetcher.quota_exhausted_until()
+    }
+
+    async fn step(&mut self, c: &mut WalmartCheckpoint, job: Job) -> Stepped {
+        let slot = self.slot_mut(c, job).slot;
+        match job {
+            Job::Trends => {
+                self.simple("trends", "trends", slot, ListShape::Items(&["time"]))
+                    .await
+            }
+            Job::Vod => self.simple("vod", "vod", slot, ListShape::WholeItem).await,
+            Job::Taxonomy => {
+                self.simple("taxonomy", "taxonomy", slot, ListShape::Whole)
+                    .await
+            }
+            Job::Items => {
+                let progress = c.items.as_mut().expect("a scheduled items job");
+                self.items_step(progress).await
+            }
+            Job::Search => {
+                let progress = c.search.as_mut().expect("a scheduled search job");
+                let mut at = Position {
+                    key: progress.query_index,
+                    cursor: progress.start,
+                };
+                let listing = Search(&self.config.search);
+                let stepped = pages::page(
+                    &listing,
+                    &mut self.api,
+                    &self.config.search.queries,
+                    &mut at,
+                    slot,
+                )
+                .await;
+                progress.query_index = at.key;
+                progress.start = at.cursor;
+                stepped
+            }
+            Job::Catalog => {
+                let progress = c.catalog.as_mut().expect("a scheduled catalog job");
+                self.catalog_step(progress).await
+            }
+        }
+    }
+}
+
+/// How a one-request endpoint's body becomes records.
 enum ListShape<'a> {
     /// `{"items": [...]}` split into items, with these fields as context.
     Items(&'a [&'a str]),
@@ -569,6 +495,7 @@ enum ListShape<'a> {
     Whole,
 }
 
+/// The `fields` of a response kept beside each of its items; `None` when it has none.
 fn context_of(body: &Value, fields: &[&str]) -> Option<Value> {
     let mut context = serde_json::Map::new();
     for field in fields {
@@ -579,167 +506,15 @@ fn context_of(body: &Value, fields: &[&str]) -> Option<Value> {
     (!context.is_empty()).then_some(Value::Object(context))
 }
 
+/// The reason to stop when a rejection means the credentials were refused (401, 403).
+fn refused(status: u16, body: &str) -> Option<String> {
+    (status == 401 || status == 403)
+        .then(|| format!("HTTP {status}: {}", first_error_message(body)))
+}
+
 fn first_error_message(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_string))
         .unwrap_or_else(|| body.chars().take(200).collect())
-}
-
-fn initial_state(config: &WalmartConfig, now: DateTime<Utc>) -> WalmartState {
-    WalmartState {
-        trends: (config.trends_interval_secs > 0).then(|| Slot::new(now)),
-        vod: (config.vod_interval_secs > 0).then(|| Slot::new(now)),
-        taxonomy: (config.taxonomy_interval_secs > 0).then(|| Slot::new(now)),
-        catalog: config.catalog.enabled.then(|| CatalogProgress {
-            slot: Slot::new(now),
-            categories: config.catalog.categories.clone(),
-            index: 0,
-            next_path: None,
-        }),
-        search: (!config.search.queries.is_empty()).then(|| SearchProgress {
-            slot: Slot::new(now),
-            query_index: 0,
-            start: 1,
-        }),
-        items: (!config.tracked_item_ids.is_empty() || !config.tracked_upcs.is_empty()).then(
-            || ItemsProgress {
-                slot: Slot::new(now),
-                batch: 0,
-            },
-        ),
-    }
-}
-
-#[async_trait]
-impl Source for WalmartSource {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn next_due(&self) -> DateTime<Utc> {
-        if !self.restored {
-            return self.created_at;
-        }
-        let due = self
-            .due_jobs()
-            .into_iter()
-            .map(|(t, _)| t)
-            .min()
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        match self.fetcher.quota_exhausted_until() {
-            Some(until) => due.max(until),
-            None => due,
-        }
-    }
-
-    async fn poll(&mut self, sink: &dyn RecordSink) -> Result<PollReport, SourceError> {
-        if !self.restored {
-            if let Some(saved) = self.checkpoints.load(NAME).await? {
-                match serde_json::from_value::<WalmartState>(saved) {
-                    Ok(state) => {
-                        self.state = merge_with_config(state, &self.config, self.clock.now())
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "walmart checkpoint unreadable; starting fresh schedules")
-                    }
-                }
-            }
-            self.restored = true;
-        }
-        if matches!(self.health, SourceHealth::Stopped { .. }) {
-            return Ok(PollReport::default());
-        }
-        let now = self.clock.now();
-        let Some((_, job)) = self
-            .due_jobs()
-            .into_iter()
-            .filter(|(t, _)| *t <= now)
-            .min_by_key(|(t, _)| *t)
-        else {
-            return Ok(PollReport::default());
-        };
-        let before = self.state.clone();
-        let (records, advance, requests) = self.step(job).await;
-        let (raw, dead) = count(&records);
-        if !records.is_empty() {
-            if let Err(e) = sink.accept(records).await {
-                // Not durable: forget the progress so the same request is made again.
-                self.state = before;
-                let slot = self.slot_mut(job);
-                slot.not_before = Some(now + Duration::seconds(5));
-                return Err(e.into());
-            }
-        }
-        let now = self.clock.now();
-        let interval = self.interval(job);
-        match advance {
-            Advance::RoundDone => {
-                self.slot_mut(job).advance(interval, now);
-                self.failures = 0;
-                self.health = SourceHealth::Healthy;
-            }
-            Advance::Progress => {
-                self.failures = 0;
-                self.health = SourceHealth::Healthy;
-            }
-            Advance::RetryLater(reason) => {
-                self.failures += 1;
-                let wait = Duration::seconds(60 * i64::from(self.failures.min(30)));
-                self.slot_mut(job).not_before = Some(now + wait);
-                if self.failures >= self.config.unhealthy_after_failures {
-                    self.health = SourceHealth::Unhealthy {
-                        reason: reason.clone(),
-                        consecutive_failures: self.failures,
-                    };
-                }
-                tracing::warn!(source = NAME, ?job, %reason, "request failed after retries; will try again");
-            }
-            Advance::Stop(reason) => {
-                tracing::error!(source = NAME, %reason, "credentials refused: walmart source stopped");
-                self.health = SourceHealth::Stopped { reason };
-            }
-        }
-        self.checkpoints
-            .save(
-                NAME,
-                &serde_json::to_value(&self.state)
-                    .map_err(|source| SourceError::EncodeCheckpoint { key: NAME, source })?,
-            )
-            .await?;
-        self.metrics.add(
-            pricelake_core::metrics::names::RECORDS_RECEIVED,
-            &[("component", "source_walmart")],
-            raw + dead,
-        );
-        Ok(PollReport {
-            requests,
-            records: raw,
-            dead_letters: dead,
-        })
-    }
-
-    fn health(&self) -> SourceHealth {
-        self.health.clone()
-    }
-}
-
-/// A restored checkpoint keeps its progress for jobs still configured and starts new ones now.
-fn merge_with_config(
-    saved: WalmartState,
-    config: &WalmartConfig,
-    now: DateTime<Utc>,
-) -> WalmartState {
-    let fresh = initial_state(config, now);
-    fn keep<T>(fresh: Option<T>, saved: Option<T>) -> Option<T> {
-        fresh.map(|f| saved.unwrap_or(f))
-    }
-    WalmartState {
-        trends: keep(fresh.trends, saved.trends),
-        vod: keep(fresh.vod, saved.vod),
-        taxonomy: keep(fresh.taxonomy, saved.taxonomy),
-        catalog: keep(fresh.catalog, saved.catalog),
-        search: keep(fresh.search, saved.search),
-        items: keep(fresh.items, saved.items),
-    }
 }

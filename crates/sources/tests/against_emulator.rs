@@ -589,7 +589,7 @@ async fn the_apilayer_variant_sends_its_key_as_a_header_and_lists_currencies() {
     )
     .await;
     let mut config = fx_only();
-    config.currencylayer.variant = pricelake_sources::FxVariant::Apilayer;
+    config.currencylayer.variant = pricelake_sources::CurrencylayerVariant::Apilayer;
     config.currencylayer.base_url = emulator.base_url();
     let sink = MemorySink::new();
     let mut sources = build(

@@ -2,29 +2,20 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use chrono::NaiveDate;
-use pricelake_delivery::DeliveryStream;
-use pricelake_sources::{build_sources, LakeCheckpoints, SourceSecrets};
+use pricelake_sources::{LakeCheckpoints, SourceSecrets};
 
 use super::UsageError;
 use crate::cli::IngestArgs;
 use crate::config::PricelakeConfig;
-use crate::pipeline::{Ingest, StopAt};
+use crate::pipeline::{open_delivery, Pipeline, Processing, StopAt};
 
 pub(super) async fn run(config: PricelakeConfig, args: IngestArgs) -> anyhow::Result<()> {
     let (lake, metrics, clock) = super::open_lake(&config)?;
     let secrets = SourceSecrets::from_env()?;
-    let delivery = DeliveryStream::open(
-        config.delivery.clone(),
-        lake.clone(),
-        clock.clone(),
-        metrics.clone(),
-    )
-    .await
-    .context("opening the delivery stream")?;
-    let checkpoints = Arc::new(LakeCheckpoints(lake.clone()));
     if let Some(range) = args.backfill {
+        // A backfill needs the delivery stream and currencylayer, not the other sources.
+        let delivery = open_delivery(&config, &lake, &clock, &metrics).await?;
         let (from, to) = parse_range(&range)?;
         let report = pricelake_sources::backfill_fx(
             &config.sources.currencylayer,
@@ -34,7 +25,7 @@ pub(super) async fn run(config: PricelakeConfig, args: IngestArgs) -> anyhow::Re
             clock.clone(),
             metrics.clone(),
             &delivery,
-            checkpoints,
+            Arc::new(LakeCheckpoints(lake.clone())),
         )
         .await?;
         delivery.close().await?;
@@ -44,30 +35,17 @@ pub(super) async fn run(config: PricelakeConfig, args: IngestArgs) -> anyhow::Re
         );
         return Ok(());
     }
-    let mut sources = build_sources(
-        &config.sources,
-        &secrets,
-        clock.clone(),
-        metrics.clone(),
-        checkpoints,
-    )?;
+    let pipeline = Pipeline::assemble(&config, &secrets, lake.clone(), clock, metrics).await?;
     let shutdown = crate::shutdown::install();
     let stop = if args.once {
         StopAt::OneRound
     } else {
         StopAt::Never
     };
-    let summary = Ingest {
-        sources: &mut sources,
-        delivery: &delivery,
-        clock: clock.clone(),
-        metrics: metrics.clone(),
-        lake: lake.clone(),
-        status_interval: chrono::Duration::seconds(config.schedule.status_interval_secs as i64),
-    }
-    .run(stop, shutdown, |_, _| {})
-    .await?;
-    delivery.close().await?;
+    let summary = pipeline
+        .run(stop, Processing::Never, shutdown, |_, _| {})
+        .await?
+        .ingest;
     println!(
         "ingest: {} polls, {} records, {} dead letters, {} failed polls -> {}",
         summary.polls,

@@ -1,6 +1,7 @@
-//! apilayer's currency API: `/live` on a schedule, `/list` (the currencies on offer) now
-//! and then, and backfills from `/timeframe`, or day by day from `/historical` when the
-//! plan does not include timeframe queries (error 105).
+//! apilayer's currency API, currencylayer (or its marketplace twin `currency_data`): `/live`
+//! on a schedule, `/list` (the currencies on offer) now and then, and FX backfills from
+//! `/timeframe`, or day by day from `/historical` when the plan does not include timeframe
+//! queries (error 105). The API is currencylayer; what it gives is FX data.
 //!
 //! Errors arrive with HTTP 200 and `success:false`. Codes 101 and 102 (bad key, inactive
 //! account) stop the source with a clear message; 104 and 105 (quota, plan) back off until
@@ -11,16 +12,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use pricelake_core::models::currencylayer::ApiError;
-use pricelake_core::{LakeRecord, Metrics, RecordSink, Secret, SharedClock};
+use pricelake_core::{Metrics, RecordSink, Secret, SharedClock};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checkpoint::CheckpointStore;
-use crate::config::{CurrencylayerConfig, FxVariant};
+use crate::config::{CurrencylayerConfig, CurrencylayerVariant};
+use crate::driver::{PollSource, Step, Stepped};
 use crate::envelopes::{count, Origin};
 use crate::http::{Fetcher, Outcome};
 use crate::schedule::Slot;
-use crate::{PollReport, Source, SourceError, SourceHealth, SourceSecrets};
+use crate::{PollReport, SourceError, SourceSecrets};
 
 const NAME: &str = "currencylayer";
 
@@ -30,7 +32,7 @@ pub(crate) fn secret_for(
     secrets: &SourceSecrets,
 ) -> Result<Secret, SourceError> {
     match config.variant {
-        FxVariant::Currencylayer => {
+        CurrencylayerVariant::Currencylayer => {
             secrets
                 .currencylayer_access_key
                 .clone()
@@ -39,30 +41,23 @@ pub(crate) fn secret_for(
                     var: "PRICELAKE_CURRENCYLAYER_ACCESS_KEY",
                 })
         }
-        FxVariant::Apilayer => secrets
-            .apilayer_apikey
-            .clone()
-            .ok_or(SourceError::MissingSecret {
-                source_name: "sources.currencylayer (variant apilayer)",
-                var: "PRICELAKE_APILAYER_APIKEY",
-            }),
+        CurrencylayerVariant::Apilayer => {
+            secrets
+                .apilayer_apikey
+                .clone()
+                .ok_or(SourceError::MissingSecret {
+                    source_name: "sources.currencylayer (variant apilayer)",
+                    var: "PRICELAKE_APILAYER_APIKEY",
+                })
+        }
     }
 }
 
-/// One request to an apilayer function, its records and what the source should do next.
+/// One request to an apilayer function: its step, and whether the function is on the plan.
 struct Call {
-    records: Vec<LakeRecord>,
-    verdict: Verdict,
-    requests: u32,
+    stepped: Stepped,
     /// The service answered 105: this function is not on the plan.
     not_on_plan: bool,
-}
-
-enum Verdict {
-    Ok,
-    /// Try again after this long.
-    Later(Duration, String),
-    Stop(String),
 }
 
 struct Client {
@@ -106,11 +101,11 @@ impl Client {
             format!("&{query}")
         };
         let (url, headers) = match self.config.variant {
-            FxVariant::Currencylayer => (
+            CurrencylayerVariant::Currencylayer => (
                 format!("{base}?access_key={}{query}", self.secret.expose()),
                 vec![],
             ),
-            FxVariant::Apilayer => (
+            CurrencylayerVariant::Apilayer => (
                 format!("{base}?{}", query.trim_start_matches('&')),
                 vec![("apikey", self.secret.expose().to_string())],
             ),
@@ -124,22 +119,24 @@ impl Client {
         };
         let mut records = origin.discarded(&fetched.discarded);
         let mut not_on_plan = false;
-        let verdict = match fetched.outcome {
+        let step = match fetched.outcome {
             Outcome::Json { status, body, at } => match ApiError::from_body(&body) {
                 None => {
                     records.push(origin.whole(status, at, body));
-                    Verdict::Ok
+                    Step::RoundDone
                 }
                 Some(err) => {
                     let info = err.info.clone().unwrap_or_default();
                     match err.code {
-                        101 | 102 => Verdict::Stop(format!("apilayer error {}: {info}", err.code)),
+                        101 | 102 => Step::Stop(format!("apilayer error {}: {info}", err.code)),
                         104 | 105 => {
                             not_on_plan = err.code == 105;
-                            Verdict::Later(
-                                Duration::seconds(self.config.quota_backoff_secs.max(1) as i64),
-                                format!("apilayer error {}: {info}", err.code),
-                            )
+                            Step::RetryLater {
+                                reason: format!("apilayer error {}: {info}", err.code),
+                                at_least: Some(Duration::seconds(
+                                    self.config.quota_backoff_secs.max(1) as i64,
+                                )),
+                            }
                         }
                         code => {
                             records.push(origin.dead(
@@ -150,7 +147,7 @@ impl Client {
                                 body.to_string(),
                                 0,
                             ));
-                            Verdict::Ok
+                            Step::RoundDone
                         }
                     }
                 }
@@ -165,17 +162,19 @@ impl Client {
                     999,
                 ));
                 if status == 401 || status == 403 {
-                    Verdict::Stop(format!("HTTP {status}: credentials refused"))
+                    Step::Stop(format!("HTTP {status}: credentials refused"))
                 } else {
-                    Verdict::Ok
+                    Step::RoundDone
                 }
             }
-            Outcome::Exhausted { last } => Verdict::Later(Duration::minutes(5), last),
+            Outcome::Exhausted { last } => Step::retry(last),
         };
         Call {
-            records,
-            verdict,
-            requests: fetched.attempts,
+            stepped: Stepped {
+                records,
+                step,
+                requests: fetched.attempts,
+            },
             not_on_plan,
         }
     }
@@ -187,43 +186,33 @@ impl Client {
 
 /// The checkpoint of the live and list schedules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct FxState {
+pub(crate) struct CurrencylayerCheckpoint {
     live: Slot,
     /// `None` when the list job is disabled.
     #[serde(default)]
     list: Option<Slot>,
 }
 
-/// Which job a poll runs.
+/// Which function a step calls.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum FxJob {
+pub(crate) enum Job {
     Live,
     List,
 }
 
-/// The scheduled `/live` source.
-pub struct FxSource {
+/// The currencylayer source: FX rates from `/live` every hour, the currencies on offer from
+/// `/list` now and then. The [`Driver`](crate::driver::Driver) runs its steps.
+pub(crate) struct CurrencylayerSource {
     client: Client,
-    clock: SharedClock,
-    metrics: Metrics,
-    checkpoints: Arc<dyn CheckpointStore>,
-    state: FxState,
-    restored: bool,
-    /// When it was made: before its checkpoint is read it is due from then, which is
-    /// never later than any `now` a driver compares with.
-    created_at: DateTime<Utc>,
-    health: SourceHealth,
-    failures: u32,
 }
 
-impl FxSource {
-    /// A source polling `/live` from now on (or from its checkpoint).
-    pub fn new(
+impl CurrencylayerSource {
+    /// A source quoting the configured currencies.
+    pub(crate) fn new(
         config: CurrencylayerConfig,
         secret: Secret,
         clock: SharedClock,
         metrics: Metrics,
-        checkpoints: Arc<dyn CheckpointStore>,
     ) -> Result<Self, SourceError> {
         if config.currencies.is_empty() {
             return Err(SourceError::Config {
@@ -231,137 +220,83 @@ impl FxSource {
                 message: "list at least one currency".into(),
             });
         }
-        let state = FxState {
-            live: Slot::new(clock.now()),
-            list: (config.list_interval_secs > 0).then(|| Slot::new(clock.now())),
-        };
-        let now_at_creation = clock.now();
         Ok(Self {
-            client: Client::new(config, secret, clock.clone(), metrics.clone())?,
-            clock,
-            metrics,
-            checkpoints,
-            state,
-            restored: false,
-            created_at: now_at_creation,
-            health: SourceHealth::Healthy,
-            failures: 0,
+            client: Client::new(config, secret, clock, metrics)?,
         })
     }
 }
 
 #[async_trait]
-impl Source for FxSource {
-    fn name(&self) -> &str {
+impl PollSource for CurrencylayerSource {
+    type Checkpoint = CurrencylayerCheckpoint;
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
         NAME
     }
 
-    fn next_due(&self) -> DateTime<Utc> {
-        if !self.restored {
-            return self.created_at;
-        }
-        match &self.state.list {
-            Some(list) => list.due().min(self.state.live.due()),
-            None => self.state.live.due(),
+    fn unhealthy_after_failures(&self) -> u32 {
+        self.client.config.unhealthy_after_failures
+    }
+
+    fn fresh(&self, now: DateTime<Utc>) -> CurrencylayerCheckpoint {
+        CurrencylayerCheckpoint {
+            live: Slot::new(now),
+            list: (self.client.config.list_interval_secs > 0).then(|| Slot::new(now)),
         }
     }
 
-    async fn poll(&mut self, sink: &dyn RecordSink) -> Result<PollReport, SourceError> {
-        if !self.restored {
-            if let Some(saved) = self.checkpoints.load(NAME).await? {
-                if let Ok(mut state) = serde_json::from_value::<FxState>(saved) {
-                    // A job enabled or disabled since the checkpoint follows the config.
-                    state.list = match (self.state.list.take(), state.list) {
-                        (Some(fresh), saved) => Some(saved.unwrap_or(fresh)),
-                        (None, _) => None,
-                    };
-                    self.state = state;
-                }
-            }
-            self.restored = true;
+    fn reconcile(
+        &self,
+        saved: CurrencylayerCheckpoint,
+        fresh: CurrencylayerCheckpoint,
+    ) -> CurrencylayerCheckpoint {
+        CurrencylayerCheckpoint {
+            live: saved.live,
+            // A job enabled or disabled since the checkpoint follows the config.
+            list: fresh.list.map(|fresh| saved.list.unwrap_or(fresh)),
         }
-        let now = self.clock.now();
-        if matches!(self.health, SourceHealth::Stopped { .. }) {
-            return Ok(PollReport::default());
+    }
+
+    fn jobs<'a>(&self, checkpoint: &'a CurrencylayerCheckpoint) -> Vec<(Job, &'a Slot)> {
+        // The list first: on a tie it goes before the live rates.
+        let list = checkpoint.list.as_ref().map(|slot| (Job::List, slot));
+        list.into_iter()
+            .chain([(Job::Live, &checkpoint.live)])
+            .collect()
+    }
+
+    fn slot_mut<'a>(&self, checkpoint: &'a mut CurrencylayerCheckpoint, job: Job) -> &'a mut Slot {
+        match job {
+            Job::Live => &mut checkpoint.live,
+            Job::List => checkpoint.list.as_mut().expect("a scheduled list job"),
         }
-        let job = match &self.state.list {
-            Some(list) if list.due() <= now && list.due() <= self.state.live.due() => FxJob::List,
-            _ if self.state.live.due() <= now => FxJob::Live,
-            _ => return Ok(PollReport::default()),
+    }
+
+    fn interval(&self, job: Job) -> Duration {
+        let secs = match job {
+            Job::Live => self.client.config.live_interval_secs,
+            Job::List => self.client.config.list_interval_secs,
         };
-        let call = match job {
-            FxJob::Live => {
+        Duration::seconds(secs.max(1) as i64)
+    }
+
+    async fn step(&mut self, checkpoint: &mut CurrencylayerCheckpoint, job: Job) -> Stepped {
+        match job {
+            Job::Live => {
                 let query = format!(
                     "source={}&currencies={}",
                     self.client.config.source_currency,
                     self.client.currencies()
                 );
-                self.client.call("live", &query, self.state.live.slot).await
+                self.client.call("live", &query, checkpoint.live.slot).await
             }
-            FxJob::List => {
-                let slot = self.state.list.as_ref().expect("list job").slot;
+            Job::List => {
+                let slot = self.slot_mut(checkpoint, Job::List).slot;
                 self.client.call("list", "", slot).await
             }
-        };
-        let (raw, dead) = count(&call.records);
-        let interval = match job {
-            FxJob::Live => self.client.config.live_interval_secs,
-            FxJob::List => self.client.config.list_interval_secs,
-        };
-        let slot = match job {
-            FxJob::Live => &mut self.state.live,
-            FxJob::List => self.state.list.as_mut().expect("list job"),
-        };
-        if !call.records.is_empty() {
-            if let Err(e) = sink.accept(call.records).await {
-                slot.not_before = Some(now + Duration::seconds(5));
-                return Err(e.into());
-            }
         }
-        let now = self.clock.now();
-        match call.verdict {
-            Verdict::Ok => {
-                slot.advance(Duration::seconds(interval.max(1) as i64), now);
-                self.failures = 0;
-                self.health = SourceHealth::Healthy;
-            }
-            Verdict::Later(wait, reason) => {
-                self.failures += 1;
-                slot.not_before = Some(now + wait);
-                if self.failures >= self.client.config.unhealthy_after_failures {
-                    self.health = SourceHealth::Unhealthy {
-                        reason: reason.clone(),
-                        consecutive_failures: self.failures,
-                    };
-                }
-                tracing::warn!(source = NAME, %reason, "live rates not fetched; will try again");
-            }
-            Verdict::Stop(reason) => {
-                tracing::error!(source = NAME, %reason, "credentials refused: currency source stopped");
-                self.health = SourceHealth::Stopped { reason };
-            }
-        }
-        self.checkpoints
-            .save(
-                NAME,
-                &serde_json::to_value(&self.state)
-                    .map_err(|source| SourceError::EncodeCheckpoint { key: NAME, source })?,
-            )
-            .await?;
-        self.metrics.add(
-            pricelake_core::metrics::names::RECORDS_RECEIVED,
-            &[("component", "source_currencylayer")],
-            raw + dead,
-        );
-        Ok(PollReport {
-            requests: call.requests,
-            records: raw,
-            dead_letters: dead,
-        })
-    }
-
-    fn health(&self) -> SourceHealth {
-        self.health.clone()
+        .stepped
     }
 }
 
@@ -416,9 +351,17 @@ pub async fn backfill_fx(
             )
         };
         let slot = start.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        let call = client.call(function, &query, slot).await;
-        report.requests += call.requests;
-        if !daily && call.not_on_plan {
+        let Call {
+            stepped:
+                Stepped {
+                    records,
+                    step,
+                    requests,
+                },
+            not_on_plan,
+        } = client.call(function, &query, slot).await;
+        report.requests += requests;
+        if !daily && not_on_plan {
             tracing::warn!(
                 source = NAME,
                 "timeframe is not on this plan (105): backfilling day by day from historical"
@@ -426,20 +369,21 @@ pub async fn backfill_fx(
             daily = true;
             continue;
         }
-        let (raw, dead) = count(&call.records);
-        if !call.records.is_empty() {
-            sink.accept(call.records).await?;
+        let (raw, dead) = count(&records);
+        if !records.is_empty() {
+            sink.accept(records).await?;
         }
         report.records += raw;
         report.dead_letters += dead;
-        match call.verdict {
-            Verdict::Ok => {
+        match step {
+            // A call is one request: it never has pages to go on with.
+            Step::RoundDone | Step::Progress => {
                 checkpoints
                     .save(&key, &Value::String(end.to_string()))
                     .await?;
                 start = end + Duration::days(1);
             }
-            Verdict::Later(_, reason) | Verdict::Stop(reason) => {
+            Step::RetryLater { reason, .. } | Step::Stop(reason) => {
                 return Err(SourceError::Request {
                     endpoint: function.into(),
                     message: format!("{reason}; the backfill resumes from {start} when run again"),
