@@ -33,23 +33,16 @@ impl ServeState {
         metrics: Metrics,
         token: Option<Secret>,
     ) -> Result<Self, ServeError> {
-        let origin = LakeMarts(lake.clone());
-        let store = origin.load().await?;
         let budget = usize::try_from(config.response_cache_mib.saturating_mul(1 << 20))
             .unwrap_or(usize::MAX);
-        Ok(Self {
-            lake,
-            config: Arc::new(config),
-            metrics,
-            token: token.map(Arc::new),
-            store: Arc::new(RwLock::new(Arc::new(store))),
-            origin: Arc::new(origin),
-            cache: (budget > 0).then(|| Arc::new(http_cache::ResponseCache::new(budget))),
-        })
+        let cache = (budget > 0).then(|| Arc::new(http_cache::ResponseCache::new(budget)));
+        let origin = Arc::new(LakeMarts(lake.clone()));
+        Self::with_origin(lake, origin, config, metrics, token, cache).await
     }
 
     /// Serves the marts published to MongoDB (`db`) instead of the lake's; the lake still
-    /// holds the status documents `/health` reads.
+    /// holds the status documents `/health` reads. No answer cache: others may change the
+    /// collections between publishes.
     pub async fn from_mongo(
         lake: Lake,
         db: mongodb::Database,
@@ -57,7 +50,19 @@ impl ServeState {
         metrics: Metrics,
         token: Option<Secret>,
     ) -> Result<Self, ServeError> {
-        let origin = MongoMarts(db);
+        let origin = Arc::new(MongoMarts(db));
+        Self::with_origin(lake, origin, config, metrics, token, None).await
+    }
+
+    /// A state serving the current marts of `origin`.
+    async fn with_origin(
+        lake: Lake,
+        origin: Arc<dyn MartOrigin>,
+        config: ServeConfig,
+        metrics: Metrics,
+        token: Option<Secret>,
+        cache: Option<Arc<http_cache::ResponseCache>>,
+    ) -> Result<Self, ServeError> {
         let store = origin.load().await?;
         Ok(Self {
             lake,
@@ -65,8 +70,8 @@ impl ServeState {
             metrics,
             token: token.map(Arc::new),
             store: Arc::new(RwLock::new(Arc::new(store))),
-            origin: Arc::new(origin),
-            cache: None,
+            origin,
+            cache,
         })
     }
 

@@ -153,14 +153,7 @@ impl Client {
                 }
             },
             Outcome::Rejected { status, body, at } => {
-                records.push(origin.dead(
-                    &format!("http_{status}"),
-                    "the service rejected the request",
-                    Some(status),
-                    at,
-                    body,
-                    999,
-                ));
+                records.push(origin.rejected(status, at, body));
                 if status == 401 || status == 403 {
                     Step::Stop(format!("HTTP {status}: credentials refused"))
                 } else {

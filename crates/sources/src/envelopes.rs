@@ -78,6 +78,19 @@ impl Origin<'_> {
             .collect()
     }
 
+    /// The dead letter of a request the service rejected (an HTTP error status): reason
+    /// `http_<status>`, the body kept as it came.
+    pub fn rejected(&self, status: u16, at: DateTime<Utc>, body: String) -> LakeRecord {
+        self.dead(
+            &format!("http_{status}"),
+            "the service rejected the request",
+            Some(status),
+            at,
+            body,
+            999,
+        )
+    }
+
     /// A dead letter for a whole response that cannot be used.
     pub fn dead(
         &self,

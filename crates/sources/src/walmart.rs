@@ -227,14 +227,7 @@ impl WalmartSource {
                 Step::RoundDone
             }
             Outcome::Rejected { status, body, at } => {
-                records.push(origin.dead(
-                    &format!("http_{status}"),
-                    "the service rejected the request",
-                    Some(status),
-                    at,
-                    body.clone(),
-                    999,
-                ));
+                records.push(origin.rejected(status, at, body.clone()));
                 refused(status, &body).map_or(Step::RoundDone, Step::Stop)
             }
             Outcome::Exhausted { last } => Step::retry(last),
