@@ -150,7 +150,9 @@ mod tests {
         let null = [json!({"date": "2026-01-01", "item_id": 1, "name": "Kettle",
                            "sale_price_usd": 10.0, "currency": "EUR", "rate": null,
                            "price": null, "rate_time": null})];
-        assert!(csv(&mart_columns("vod_fx"), &null).ends_with("2026-01-01,1,Kettle,10.0,EUR,,,\r\n"));
+        assert!(
+            csv(&mart_columns("vod_fx"), &null).ends_with("2026-01-01,1,Kettle,10.0,EUR,,,\r\n")
+        );
     }
 
     #[test]

@@ -518,9 +518,11 @@ mod tests {
                 .any(|p| p["name"] == "format" && p["schema"]["enum"] == json!(["json", "csv"])));
             assert!(get["responses"]["200"]["content"].get("text/csv").is_some());
         }
-        assert!(paths["/api/v1/status"]["get"]["responses"]["200"]["content"]
-            .get("text/csv")
-            .is_none());
+        assert!(
+            paths["/api/v1/status"]["get"]["responses"]["200"]["content"]
+                .get("text/csv")
+                .is_none()
+        );
         let vod = &doc["components"]["schemas"]["VodFx"];
         assert_eq!(vod["properties"]["rate"]["nullable"], json!(true));
         assert_eq!(vod["properties"]["price"]["nullable"], json!(true));

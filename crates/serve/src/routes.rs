@@ -13,7 +13,7 @@ use axum::Router;
 
 use crate::handlers::{
     basket, categories, chart, currencies, dashboard, discounts, fx, health, history, item, items,
-    metrics, moves, openapi, plotly_js, readyz, status, trending, versions, vod,
+    metrics, moves, openapi, plotly_js, prepare_assets, readyz, status, trending, versions, vod,
 };
 use crate::{http_cache, ApiError, ServeError, ServeState};
 
@@ -153,6 +153,7 @@ pub const ROUTES: &[Route] = &[
 pub fn router(state: ServeState) -> Router {
     // The dashboard page and its charting library, not API routes (not in the OpenAPI
     // document), then the table.
+    prepare_assets();
     let mut router = Router::new()
         .route("/", get(dashboard))
         .route("/assets/plotly.min.js", get(plotly_js));

@@ -107,7 +107,9 @@ async fn the_dashboard_is_interactive_shareable_exportable_readable_and_fast_in_
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     eprintln!("seen in Chromium: {seen}");
     assert!(
-        seen["change_ms"]["p95"].as_f64().is_some_and(|ms| ms < 150.0),
+        seen["change_ms"]["p95"]
+            .as_f64()
+            .is_some_and(|ms| ms < 150.0),
         "{seen}"
     );
     for width in widths {

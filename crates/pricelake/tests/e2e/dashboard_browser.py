@@ -165,8 +165,14 @@ def main():
             page.goto(base + "/")
             ready(page)
             loads.append(int(page.evaluate("() => document.body.dataset.ready")))
+        # Every panel is drawn: a chart, or (the 7-day moves of a lake of fewer days) why not.
         for panel in ALL_PANELS:
-            page.wait_for_selector(f"#{panel} .plot.js-plotly-plot", timeout=20000)
+            page.wait_for_selector(f"#{panel} .plot.js-plotly-plot, #{panel} .plot.empty", timeout=20000)
+        for panel in ALL_PANELS[:-1]:
+            assert page.query_selector(f"#{panel} .plot.js-plotly-plot"), f"{panel} has no chart"
+        if page.query_selector("#panel-moves .plot.empty"):
+            why = page.inner_text("#panel-moves .plot")
+            assert "fewer than 7 days" in why, f"empty price-moves chart says {why!r}"
         seen["page_ready_ms"] = loads
         assert statistics.median(loads) < 1000, f"the page took {loads} ms to be ready"
         assert any("/assets/plotly.min.js" in u for u in requests), "Plotly.js is not loaded"
@@ -330,9 +336,11 @@ def main():
             page.keyboard.press("Tab")
         for wanted in ("currency", "category", "item-search", "from", "to"):
             assert wanted in reached, f"Tab does not reach #{wanted}: {reached}"
+        page.evaluate("() => { document.activeElement.blur(); window.scrollTo(0, 0); }")
         page.screenshot(path=os.path.join(shots, "dashboard-1500.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})
         page.wait_for_timeout(400)
+        page.evaluate("() => window.scrollTo(0, 0)")
         wide = page.evaluate("() => document.documentElement.scrollWidth")
         assert wide <= 392, f"the page scrolls sideways at 390 px: {wide} px wide"
         small = small_text(page)

@@ -4,11 +4,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde_json::json;
 
+use crate::format::{mart_columns, Format};
 use crate::params::{
     currency, date_of, f64_of, in_range, item_id, parse_date, parse_limit, str_of, strict_uint,
     Params,
 };
-use crate::format::{mart_columns, Format};
 use crate::{openapi, ApiError, Row, ServeState};
 
 pub(crate) async fn items(
@@ -231,7 +231,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_item_carries_its_lows_in_every_currency_and_one_without_any_an_empty_list() {
-        let tv = json_of(item(State(state()), Path("7".into()), Query(Default::default())).await.unwrap()).await;
+        let tv = json_of(
+            item(State(state()), Path("7".into()), Query(Default::default()))
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(tv["name"], "TV");
         let currencies: Vec<&str> = tv["lows"]
             .as_array()
@@ -241,18 +246,31 @@ mod tests {
             .collect();
         assert_eq!(currencies, ["EUR", "USD"]);
         assert_eq!(tv["lows"][1]["low_ever"], json!(70.0));
-        let kettle = json_of(item(State(state()), Path("8".into()), Query(Default::default())).await.unwrap()).await;
+        let kettle = json_of(
+            item(State(state()), Path("8".into()), Query(Default::default()))
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(kettle["lows"], json!([]));
     }
 
     #[tokio::test]
     async fn an_unknown_or_malformed_item_id_is_an_error_naming_the_id() {
-        let missing = item(State(state()), Path("9".into()), Query(Default::default())).await.unwrap_err();
+        let missing = item(State(state()), Path("9".into()), Query(Default::default()))
+            .await
+            .unwrap_err();
         assert_eq!(
             (missing.status, missing.param.as_str()),
             (StatusCode::NOT_FOUND, "id")
         );
-        let malformed = item(State(state()), Path("nine".into()), Query(Default::default())).await.unwrap_err();
+        let malformed = item(
+            State(state()),
+            Path("nine".into()),
+            Query(Default::default()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             (malformed.status, malformed.param.as_str()),
             (StatusCode::BAD_REQUEST, "id")
@@ -260,6 +278,69 @@ mod tests {
         // The error is the API's JSON error body.
         let body = json_of(malformed.into_response()).await;
         assert_eq!(body["error"]["param"], "id");
+    }
+
+    #[tokio::test]
+    async fn as_csv_the_item_list_and_an_items_lows_are_their_json_rows() {
+        let q = |pairs: &[(&str, &str)]| {
+            Query(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+        };
+        let text = |response: Response| async move {
+            assert_eq!(
+                response.headers()[axum::http::header::CONTENT_TYPE],
+                "text/csv; charset=utf-8"
+            );
+            let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let json = json_of(
+            items(State(state()), q(&[("sort", "price")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let csv = text(
+            items(State(state()), q(&[("sort", "price"), ("format", "csv")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "date,item_id,name,category,msrp,sale_price,discount_pct,has_msrp,stock,rollback,clearance"
+        );
+        assert_eq!(lines.len(), 1 + json["items"].as_array().unwrap().len());
+        assert_eq!(
+            lines[1],
+            "2026-11-05,8,Kettle,Home,,20.0,,false,,false,false"
+        );
+        assert_eq!(
+            lines[2],
+            "2026-11-05,7,TV,Electronics,100.0,80.0,20.0,true,Available,false,false"
+        );
+        let lows = text(
+            item(State(state()), Path("7".into()), q(&[("format", "csv")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let lows: Vec<&str> = lows.lines().collect();
+        assert_eq!(
+            lows.len(),
+            3,
+            "a header and one line per currency: {lows:?}"
+        );
+        assert!(lows[2].starts_with("7,USD,2026-11-05,80.0,2026-11-05,70.0,"));
+        let refused = items(State(state()), q(&[("format", "xml")]))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.param, "format");
     }
 
     #[tokio::test]

@@ -6,10 +6,10 @@ use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::format::{mart_columns, Format};
 use crate::params::{
     currency, date_of, f64_of, in_range, parse_date, parse_limit, str_of, strict_date, Params,
 };
-use crate::format::{mart_columns, Format};
 use crate::{openapi, ApiError, Row, ServeState};
 
 pub(crate) async fn currencies(State(state): State<ServeState>) -> Json<Value> {

@@ -10,4 +10,6 @@ mod service;
 pub(crate) use chart::chart;
 pub(crate) use items::{history, item, items, versions, VERSION_COLUMNS};
 pub(crate) use marts::{basket, categories, currencies, discounts, fx, moves, trending, vod};
-pub(crate) use service::{dashboard, health, metrics, openapi, plotly_js, readyz, status};
+pub(crate) use service::{
+    dashboard, health, metrics, openapi, plotly_js, prepare_assets, readyz, status,
+};
