@@ -3,13 +3,13 @@ as a person would, and checks what issue 28 asks of it:
 
 - interactive charts: hovering a point shows its date, value and currency (checked against
   the API's row); a bar shows the item's name and its hover the full name; dragging over a
-  time chart sets From and To; clicking a bar opens that item;
+  time chart sets From and To; a legend entry hides its series; clicking a bar opens that item;
 - the item view: current price and lows in the chosen currency, history, attribute history;
 - the view lives in the URL: a reload and the back button restore it;
 - every table's CSV download holds the rows the API's JSON answer holds;
 - no request leaves the page's origin (Plotly.js comes from the server itself);
 - readable: chart text >= 12 px, text contrast >= 4.5:1 (WCAG AA), the inputs reachable by
-  keyboard, no sideways scrolling at 390 px; empty states that say why;
+  keyboard, no sideways scrolling at 390 or 1920 px; empty states that say why;
 - fast: each change of input (its requests and redraws) under 150 ms at the 95th
   percentile, the page ready in under 1 s;
 - API text never runs as markup; screenshots at 390 and 1500 px.
@@ -225,6 +225,12 @@ def main():
         page.wait_for_selector("#item-versions table", timeout=5000)
         seen["item_view"] = stats.replace("\n", " | ")
 
+        # ---- a legend entry hides its series ------------------------------------------------
+        page.locator("#panel-fx .legend .traces").nth(0).click()
+        page.wait_for_function(
+            "() => document.querySelector('#panel-fx .plot').data[0].visible === 'legendonly'", timeout=5000)
+        page.locator("#panel-fx .legend .traces").nth(0).click()
+
         # ---- every table row links to its item --------------------------------------------
         links = page.eval_on_selector_all("#panel-discounts .table a[data-item]", "as => as.length")
         rows = page.eval_on_selector_all("#panel-discounts .table tbody tr", "rs => rs.length")
@@ -346,6 +352,10 @@ def main():
         small = small_text(page)
         assert not small, f"text under 12 px at 390 px: {small[:10]}"
         page.screenshot(path=os.path.join(shots, "dashboard-390.png"), full_page=True)
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.wait_for_timeout(400)
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= 1920, f"the page scrolls sideways at 1920 px: {wide} px wide"
         page.set_viewport_size({"width": 1500, "height": 1800})
 
         # ---- empty states say why -----------------------------------------------------------
