@@ -14,20 +14,48 @@ pub enum ServeError {
     #[error(transparent)]
     Lake(#[from] pricelake_lake::LakeError),
     /// A mart file could not be read.
-    #[error("mart: {0}")]
-    Mart(String),
+    #[error("mart file {path}")]
+    Mart {
+        /// The file, in the lake.
+        path: String,
+        /// Why.
+        source: MartFileError,
+    },
     /// The server failed.
     #[error("serving HTTP")]
     Io(#[from] std::io::Error),
     /// MongoDB, serving the published marts, failed.
-    #[error("MongoDB: {0}")]
-    Mongo(String),
+    #[error("MongoDB")]
+    Mongo(#[from] mongodb::error::Error),
 }
 
-impl From<mongodb::error::Error> for ServeError {
-    fn from(e: mongodb::error::Error) -> Self {
-        ServeError::Mongo(e.to_string())
-    }
+/// Why one mart file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum MartFileError {
+    /// The file is not Parquet, or is damaged.
+    #[error("reading Parquet")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+    /// A batch of rows could not be decoded.
+    #[error("decoding rows")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// A value could not be taken out of its column.
+    #[error("reading a value")]
+    Value(#[from] datafusion::error::DataFusionError),
+    /// The file's columns are not the registry's: a lake written by another version of
+    /// pricelake, or a SQL file out of step with the registry.
+    #[error(
+        "{mart} has the columns {found:?}, but the mart registry declares {declared:?} \
+         (a lake written by another version of pricelake, or a SQL file out of step with \
+         the registry: run `pricelake process --full-refresh`)"
+    )]
+    Columns {
+        /// The mart.
+        mart: String,
+        /// The columns the file has, in order.
+        found: Vec<String>,
+        /// The columns the registry declares, in order.
+        declared: Vec<String>,
+    },
 }
 
 /// A request the API cannot answer: its status and the JSON body

@@ -27,7 +27,7 @@ pub mod publish;
 mod store;
 
 pub use config::{MartSource, ServeConfig};
-pub use error::{ApiError, ServeError};
+pub use error::{ApiError, MartFileError, ServeError};
 pub use origin::{LakeMarts, MartOrigin, MongoMarts};
 pub use publish::{PublishConfig, PublishError, PublishReport, Publisher};
 pub use routes::{router, serve, Route, ROUTES};

@@ -29,21 +29,43 @@ use crate::store::{self, Row};
 /// What can go wrong while publishing.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// MongoDB is not configured, or its URI is unusable.
-    #[error("{0}")]
-    Config(String),
-    /// The server refused or failed a command.
-    #[error("MongoDB: {0}")]
-    Mongo(String),
+    /// The MongoDB connection string is unusable.
+    #[error("{env}: not a usable MongoDB connection string")]
+    Config {
+        /// The environment variable that holds it (its value is a secret and not shown).
+        env: String,
+        /// The driver's reason.
+        source: mongodb::error::Error,
+    },
+    /// The server could not be reached, or failed a command.
+    #[error("MongoDB")]
+    Mongo(#[from] mongodb::error::Error),
+    /// The server answered a write, but did not apply all of it.
+    #[error("MongoDB refused writes to {mart}: {problem}")]
+    Refused {
+        /// The mart's collection.
+        mart: String,
+        /// What the server said.
+        problem: String,
+    },
     /// The lake or a mart file could not be read.
-    #[error("{0}")]
-    Mart(String),
-}
-
-impl From<mongodb::error::Error> for PublishError {
-    fn from(e: mongodb::error::Error) -> Self {
-        PublishError::Mongo(e.to_string())
-    }
+    #[error("reading the marts")]
+    Read(#[from] crate::ServeError),
+    /// A mart the lake holds is not in this build's registry.
+    #[error("{0}: not in the mart registry")]
+    UnknownMart(String),
+    /// A mart's value cannot be stored as BSON.
+    #[error("{mart}.{column}: {value} cannot be stored in MongoDB")]
+    Value {
+        /// The mart.
+        mart: String,
+        /// The column.
+        column: String,
+        /// The value, as JSON.
+        value: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// `[publish]`: where and how marts are published.
@@ -175,12 +197,13 @@ pub struct Publisher {
 impl Publisher {
     /// Connects (and pings, so a wrong address fails here, clearly) using `uri`.
     pub async fn connect(config: &PublishConfig, uri: &str) -> Result<Self, PublishError> {
-        let mut options = ClientOptions::parse(uri).await.map_err(|e| {
-            PublishError::Config(format!(
-                "{}: not a usable MongoDB connection string: {}",
-                config.mongodb_uri_env, e.kind
-            ))
-        })?;
+        let mut options =
+            ClientOptions::parse(uri)
+                .await
+                .map_err(|source| PublishError::Config {
+                    env: config.mongodb_uri_env.clone(),
+                    source,
+                })?;
         options.app_name = Some("pricelake".into());
         options.server_selection_timeout = Some(Duration::from_secs(config.connect_timeout_secs));
         options.connect_timeout = Some(Duration::from_secs(config.connect_timeout_secs));
@@ -211,10 +234,7 @@ impl Publisher {
         lake: &Lake,
         progress: &(dyn Fn(&PublishProgress) + Send + Sync),
     ) -> Result<PublishReport, PublishError> {
-        let Some(manifest) = store::newest_manifest(lake)
-            .await
-            .map_err(|e| PublishError::Mart(e.to_string()))?
-        else {
+        let Some(manifest) = store::newest_manifest(lake).await? else {
             return Ok(PublishReport::default());
         };
         let run_id = manifest.run_id.clone();
@@ -255,8 +275,7 @@ impl Publisher {
         total: Option<u64>,
         progress: &(dyn Fn(&PublishProgress) + Send + Sync),
     ) -> Result<MartPublish, PublishError> {
-        let entry = marts::get(mart)
-            .ok_or_else(|| PublishError::Mart(format!("{mart}: not in the mart registry")))?;
+        let entry = marts::get(mart).ok_or_else(|| PublishError::UnknownMart(mart.to_string()))?;
         let mut result = MartPublish {
             mart: mart.to_string(),
             ..MartPublish::default()
@@ -308,24 +327,19 @@ impl Publisher {
         state.compared = true;
         progress(&state);
         let mut statements = Vec::new();
-        let parts = store::mart_parts(lake, mart, run_id)
-            .await
-            .map_err(|e| PublishError::Mart(e.to_string()))?;
+        let parts = store::mart_parts(lake, mart, run_id).await?;
         for path in parts {
-            let bytes = lake
-                .get(&path)
-                .await
-                .map_err(|e| PublishError::Mart(e.to_string()))?;
+            let bytes = lake.get(&path).await.map_err(crate::ServeError::from)?;
             let Some(bytes) = bytes else {
                 continue;
             };
+            let in_file = store::in_file(&path);
             let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
                 .and_then(|b| b.build())
-                .map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
+                .map_err(|e| in_file(e.into()))?;
             for batch in reader {
-                let batch = batch.map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
-                let rows = store::rows_of_batch(&batch)
-                    .map_err(|e| PublishError::Mart(format!("{path}: {e}")))?;
+                let batch = batch.map_err(|e| in_file(e.into()))?;
+                let rows = store::rows_of_batch(&batch).map_err(&in_file)?;
                 for row in rows {
                     result.rows += 1;
                     let id = document_id(mart, &row);
@@ -397,11 +411,14 @@ impl Publisher {
             .await?;
         if let Ok(errors) = reply.get_array("writeErrors") {
             if !errors.is_empty() {
-                return Err(PublishError::Mongo(format!(
-                    "{mart}: {} of {sent} upserts failed, first: {}",
-                    errors.len(),
-                    errors[0]
-                )));
+                return Err(PublishError::Refused {
+                    mart: mart.to_string(),
+                    problem: format!(
+                        "{} of {sent} upserts failed, first: {}",
+                        errors.len(),
+                        errors[0]
+                    ),
+                });
             }
         }
         let applied = reply
@@ -410,9 +427,10 @@ impl Publisher {
             .or_else(|_| reply.get_i64("n"))
             .unwrap_or(0) as u64;
         if applied != sent {
-            return Err(PublishError::Mongo(format!(
-                "{mart}: the server applied {applied} of {sent} upserts"
-            )));
+            return Err(PublishError::Refused {
+                mart: mart.to_string(),
+                problem: format!("the server applied {applied} of {sent} upserts"),
+            });
         }
         Ok(applied)
     }
@@ -481,6 +499,21 @@ fn content_hash(row: &Row) -> String {
     digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A value of `mart.column` that MongoDB cannot take, with why.
+fn bad_value(
+    mart: &str,
+    column: &str,
+    value: &serde_json::Value,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> PublishError {
+    PublishError::Value {
+        mart: mart.to_string(),
+        column: column.to_string(),
+        value: value.to_string(),
+        source: Box::new(source),
+    }
+}
+
 /// The document of a row: its columns, with dates and times as BSON dates (a date is its
 /// midnight UTC; times keep milliseconds, BSON's precision).
 fn document_of(mart: &str, id: &str, hash: &str, row: Row) -> Result<Document, PublishError> {
@@ -491,9 +524,9 @@ fn document_of(mart: &str, id: &str, hash: &str, row: Row) -> Result<Document, P
         let kind = marts::column(mart, &column).map(|c| c.kind);
         let value = match (kind, &value) {
             (Some(ColumnKind::Date), serde_json::Value::String(text)) => {
-                let day = text.parse::<NaiveDate>().map_err(|e| {
-                    PublishError::Mart(format!("{mart}.{column}: {text:?} is not a date: {e}"))
-                })?;
+                let day = text
+                    .parse::<NaiveDate>()
+                    .map_err(|e| bad_value(mart, &column, &value, e))?;
                 Bson::DateTime(mongodb::bson::DateTime::from_millis(
                     day.and_time(chrono::NaiveTime::MIN)
                         .and_utc()
@@ -501,15 +534,14 @@ fn document_of(mart: &str, id: &str, hash: &str, row: Row) -> Result<Document, P
                 ))
             }
             (Some(ColumnKind::Timestamp), serde_json::Value::String(text)) => {
-                let time = text.parse::<DateTime<Utc>>().map_err(|e| {
-                    PublishError::Mart(format!("{mart}.{column}: {text:?} is not a time: {e}"))
-                })?;
+                let time = text
+                    .parse::<DateTime<Utc>>()
+                    .map_err(|e| bad_value(mart, &column, &value, e))?;
                 Bson::DateTime(mongodb::bson::DateTime::from_millis(
                     time.timestamp_millis(),
                 ))
             }
-            _ => mongodb::bson::to_bson(&value)
-                .map_err(|e| PublishError::Mart(format!("{mart}.{column}: {e}")))?,
+            _ => mongodb::bson::to_bson(&value).map_err(|e| bad_value(mart, &column, &value, e))?,
         };
         document.insert(column, value);
     }

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use futures::TryStreamExt;
 
-use crate::ServeError;
+use crate::error::{MartFileError, ServeError};
 
 use pricelake_core::marts::{self, Serving};
 
@@ -85,8 +85,7 @@ impl MartStore {
                         let mut n = 0;
                         for path in mart_parts(lake, mart, &run_id).await? {
                             if let Some(bytes) = lake.get(&path).await? {
-                                n += count_rows(bytes)
-                                    .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?;
+                                n += count_rows(bytes).map_err(in_file(&path))?;
                             }
                         }
                         n
@@ -101,15 +100,9 @@ impl MartStore {
                     continue;
                 };
                 if serving == Serving::ByItem {
-                    daily_batches.extend(
-                        read_batches(mart, bytes)
-                            .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
-                    );
+                    daily_batches.extend(read_batches(mart, bytes).map_err(in_file(&path))?);
                 } else {
-                    rows.extend(
-                        read_rows(mart, bytes)
-                            .map_err(|e| ServeError::Mart(format!("{path}: {e}")))?,
-                    );
+                    rows.extend(read_rows(mart, bytes).map_err(in_file(&path))?);
                 }
             }
             if serving == Serving::ByItem {
@@ -525,8 +518,16 @@ pub(crate) async fn mart_parts(
         .collect())
 }
 
-fn count_rows(bytes: bytes::Bytes) -> Result<usize, String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+/// Names a mart file's failure after the file.
+pub(crate) fn in_file(path: &str) -> impl Fn(MartFileError) -> ServeError + '_ {
+    move |source| ServeError::Mart {
+        path: path.to_string(),
+        source,
+    }
+}
+
+fn count_rows(bytes: bytes::Bytes) -> Result<usize, MartFileError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
     Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
 }
 
@@ -536,55 +537,52 @@ fn count_rows(bytes: bytes::Bytes) -> Result<usize, String> {
 fn check_columns(
     mart: &str,
     builder: &ParquetRecordBatchReaderBuilder<bytes::Bytes>,
-) -> Result<(), String> {
-    let found: Vec<&str> = builder
+) -> Result<(), MartFileError> {
+    let found: Vec<String> = builder
         .schema()
         .fields()
         .iter()
-        .map(|f| f.name().as_str())
+        .map(|f| f.name().clone())
         .collect();
-    let declared: Vec<&str> = marts::columns(mart).iter().map(|c| c.name).collect();
+    let declared: Vec<String> = marts::columns(mart)
+        .iter()
+        .map(|c| c.name.to_string())
+        .collect();
     if found == declared {
         Ok(())
     } else {
-        Err(format!(
-            "{mart} has the columns {found:?}, but the mart registry declares {declared:?} \
-             (a lake written by another version of pricelake, or a SQL file out of step with \
-             the registry: run `pricelake process --full-refresh`)"
-        ))
+        Err(MartFileError::Columns {
+            mart: mart.to_string(),
+            found,
+            declared,
+        })
     }
 }
 
-fn read_batches(mart: &str, bytes: bytes::Bytes) -> Result<Vec<RecordBatch>, String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+fn read_batches(mart: &str, bytes: bytes::Bytes) -> Result<Vec<RecordBatch>, MartFileError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
     check_columns(mart, &builder)?;
-    builder
-        .build()
-        .map_err(|e| e.to_string())?
-        .map(|b| b.map_err(|e| e.to_string()))
-        .collect()
+    Ok(builder.build()?.collect::<Result<_, _>>()?)
 }
 
-fn read_rows(mart: &str, bytes: bytes::Bytes) -> Result<Vec<Row>, String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+fn read_rows(mart: &str, bytes: bytes::Bytes) -> Result<Vec<Row>, MartFileError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
     check_columns(mart, &builder)?;
-    let reader = builder.build().map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
-    for batch in reader {
-        rows.extend(rows_of_batch(&batch.map_err(|e| e.to_string())?)?);
+    for batch in builder.build()? {
+        rows.extend(rows_of_batch(&batch?)?);
     }
     Ok(rows)
 }
 
 /// One record batch of a mart as rows, with the API's JSON types.
-pub(crate) fn rows_of_batch(batch: &RecordBatch) -> Result<Vec<Row>, String> {
+pub(crate) fn rows_of_batch(batch: &RecordBatch) -> Result<Vec<Row>, MartFileError> {
     let schema = batch.schema();
     let mut rows = Vec::with_capacity(batch.num_rows());
     for i in 0..batch.num_rows() {
         let mut row = Map::with_capacity(schema.fields().len());
         for (c, field) in schema.fields().iter().enumerate() {
-            let value =
-                ScalarValue::try_from_array(batch.column(c), i).map_err(|e| e.to_string())?;
+            let value = ScalarValue::try_from_array(batch.column(c), i)?;
             row.insert(field.name().clone(), to_json(value));
         }
         rows.push(row);
@@ -702,13 +700,49 @@ mod tests {
 
         // `cost` renamed `total` in the SQL file: the run does not load, and says why.
         commit(["date", "currency", "items", "total"]).await;
-        let error = MartStore::load(&lake).await.unwrap_err().to_string();
+        let error = MartStore::load(&lake).await.unwrap_err();
+        let error = pricelake_core::ErrorChain(&error).to_string();
         assert!(
             error.contains("basket")
                 && error.contains("\"total\"")
                 && error.contains("the mart registry declares")
                 && error.contains("\"cost\""),
             "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_mart_file_is_a_load_error_naming_it_with_the_parquet_readers_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&pricelake_lake::LakeConfig {
+            url: dir.path().to_string_lossy().into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let path = layout::mart_file("basket", "r1");
+        let whole = basket_file(["date", "currency", "items", "cost"]);
+        lake.put(&path, whole.slice(..whole.len() / 2))
+            .await
+            .unwrap();
+        let manifest = Manifest {
+            run_id: "r1".into(),
+            ..Manifest::default()
+        };
+        pricelake_lake::manifest::commit(&lake, &manifest)
+            .await
+            .unwrap();
+        let error = MartStore::load(&lake).await.unwrap_err();
+        match &error {
+            ServeError::Mart {
+                path: named,
+                source: MartFileError::Parquet(_),
+            } => assert_eq!(named, &path),
+            other => panic!("expected the file's Parquet error, got {other:?}"),
+        }
+        let shown = pricelake_core::ErrorChain(&error).to_string();
+        assert!(
+            shown.starts_with(&format!("mart file {path}: reading Parquet: ")),
+            "{shown}"
         );
     }
 }

@@ -271,7 +271,7 @@ async fn write_partitioned<T>(
             "{}/date={date}/part-{part}.parquet",
             layout::clean_table(table)
         );
-        lake.put(&path, parquet_bytes(batch.schema(), &[batch])?)
+        lake.put(&path, parquet_bytes(table, batch.schema(), &[batch])?)
             .await?;
         produced.push(path.clone());
         written.days.insert(date, (earliest, path));

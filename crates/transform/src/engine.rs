@@ -61,6 +61,19 @@ impl std::fmt::Display for Engine {
 }
 
 impl Engine {
+    /// This engine cannot run the plans: `problem` says why and what to do.
+    pub(crate) fn unavailable(
+        &self,
+        problem: &str,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> TransformError {
+        TransformError::EngineUnavailable {
+            engine: self.to_string(),
+            problem: problem.to_string(),
+            source,
+        }
+    }
+
     /// A session for this engine with `config`'s options (Ballista's own options added).
     /// Locally, `memory_limit_bytes` (when not 0) bounds what queries hold: sorts, joins and
     /// aggregations spill to temporary files beyond it instead of growing without bound.
@@ -70,7 +83,7 @@ impl Engine {
         memory_limit_bytes: usize,
     ) -> Result<SessionContext, TransformError> {
         let unavailable = |e: datafusion::error::DataFusionError| {
-            TransformError::EngineUnavailable(format!("{self}: {e}"))
+            self.unavailable("cannot start a session", Some(Box::new(e)))
         };
         match self {
             Engine::Local if memory_limit_bytes > 0 => {
@@ -104,14 +117,15 @@ impl Engine {
                 match reached {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
-                        return Err(TransformError::EngineUnavailable(format!(
-                            "{self}: cannot reach the Ballista scheduler: {e} (is `pricelake cluster scheduler` running there?)"
-                        )))
+                        return Err(self.unavailable(
+                            "cannot reach the Ballista scheduler (is `pricelake cluster scheduler` running there?)",
+                            Some(Box::new(e)),
+                        ))
                     }
                     Err(_) => {
-                        return Err(TransformError::EngineUnavailable(format!(
-                            "{self}: the Ballista scheduler did not answer in 10 s"
-                        )))
+                        return Err(
+                            self.unavailable("the Ballista scheduler did not answer in 10 s", None)
+                        )
                     }
                 }
                 let state = SessionStateBuilder::new()

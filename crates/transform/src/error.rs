@@ -15,12 +15,49 @@ pub enum TransformError {
         /// DataFusion's error.
         source: datafusion::error::DataFusionError,
     },
-    /// Parquet could not be written.
-    #[error("parquet: {0}")]
-    Parquet(String),
+    /// A table could not be written as Parquet.
+    #[error("writing {table} as Parquet")]
+    Parquet {
+        /// Which mart or table.
+        table: String,
+        /// The Parquet writer's error.
+        source: datafusion::parquet::errors::ParquetError,
+    },
+    /// A table the engine returned could not be cut into the lake's parts.
+    #[error("{table}")]
+    Arrow {
+        /// Which table.
+        table: String,
+        /// Arrow's error.
+        source: datafusion::arrow::error::ArrowError,
+    },
+    /// A table the engine returned is not the shape its SQL file promises (a column
+    /// missing or of another type): a SQL file out of step with the code.
+    #[error("{table}: {problem}")]
+    Shape {
+        /// Which table.
+        table: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The lake's address is not a URL DataFusion can register.
+    #[error("the lake's address {url} is not a URL")]
+    LakeUrl {
+        /// The address.
+        url: String,
+        /// Why it does not parse.
+        source: url::ParseError,
+    },
     /// The engine could not be reached or cannot run on this lake.
-    #[error("engine {0}")]
-    EngineUnavailable(String),
+    #[error("engine {engine}: {problem}")]
+    EngineUnavailable {
+        /// The engine, as configured (`local`, `ballista://host:port`).
+        engine: String,
+        /// What is wrong, and what to do about it.
+        problem: String,
+        /// The underlying failure, when there is one.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The mart registry names a SQL file this build does not hold.
     #[error("no SQL file sql/{0} in this build")]
     MissingSql(String),

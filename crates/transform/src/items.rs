@@ -67,14 +67,18 @@ async fn build_items(
         let schema = batch.schema();
         let date_index = schema
             .index_of("date")
-            .map_err(|e| TransformError::Parquet(format!("{ITEMS_TABLE}: no date column: {e}")))?;
+            .map_err(|source| TransformError::Arrow {
+                table: ITEMS_TABLE.to_string(),
+                source,
+            })?;
         let dates = batch
             .column(date_index)
             .as_any()
             .downcast_ref::<Date32Array>()
             .filter(|d| d.null_count() == 0)
-            .ok_or_else(|| {
-                TransformError::Parquet(format!("{ITEMS_TABLE}: date is not a non-null Date32"))
+            .ok_or_else(|| TransformError::Shape {
+                table: ITEMS_TABLE.to_string(),
+                problem: "`date` is not a non-null Date32".to_string(),
             })?
             .clone();
         let others: Vec<usize> = (0..batch.num_columns())
@@ -82,7 +86,10 @@ async fn build_items(
             .collect();
         let data = batch
             .project(&others)
-            .map_err(|e| TransformError::Parquet(e.to_string()))?;
+            .map_err(|source| TransformError::Arrow {
+                table: ITEMS_TABLE.to_string(),
+                source,
+            })?;
         versions += batch.num_rows() as u64;
         // Rows come ordered by date: cut the batch into runs of one date (zero-copy slices).
         let mut start = 0;
@@ -99,14 +106,22 @@ async fn build_items(
         }
     }
     for (date, batches) in by_date {
-        let day = chrono::NaiveDate::from_num_days_from_ce_opt(date + 719_163)
-            .ok_or_else(|| TransformError::Parquet(format!("{ITEMS_TABLE}: date {date}")))?;
+        let day =
+            chrono::NaiveDate::from_num_days_from_ce_opt(date + 719_163).ok_or_else(|| {
+                TransformError::Shape {
+                    table: ITEMS_TABLE.to_string(),
+                    problem: format!("day {date} since 1970 is not a calendar date"),
+                }
+            })?;
         let path = format!(
             "{}/run={run_id}/date={day}/part-0.parquet",
             layout::clean_table(ITEMS_TABLE)
         );
-        lake.put(&path, parquet_bytes(batches[0].schema(), &batches)?)
-            .await?;
+        lake.put(
+            &path,
+            parquet_bytes(ITEMS_TABLE, batches[0].schema(), &batches)?,
+        )
+        .await?;
         produced.push(path);
     }
     Ok(versions)

@@ -49,10 +49,11 @@ pub(crate) async fn prepare(
     full_refresh: bool,
 ) -> Result<Option<Prepared>, TransformError> {
     if *engine != Engine::Local && !lake.store_url().starts_with("file:") {
-        return Err(TransformError::EngineUnavailable(format!(
-            "{engine}: Ballista executors read the lake from a shared folder (file://); \
-             an object-store lake runs with --engine local"
-        )));
+        return Err(engine.unavailable(
+            "Ballista executors read the lake from a shared folder (file://); \
+             an object-store lake runs with --engine local",
+            None,
+        ));
     }
     // A full refresh writes its run beside the current one (new clean parts, new `run=`
     // folders) and becomes current only when its manifest commits: until then, and for ever

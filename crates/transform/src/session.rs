@@ -69,8 +69,10 @@ pub(crate) async fn session(
         );
     }
     let ctx = engine.context(session_config, memory_limit).await?;
-    let url =
-        url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
+    let url = url::Url::parse(lake.store_url()).map_err(|source| TransformError::LakeUrl {
+        url: lake.store_url().to_string(),
+        source,
+    })?;
     ctx.register_object_store(&url, lake.store());
     Ok(ctx)
 }

@@ -786,9 +786,12 @@ async fn a_mart_row_counted_twice_is_found_by_its_natural_key() {
         .collect();
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let doubled: Vec<RecordBatch> = batches.iter().chain(batches.iter()).cloned().collect();
-    lake.put(&path, parquet_bytes(doubled[0].schema(), &doubled).unwrap())
-        .await
-        .unwrap();
+    lake.put(
+        &path,
+        parquet_bytes("doubled", doubled[0].schema(), &doubled).unwrap(),
+    )
+    .await
+    .unwrap();
     let found = mart_duplicates(&lake).await.unwrap();
     assert_eq!(found["discounts"], rows as u64);
     assert_eq!(found["prices_fx"], 0);

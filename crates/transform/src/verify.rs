@@ -20,8 +20,10 @@ pub async fn mart_duplicates(lake: &Lake) -> Result<BTreeMap<String, u64>, Trans
         return Ok(out);
     };
     let ctx = SessionContext::new();
-    let url =
-        url::Url::parse(lake.store_url()).map_err(|e| TransformError::Parquet(e.to_string()))?;
+    let url = url::Url::parse(lake.store_url()).map_err(|source| TransformError::LakeUrl {
+        url: lake.store_url().to_string(),
+        source,
+    })?;
     ctx.register_object_store(&url, lake.store());
     for mart in marts::names() {
         let folder = layout::mart_run(mart, &manifest.run_id);

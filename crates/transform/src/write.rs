@@ -28,21 +28,21 @@ fn writer_properties() -> WriterProperties {
 
 /// `batches` as the bytes of one Parquet file (for tables small enough to hold in memory).
 pub(crate) fn parquet_bytes(
+    table: &str,
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<Bytes, TransformError> {
+    let failed = |source| TransformError::Parquet {
+        table: table.to_string(),
+        source,
+    };
     let props = writer_properties();
     let mut buffer = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(props))
-        .map_err(|e| TransformError::Parquet(e.to_string()))?;
+    let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(props)).map_err(failed)?;
     for batch in batches {
-        writer
-            .write(batch)
-            .map_err(|e| TransformError::Parquet(e.to_string()))?;
+        writer.write(batch).map_err(failed)?;
     }
-    writer
-        .close()
-        .map_err(|e| TransformError::Parquet(e.to_string()))?;
+    writer.close().map_err(failed)?;
     Ok(Bytes::from(buffer))
 }
 
@@ -71,7 +71,7 @@ pub(crate) async fn write_mart(
     let props = writer_properties();
     let object = object_store::buffered::BufWriter::new(lake.store(), lake.path(path));
     let mut writer = parquet_out::ParallelParquetWriter::try_new(object, schema.clone(), props)
-        .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
+        .map_err(MartWriteError::Parquet)?;
     let (mut rows, mut null_rates) = (0usize, 0u64);
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(MartWriteError::Query)?;
@@ -80,12 +80,9 @@ pub(crate) async fn write_mart(
         writer
             .write(&batch)
             .await
-            .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
+            .map_err(MartWriteError::Parquet)?;
     }
-    writer
-        .close()
-        .await
-        .map_err(|e| MartWriteError::Parquet(e.to_string()))?;
+    writer.close().await.map_err(MartWriteError::Parquet)?;
     // Where a run spends its time: every mart, day mart and intermediate table passes here.
     tracing::debug!(
         path,
@@ -103,7 +100,7 @@ pub(crate) async fn write_mart(
 /// [`write_mart`]'s failures, named after their mart by [`MartWriteError::for_mart`].
 pub(crate) enum MartWriteError {
     Query(datafusion::error::DataFusionError),
-    Parquet(String),
+    Parquet(datafusion::parquet::errors::ParquetError),
 }
 
 impl MartWriteError {
@@ -113,7 +110,10 @@ impl MartWriteError {
                 mart: mart.to_string(),
                 source,
             },
-            MartWriteError::Parquet(e) => TransformError::Parquet(format!("{mart}: {e}")),
+            MartWriteError::Parquet(source) => TransformError::Parquet {
+                table: mart.to_string(),
+                source,
+            },
         }
     }
 }
@@ -125,4 +125,34 @@ fn missing_rates(batches: &[RecordBatch]) -> u64 {
         .filter_map(|b| b.column_by_name("rate"))
         .map(|c| c.null_count() as u64)
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn a_batch_the_writer_cannot_take_names_its_table_and_keeps_parquets_error() {
+        let declared = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let other =
+            RecordBatch::try_from_iter([("name", Arc::new(StringArray::from(vec!["TV"])) as _)])
+                .unwrap();
+        let error = parquet_bytes("items", declared.clone(), &[other]).unwrap_err();
+        assert!(
+            matches!(&error, TransformError::Parquet { table, .. } if table == "items"),
+            "{error:?}"
+        );
+        assert!(std::error::Error::source(&error).is_some(), "{error:?}");
+        assert_eq!(error.to_string(), "writing items as Parquet");
+
+        let fits =
+            RecordBatch::try_new(declared.clone(), vec![Arc::new(Int64Array::from(vec![7]))])
+                .unwrap();
+        assert!(parquet_bytes("items", declared, &[fits]).is_ok());
+    }
 }

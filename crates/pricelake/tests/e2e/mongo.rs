@@ -196,8 +196,13 @@ async fn a_server_that_is_not_there_is_a_clear_error_without_the_password() {
         .await
         .err()
         .expect("no server");
-    let text = error.to_string();
-    assert!(text.starts_with("MongoDB:"), "{text}");
+    // What a log or the command line shows: the error and its causes.
+    let text = pricelake_core::ErrorChain(&error).to_string();
+    assert!(text.starts_with("MongoDB: "), "{text}");
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the driver's error is kept as the cause: {text}"
+    );
     assert!(!text.contains("s3cret-pw"), "the password leaked: {text}");
 }
 
