@@ -360,15 +360,11 @@ async fn load_versions(lake: &Lake, run_id: &str) -> Result<Vec<RecordBatch>, Se
         let Some(bytes) = lake.get(&object.path).await? else {
             continue;
         };
-        let read = || -> Result<Vec<RecordBatch>, String> {
-            ParquetRecordBatchReaderBuilder::try_new(bytes)
-                .map_err(|e| e.to_string())?
-                .build()
-                .map_err(|e| e.to_string())?
-                .map(|b| b.map_err(|e| e.to_string()))
-                .collect()
+        let read = || -> Result<Vec<RecordBatch>, MartFileError> {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+            Ok(builder.build()?.collect::<Result<_, _>>()?)
         };
-        batches.extend(read().map_err(|e| ServeError::Mart(format!("{}: {e}", object.path)))?);
+        batches.extend(read().map_err(in_file(&object.path))?);
     }
     Ok(batches)
 }
