@@ -117,7 +117,8 @@ pub async fn conditional_and_compressed(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::GET {
+    // The static assets answer conditionally and compressed by themselves, from bytes made once.
+    if request.method() != Method::GET || request.uri().path().starts_with("/assets/") {
         return next.run(request).await;
     }
     let if_none_match = request
@@ -205,7 +206,7 @@ impl Cached {
 }
 
 /// True when `Accept-Encoding` allows gzip (a `q=0` refuses it).
-fn accepts_gzip(header: &str) -> bool {
+pub(crate) fn accepts_gzip(header: &str) -> bool {
     header.split(',').any(|part| {
         let mut fields = part.split(';').map(str::trim);
         let coding = fields.next().unwrap_or_default();
@@ -215,7 +216,7 @@ fn accepts_gzip(header: &str) -> bool {
 }
 
 /// A strong validator from the content: same bytes, same tag.
-fn etag_of(bytes: &[u8]) -> String {
+pub(crate) fn etag_of(bytes: &[u8]) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut hasher);
     format!("\"{:016x}-{:x}\"", hasher.finish(), bytes.len())

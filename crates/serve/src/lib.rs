@@ -12,6 +12,7 @@
 
 mod config;
 mod error;
+mod format;
 mod handlers;
 mod origin;
 mod params;

@@ -32,6 +32,8 @@ pub const PANELS: [&str; 7] = [
     "trending",
     "moves",
 ];
+/// `format` of the mart routes: their JSON document (the default) or their rows as CSV.
+pub const FORMATS: [&str; 2] = ["json", "csv"];
 /// A day as the API takes it: `YYYY-MM-DD`, nothing more or less.
 pub const DATE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
@@ -80,14 +82,16 @@ pub fn document(store: &MartStore, bearer: bool) -> Value {
                 parameter(store, path, name, in_path)
             })
             .collect();
+        let mut answers = responses(path, bearer);
+        if params.contains(&"format") {
+            answers["200"]["content"]["text/csv"] = json!({"schema": {
+                "type": "string",
+                "description": "With `format=csv`: the rows of the JSON answer, under a header of their mart's columns.",
+            }});
+        }
         paths.insert(
             path.to_string(),
-            operation(
-                summary,
-                parameters,
-                responses(path, bearer),
-                bearer && !is_open(path),
-            ),
+            operation(summary, parameters, answers, bearer && !is_open(path)),
         );
     }
     let mut schemas = Map::new();
@@ -95,6 +99,7 @@ pub fn document(store: &MartStore, bearer: bool) -> Value {
         schemas.insert(schema_name(mart), row_schema(mart));
     }
     schemas.insert("Item".into(), item_schema());
+    schemas.insert("ItemVersion".into(), version_schema());
     schemas.insert(
         "Error".into(),
         json!({
@@ -204,6 +209,26 @@ fn item_schema() -> Value {
     schema
 }
 
+/// One version of an item's attributes: a row of the `items` table.
+fn version_schema() -> Value {
+    let text = json!({"type": "string"});
+    let maybe_text = json!({"type": "string", "nullable": true});
+    let time = json!({"type": "string", "format": "date-time"});
+    let int = json!({"type": "integer", "format": "int64"});
+    json!({
+        "type": "object",
+        "description": "A version of an item's attributes: from its first observation (`valid_from`) to the next version's (`valid_to`, null for the current one); `changed` names what differs from the version before (null for the first).",
+        "required": crate::handlers::VERSION_COLUMNS,
+        "properties": {
+            "item_id": int, "version": int, "name": text, "brand": maybe_text,
+            "category_path": maybe_text, "category": maybe_text, "valid_from": time,
+            "valid_to": {"type": "string", "format": "date-time", "nullable": true},
+            "is_current": {"type": "boolean"}, "last_seen": time, "observations": int,
+            "changed": maybe_text,
+        },
+    })
+}
+
 /// A day, or nothing (an empty value is the same as none: the dashboard sends `from=`).
 fn date_or_empty(description: &str) -> Value {
     json!({
@@ -232,6 +257,8 @@ fn parameter(store: &MartStore, path: &str, name: &str, required: bool) -> Value
                    "description": "`next_cursor` of the previous page."})
         }
         "window" => json!({"type": "integer", "enum": WINDOWS, "default": 7}),
+        "format" => json!({"type": "string", "enum": FORMATS, "default": "json",
+                           "description": "`csv`: the answer's rows as CSV (RFC 4180), one line each under a header of the mart's columns; a null is an empty field."}),
         "sort" => json!({"type": "string", "enum": SORTS, "default": "name"}),
         "currency" | "quote" => {
             let known = store.currencies();
@@ -342,6 +369,11 @@ fn responses(path: &str, bearer: bool) -> Value {
                     json!({"item_id": {"type": "integer", "format": "int64"}, "currency": {"type": "string"},
                            "days": array_of(mart_ref("price_daily"))}),
                 ),
+                "/api/v1/items/{id}/versions" => object(
+                    &["item_id", "versions"],
+                    json!({"item_id": {"type": "integer", "format": "int64"},
+                           "versions": array_of(json!({"$ref": "#/components/schemas/ItemVersion"}))}),
+                ),
                 "/api/v1/categories" => object(
                     &["date", "categories"],
                     json!({"date": date_or_null(), "categories": array_of(mart_ref("category_daily"))}),
@@ -388,6 +420,7 @@ fn responses(path: &str, bearer: bool) -> Value {
         ok["links"] = json!({
             "item": {"operationRef": "#/paths/~1api~1v1~1items~1{id}/get", "parameters": first_id},
             "history": {"operationRef": "#/paths/~1api~1v1~1items~1{id}~1history/get", "parameters": first_id},
+            "versions": {"operationRef": "#/paths/~1api~1v1~1items~1{id}~1versions/get", "parameters": first_id},
         });
     }
     let mut out = Map::new();
@@ -475,6 +508,20 @@ mod tests {
         assert_eq!(
             (&limit["minimum"], &limit["maximum"]),
             (&json!(1), &json!(500))
+        );
+        for mart_route in ["/api/v1/vod", "/api/v1/items/{id}/history", "/api/v1/moves"] {
+            let get = &paths[mart_route]["get"];
+            assert!(get["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "format" && p["schema"]["enum"] == json!(["json", "csv"])));
+            assert!(get["responses"]["200"]["content"].get("text/csv").is_some());
+        }
+        assert!(
+            paths["/api/v1/status"]["get"]["responses"]["200"]["content"]
+                .get("text/csv")
+                .is_none()
         );
         let vod = &doc["components"]["schemas"]["VodFx"];
         assert_eq!(vod["properties"]["rate"]["nullable"], json!(true));

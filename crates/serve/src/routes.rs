@@ -13,7 +13,7 @@ use axum::Router;
 
 use crate::handlers::{
     basket, categories, chart, currencies, dashboard, discounts, fx, health, history, item, items,
-    metrics, moves, openapi, readyz, status, trending, vod,
+    metrics, moves, openapi, plotly_js, prepare_assets, readyz, status, trending, versions, vod,
 };
 use crate::{http_cache, ApiError, ServeError, ServeState};
 
@@ -78,61 +78,67 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/v1/items",
         summary: "Items with their latest price; filter, search, sort, page.",
-        params: &["category", "q", "sort", "limit", "cursor"],
+        params: &["category", "q", "sort", "limit", "cursor", "format"],
         handler: || get(items),
     },
     Route {
         path: "/api/v1/items/{id}",
-        summary: "One item's latest state, with its current price and its lowest prices ever, over 30 and over 90 days in each currency (`lows`).",
-        params: &["id"],
+        summary: "One item's latest state, with its current price and its lowest prices ever, over 30 and over 90 days in each currency (`lows`; as CSV, the `lows` rows).",
+        params: &["id", "format"],
         handler: || get(item),
     },
     Route {
         path: "/api/v1/items/{id}/history",
         summary: "One item's daily prices in a currency, sorted by date (USD at rate 1; another currency from its first rate on).",
-        params: &["id", "currency", "from", "to"],
+        params: &["id", "currency", "from", "to", "format"],
         handler: || get(history),
+    },
+    Route {
+        path: "/api/v1/items/{id}/versions",
+        summary: "One item's attribute history: every version of its name, brand and category (rows of the `items` table, by version; empty when the marts are served from MongoDB, which does not hold that table).",
+        params: &["id", "format"],
+        handler: || get(versions),
     },
     Route {
         path: "/api/v1/categories",
         summary: "Category statistics per day: share_discounted counts rollback, clearance and a price below msrp; share_in_stock any stock but \"Not available\".",
-        params: &["date"],
+        params: &["date", "format"],
         handler: || get(categories),
     },
     Route {
         path: "/api/v1/trending",
         summary: "Trending popularity per week, top N, each item under its latest name as of the week's end.",
-        params: &["period"],
+        params: &["period", "format"],
         handler: || get(trending),
     },
     Route {
         path: "/api/v1/discounts",
         summary: "Discounts per item and day.",
-        params: &["date", "category", "limit"],
+        params: &["date", "category", "limit", "format"],
         handler: || get(discounts),
     },
     Route {
         path: "/api/v1/vod",
-        summary: "The value of the day in a currency, sorted by date: the day's last fetch of it, at the rate in force then; rate, price and rate_time are null when the currency had no rate yet at the fetch.",
-        params: &["currency"],
+        summary: "The value of the day in a currency, sorted by date (from and to, inclusive, when given): the day's last fetch of it, at the rate in force then; rate, price and rate_time are null when the currency had no rate yet at the fetch.",
+        params: &["currency", "from", "to", "format"],
         handler: || get(vod),
     },
     Route {
         path: "/api/v1/moves",
-        summary: "Largest price moves over 1, 7 or 30 days, in USD: from the latest close at or before as_of minus the window to the close on as_of; names as of as_of.",
-        params: &["window", "limit"],
+        summary: "Largest price moves over 1, 7 or 30 days, in USD: from the latest close at or before as_of minus the window to the close on as_of; names as of as_of (as CSV, the drops then the rises).",
+        params: &["window", "limit", "format"],
         handler: || get(moves),
     },
     Route {
         path: "/api/v1/fx",
         summary: "Daily FX open/high/low/close for one quote currency.",
-        params: &["quote", "from", "to"],
+        params: &["quote", "from", "to", "format"],
         handler: || get(fx),
     },
     Route {
         path: "/api/v1/basket",
-        summary: "The basket's cost per day in a currency.",
-        params: &["currency"],
+        summary: "The basket's cost per day in a currency, sorted by date (from and to, inclusive, when given).",
+        params: &["currency", "from", "to", "format"],
         handler: || get(basket),
     },
     Route {
@@ -145,8 +151,12 @@ pub const ROUTES: &[Route] = &[
 
 /// The router: API, charts and dashboard.
 pub fn router(state: ServeState) -> Router {
-    // The dashboard page, not an API route (not in the OpenAPI document), then the table.
-    let mut router = Router::new().route("/", get(dashboard));
+    // The dashboard page and its charting library, not API routes (not in the OpenAPI
+    // document), then the table.
+    prepare_assets();
+    let mut router = Router::new()
+        .route("/", get(dashboard))
+        .route("/assets/plotly.min.js", get(plotly_js));
     for route in ROUTES {
         router = router.route(route.path, (route.handler)());
     }

@@ -50,6 +50,9 @@ pub struct MartStore {
     counted: HashMap<String, usize>,
     /// The mart served by item (`price_daily`).
     daily: Daily,
+    /// The `items` table (every version of each item's attributes), by item: from the lake
+    /// only (it is not published to MongoDB).
+    versions: Daily,
     /// Latest attributes per item (from `discounts`): the item list.
     items: BTreeMap<i64, Row>,
     /// Where each item's `price_lows` rows are (they are ordered by item): a range of them.
@@ -109,12 +112,14 @@ impl MartStore {
                 marts.insert(mart.to_string(), rows);
             }
         }
+        let versions = load_versions(lake, &run_id).await?;
         let mut store = MartStore {
             run_id: Some(run_id),
             finished_at: Some(manifest.finished_at_text()),
             marts,
             counted,
             daily: index_daily(daily_batches),
+            versions: index_daily(versions),
             ..MartStore::default()
         };
         store.index();
@@ -288,33 +293,25 @@ impl MartStore {
             }
             Daily::Batches { batches, by_item } => (batches, by_item),
         };
-        let Some(places) = by_item.get(&item_id) else {
-            return Ok(Vec::new());
+        Ok(rows_of_item(batches, by_item, item_id, |batch, r| {
+            // Rows of other currencies are skipped before any is built.
+            let row_currency = batch
+                .column_by_name("currency")
+                .and_then(|c| ScalarValue::try_from_array(c, r).ok());
+            !matches!(&row_currency,
+                Some(ScalarValue::Utf8(Some(c)) | ScalarValue::Utf8View(Some(c))) if c != currency)
+        }))
+    }
+
+    /// An item's versions of its attributes (rows of the `items` table, by version); none
+    /// when the marts come from MongoDB, which does not hold that table.
+    pub fn versions_of(&self, item_id: i64) -> Vec<Row> {
+        let Daily::Batches { batches, by_item } = &self.versions else {
+            return Vec::new();
         };
-        Ok(places
-            .iter()
-            .filter_map(|(b, r)| {
-                let batch = &batches[*b as usize];
-                // Rows of other currencies are skipped before any is built.
-                let row_currency = batch
-                    .column_by_name("currency")
-                    .and_then(|c| ScalarValue::try_from_array(c, *r as usize).ok());
-                if let Some(ScalarValue::Utf8(Some(c)) | ScalarValue::Utf8View(Some(c))) =
-                    &row_currency
-                {
-                    if c != currency {
-                        return None;
-                    }
-                }
-                let schema = batch.schema();
-                let mut row = Map::with_capacity(schema.fields().len());
-                for (c, field) in schema.fields().iter().enumerate() {
-                    let value = ScalarValue::try_from_array(batch.column(c), *r as usize).ok()?;
-                    row.insert(field.name().clone(), to_json(value));
-                }
-                Some(row)
-            })
-            .collect())
+        let mut rows = rows_of_item(batches, by_item, item_id, |_, _| true);
+        rows.sort_by_key(|r| r.get("version").and_then(Value::as_i64));
+        rows
     }
 
     /// Currencies present in the FX marts, base first.
@@ -323,7 +320,56 @@ impl MartStore {
     }
 }
 
-/// Indexes `price_daily` batches by item.
+/// An item's rows of batches indexed by item, those `keep` keeps (asked before a row is built).
+fn rows_of_item(
+    batches: &[RecordBatch],
+    by_item: &HashMap<i64, Vec<(u32, u32)>>,
+    item_id: i64,
+    keep: impl Fn(&RecordBatch, usize) -> bool,
+) -> Vec<Row> {
+    let Some(places) = by_item.get(&item_id) else {
+        return Vec::new();
+    };
+    places
+        .iter()
+        .filter_map(|(b, r)| {
+            let (batch, r) = (&batches[*b as usize], *r as usize);
+            if !keep(batch, r) {
+                return None;
+            }
+            let schema = batch.schema();
+            let mut row = Map::with_capacity(schema.fields().len());
+            for (c, field) in schema.fields().iter().enumerate() {
+                let value = ScalarValue::try_from_array(batch.column(c), r).ok()?;
+                row.insert(field.name().clone(), to_json(value));
+            }
+            Some(row)
+        })
+        .collect()
+}
+
+/// The `items` table a run wrote (`clean/items/run=<run>/date=<day>/part-0.parquet`), as
+/// batches: a few rows per item, held columnar and made rows per request.
+async fn load_versions(lake: &Lake, run_id: &str) -> Result<Vec<RecordBatch>, ServeError> {
+    let folder = format!("{}/run={run_id}", layout::clean_table("items"));
+    let mut batches = Vec::new();
+    for object in lake.list(&folder).await? {
+        if !object.path.ends_with(".parquet") {
+            continue;
+        }
+        let Some(bytes) = lake.get(&object.path).await? else {
+            continue;
+        };
+        let read = || -> Result<Vec<RecordBatch>, MartFileError> {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+            Ok(builder.build()?.collect::<Result<_, _>>()?)
+        };
+        batches.extend(read().map_err(in_file(&object.path))?);
+    }
+    Ok(batches)
+}
+
+/// Indexes batches by item (`price_daily`, the `items` table).
 fn index_daily(batches: Vec<RecordBatch>) -> Daily {
     if batches.is_empty() {
         return Daily::Empty;

@@ -1,10 +1,10 @@
 //! Items: the list (filter, search, sort, page), one item with its lows, its daily history.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde_json::json;
 
+use crate::format::{mart_columns, Format};
 use crate::params::{
     currency, date_of, f64_of, in_range, item_id, parse_date, parse_limit, str_of, strict_uint,
     Params,
@@ -15,6 +15,7 @@ pub(crate) async fn items(
     State(state): State<ServeState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let limit = parse_limit(&params, 50)?;
     let cursor = match params.get("cursor").map(|c| strict_uint(c)) {
@@ -47,9 +48,12 @@ pub(crate) async fn items(
             .filter_map(|id| store.items().get(id))
             .collect();
         let next = (cursor + page.len() < total).then(|| (cursor + page.len()).to_string());
-        return Ok(
-            Json(json!({"items": page, "total": total, "next_cursor": next})).into_response(),
-        );
+        return Ok(format.answer(
+            json!({"items": page, "total": total, "next_cursor": next}),
+            &["items"],
+            &mart_columns("discounts"),
+            "items",
+        ));
     }
     // Name order is precomputed per run; the other orders sort the matches.
     let mut rows: Vec<&Row> = store
@@ -79,23 +83,72 @@ pub(crate) async fn items(
     let total = rows.len();
     let page: Vec<&Row> = rows.into_iter().skip(cursor).take(limit).collect();
     let next = (cursor + page.len() < total).then(|| (cursor + page.len()).to_string());
-    Ok(Json(json!({"items": page, "total": total, "next_cursor": next})).into_response())
+    Ok(format.answer(
+        json!({"items": page, "total": total, "next_cursor": next}),
+        &["items"],
+        &mart_columns("discounts"),
+        "items",
+    ))
 }
 
 pub(crate) async fn item(
     State(state): State<ServeState>,
     Path(id): Path<String>,
+    Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let id = item_id(&id)?;
     let store = state.store();
     match store.items().get(&id) {
         Some(row) => {
             let mut item = row.clone();
             item.insert("lows".into(), json!(store.lows_of(id)));
-            Ok(Json(item).into_response())
+            // As CSV, the item's table: its lows, one row per currency.
+            Ok(format.answer(
+                serde_json::Value::Object(item),
+                &["lows"],
+                &mart_columns("price_lows"),
+                &format!("item-{id}-lows"),
+            ))
         }
         None => Err(ApiError::not_found("id", "no such item")),
     }
+}
+
+/// The columns of a row of the `items` table as `/api/v1/items/{id}/versions` answers them
+/// (its date partition is not one: it is `valid_from`'s day).
+pub(crate) const VERSION_COLUMNS: [&str; 12] = [
+    "item_id",
+    "version",
+    "name",
+    "brand",
+    "category_path",
+    "category",
+    "valid_from",
+    "valid_to",
+    "is_current",
+    "last_seen",
+    "observations",
+    "changed",
+];
+
+pub(crate) async fn versions(
+    State(state): State<ServeState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
+    let store = state.store();
+    let id = item_id(&id)?;
+    if !store.items().contains_key(&id) {
+        return Err(ApiError::not_found("id", "no such item"));
+    }
+    Ok(format.answer(
+        json!({"item_id": id, "versions": store.versions_of(id)}),
+        &["versions"],
+        &VERSION_COLUMNS,
+        &format!("item-{id}-versions"),
+    ))
 }
 
 pub(crate) async fn history(
@@ -103,6 +156,7 @@ pub(crate) async fn history(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let id = item_id(&id)?;
     if !store.items().contains_key(&id) {
@@ -117,13 +171,19 @@ pub(crate) async fn history(
         .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))
         .collect();
     rows.sort_by_key(|r| date_of(r));
-    Ok(Json(json!({"item_id": id, "currency": ccy, "days": rows})).into_response())
+    Ok(format.answer(
+        json!({"item_id": id, "currency": ccy, "days": rows}),
+        &["days"],
+        &mart_columns("price_daily"),
+        &format!("item-{id}-{ccy}"),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use axum::body::to_bytes;
     use axum::http::StatusCode;
+    use axum::response::IntoResponse;
     use serde_json::Value;
 
     use super::*;
@@ -171,7 +231,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_item_carries_its_lows_in_every_currency_and_one_without_any_an_empty_list() {
-        let tv = json_of(item(State(state()), Path("7".into())).await.unwrap()).await;
+        let tv = json_of(
+            item(State(state()), Path("7".into()), Query(Default::default()))
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(tv["name"], "TV");
         let currencies: Vec<&str> = tv["lows"]
             .as_array()
@@ -181,18 +246,31 @@ mod tests {
             .collect();
         assert_eq!(currencies, ["EUR", "USD"]);
         assert_eq!(tv["lows"][1]["low_ever"], json!(70.0));
-        let kettle = json_of(item(State(state()), Path("8".into())).await.unwrap()).await;
+        let kettle = json_of(
+            item(State(state()), Path("8".into()), Query(Default::default()))
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(kettle["lows"], json!([]));
     }
 
     #[tokio::test]
     async fn an_unknown_or_malformed_item_id_is_an_error_naming_the_id() {
-        let missing = item(State(state()), Path("9".into())).await.unwrap_err();
+        let missing = item(State(state()), Path("9".into()), Query(Default::default()))
+            .await
+            .unwrap_err();
         assert_eq!(
             (missing.status, missing.param.as_str()),
             (StatusCode::NOT_FOUND, "id")
         );
-        let malformed = item(State(state()), Path("nine".into())).await.unwrap_err();
+        let malformed = item(
+            State(state()),
+            Path("nine".into()),
+            Query(Default::default()),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             (malformed.status, malformed.param.as_str()),
             (StatusCode::BAD_REQUEST, "id")
@@ -200,6 +278,69 @@ mod tests {
         // The error is the API's JSON error body.
         let body = json_of(malformed.into_response()).await;
         assert_eq!(body["error"]["param"], "id");
+    }
+
+    #[tokio::test]
+    async fn as_csv_the_item_list_and_an_items_lows_are_their_json_rows() {
+        let q = |pairs: &[(&str, &str)]| {
+            Query(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+        };
+        let text = |response: Response| async move {
+            assert_eq!(
+                response.headers()[axum::http::header::CONTENT_TYPE],
+                "text/csv; charset=utf-8"
+            );
+            let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let json = json_of(
+            items(State(state()), q(&[("sort", "price")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let csv = text(
+            items(State(state()), q(&[("sort", "price"), ("format", "csv")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "date,item_id,name,category,msrp,sale_price,discount_pct,has_msrp,stock,rollback,clearance"
+        );
+        assert_eq!(lines.len(), 1 + json["items"].as_array().unwrap().len());
+        assert_eq!(
+            lines[1],
+            "2026-11-05,8,Kettle,Home,,20.0,,false,,false,false"
+        );
+        assert_eq!(
+            lines[2],
+            "2026-11-05,7,TV,Electronics,100.0,80.0,20.0,true,Available,false,false"
+        );
+        let lows = text(
+            item(State(state()), Path("7".into()), q(&[("format", "csv")]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let lows: Vec<&str> = lows.lines().collect();
+        assert_eq!(
+            lows.len(),
+            3,
+            "a header and one line per currency: {lows:?}"
+        );
+        assert!(lows[2].starts_with("7,USD,2026-11-05,80.0,2026-11-05,70.0,"));
+        let refused = items(State(state()), q(&[("format", "xml")]))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.param, "format");
     }
 
     #[tokio::test]

@@ -2,10 +2,11 @@
 //! price moves, FX and the basket.
 
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::format::{mart_columns, Format};
 use crate::params::{
     currency, date_of, f64_of, in_range, parse_date, parse_limit, str_of, strict_date, Params,
 };
@@ -21,18 +22,26 @@ pub(crate) async fn categories(
     State(state): State<ServeState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let date = parse_date(&params, "date")?;
     let rows = store.rows("category_daily");
     let latest = date.or_else(|| rows.iter().filter_map(date_of).max());
     let out: Vec<&Row> = rows.iter().filter(|r| date_of(r) == latest).collect();
-    Ok(Json(json!({"date": latest, "categories": out})).into_response())
+    let name = format!("categories-{}", day_name(latest));
+    Ok(format.answer(
+        json!({"date": latest, "categories": out}),
+        &["categories"],
+        &mart_columns("category_daily"),
+        &name,
+    ))
 }
 
 pub(crate) async fn trending(
     State(state): State<ServeState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let rows = store.rows("trending_popularity");
     let period = match params.get("period").filter(|p| !p.is_empty()) {
@@ -59,16 +68,20 @@ pub(crate) async fn trending(
         .iter()
         .filter_map(|r| r.get("period_start").and_then(Value::as_str))
         .collect();
-    Ok(
-        Json(json!({"period_start": period_text, "periods": periods, "items": out}))
-            .into_response(),
-    )
+    let name = format!("trending-{}", day_name(period));
+    Ok(format.answer(
+        json!({"period_start": period_text, "periods": periods, "items": out}),
+        &["items"],
+        &mart_columns("trending_popularity"),
+        &name,
+    ))
 }
 
 pub(crate) async fn discounts(
     State(state): State<ServeState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let date = parse_date(&params, "date")?;
     let limit = parse_limit(&params, 50)?;
@@ -92,7 +105,13 @@ pub(crate) async fn discounts(
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     out.truncate(limit);
-    Ok(Json(json!({"date": day, "items": out})).into_response())
+    let name = format!("discounts-{}", day_name(day));
+    Ok(format.answer(
+        json!({"date": day, "items": out}),
+        &["items"],
+        &mart_columns("discounts"),
+        &name,
+    ))
 }
 
 pub(crate) async fn vod(state: State<ServeState>, params: Params) -> Result<Response, ApiError> {
@@ -103,6 +122,7 @@ pub(crate) async fn moves(
     State(state): State<ServeState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let window = params.get("window").map(String::as_str).unwrap_or("7");
     let Some(window) = openapi::WINDOWS
@@ -139,13 +159,19 @@ pub(crate) async fn moves(
     });
     drops.truncate(limit);
     rises.truncate(limit);
-    Ok(Json(json!({"window_days": window, "drops": drops, "rises": rises})).into_response())
+    Ok(format.answer(
+        json!({"window_days": window, "drops": drops, "rises": rises}),
+        &["drops", "rises"],
+        &mart_columns("price_moves"),
+        &format!("moves-{window}d"),
+    ))
 }
 
 pub(crate) async fn fx(
     State(state): State<ServeState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let ccy = currency(&state, &store, &params, "quote")?;
     let from = parse_date(&params, "from")?;
@@ -156,7 +182,13 @@ pub(crate) async fn fx(
         .filter(|r| str_of(r, "quote") == ccy && in_range(r, from, to))
         .collect();
     rows.sort_by_key(|r| date_of(r));
-    Ok(Json(json!({"base": "USD", "quote": ccy, "days": rows})).into_response())
+    let name = format!("fx-USD{ccy}");
+    Ok(format.answer(
+        json!({"base": "USD", "quote": ccy, "days": rows}),
+        &["days"],
+        &mart_columns("fx_daily"),
+        &name,
+    ))
 }
 
 pub(crate) async fn basket(state: State<ServeState>, params: Params) -> Result<Response, ApiError> {
@@ -170,13 +202,27 @@ async fn days_in_currency(
     Query(params): Params,
     mart: &str,
 ) -> Result<Response, ApiError> {
+    let format = Format::of(&params)?;
     let store = state.store();
     let ccy = currency(&state, &store, &params, "currency")?;
+    let from = parse_date(&params, "from")?;
+    let to = parse_date(&params, "to")?;
     let mut rows: Vec<&Row> = store
         .rows(mart)
         .iter()
-        .filter(|r| str_of(r, "currency") == ccy)
+        .filter(|r| str_of(r, "currency") == ccy && in_range(r, from, to))
         .collect();
     rows.sort_by_key(|r| date_of(r));
-    Ok(Json(json!({"currency": ccy, "days": rows})).into_response())
+    let name = format!("{}-{ccy}", mart.split('_').next().unwrap_or(mart));
+    Ok(format.answer(
+        json!({"currency": ccy, "days": rows}),
+        &["days"],
+        &mart_columns(mart),
+        &name,
+    ))
+}
+
+/// A day for a file name: the day, or `none` when there is no data.
+fn day_name(day: Option<chrono::NaiveDate>) -> String {
+    day.map_or_else(|| "none".to_string(), |d| d.to_string())
 }

@@ -8,6 +8,8 @@ mod marts;
 mod service;
 
 pub(crate) use chart::chart;
-pub(crate) use items::{history, item, items};
+pub(crate) use items::{history, item, items, versions, VERSION_COLUMNS};
 pub(crate) use marts::{basket, categories, currencies, discounts, fx, moves, trending, vod};
-pub(crate) use service::{dashboard, health, metrics, openapi, readyz, status};
+pub(crate) use service::{
+    dashboard, health, metrics, openapi, plotly_js, prepare_assets, readyz, status,
+};
