@@ -666,6 +666,20 @@ mod tests {
         bytes::Bytes::from(out)
     }
 
+    /// Commits run `r1` of a lake whose only mart file is a basket file of `bytes`.
+    async fn commit_basket(lake: &Lake, bytes: bytes::Bytes) {
+        lake.put(&layout::mart_file("basket", "r1"), bytes)
+            .await
+            .unwrap();
+        let manifest = Manifest {
+            run_id: "r1".into(),
+            ..Manifest::default()
+        };
+        pricelake_lake::manifest::commit(lake, &manifest)
+            .await
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn a_mart_file_whose_columns_are_not_the_registrys_is_a_clear_load_error() {
         let dir = tempfile::tempdir().unwrap();
@@ -674,21 +688,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let commit = |columns: [&'static str; 4]| {
-            let lake = lake.clone();
-            async move {
-                lake.put(&layout::mart_file("basket", "r1"), basket_file(columns))
-                    .await
-                    .unwrap();
-                let manifest = Manifest {
-                    run_id: "r1".into(),
-                    ..Manifest::default()
-                };
-                pricelake_lake::manifest::commit(&lake, &manifest)
-                    .await
-                    .unwrap();
-            }
-        };
+        let commit = |columns: [&'static str; 4]| commit_basket(&lake, basket_file(columns));
         commit(["date", "currency", "items", "cost"]).await;
         let store = MartStore::load(&lake).await.unwrap();
         assert_eq!(store.rows("basket").len(), 1);
@@ -717,16 +717,7 @@ mod tests {
         .unwrap();
         let path = layout::mart_file("basket", "r1");
         let whole = basket_file(["date", "currency", "items", "cost"]);
-        lake.put(&path, whole.slice(..whole.len() / 2))
-            .await
-            .unwrap();
-        let manifest = Manifest {
-            run_id: "r1".into(),
-            ..Manifest::default()
-        };
-        pricelake_lake::manifest::commit(&lake, &manifest)
-            .await
-            .unwrap();
+        commit_basket(&lake, whole.slice(..whole.len() / 2)).await;
         let error = MartStore::load(&lake).await.unwrap_err();
         match &error {
             ServeError::Mart {

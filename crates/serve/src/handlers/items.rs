@@ -132,6 +132,17 @@ pub(crate) const VERSION_COLUMNS: [&str; 12] = [
     "changed",
 ];
 
+/// The item the path names, if the store knows it: 400 for an id that is not a number, 404
+/// for one no run has seen.
+fn known_item(store: &crate::MartStore, id: &str) -> Result<i64, ApiError> {
+    let id = item_id(id)?;
+    if store.items().contains_key(&id) {
+        Ok(id)
+    } else {
+        Err(ApiError::not_found("id", "no such item"))
+    }
+}
+
 pub(crate) async fn versions(
     State(state): State<ServeState>,
     Path(id): Path<String>,
@@ -139,10 +150,7 @@ pub(crate) async fn versions(
 ) -> Result<Response, ApiError> {
     let format = Format::of(&params)?;
     let store = state.store();
-    let id = item_id(&id)?;
-    if !store.items().contains_key(&id) {
-        return Err(ApiError::not_found("id", "no such item"));
-    }
+    let id = known_item(&store, &id)?;
     Ok(format.answer(
         json!({"item_id": id, "versions": store.versions_of(id)}),
         &["versions"],
@@ -158,10 +166,7 @@ pub(crate) async fn history(
 ) -> Result<Response, ApiError> {
     let format = Format::of(&params)?;
     let store = state.store();
-    let id = item_id(&id)?;
-    if !store.items().contains_key(&id) {
-        return Err(ApiError::not_found("id", "no such item"));
-    }
+    let id = known_item(&store, &id)?;
     let ccy = currency(&state, &store, &params, "currency")?;
     let from = parse_date(&params, "from")?;
     let to = parse_date(&params, "to")?;
