@@ -1,37 +1,35 @@
 -- Per item and currency: the current price (the close of the item's latest day), and its
 -- lowest price over its whole history, over the last 30 and over the last 90 days up to the
--- lake's latest day (`as_of`), each with the day it was last seen at that low. A low over a
--- window the item was not seen in is null.
+-- lake's latest day (`as_of`), each with the latest day it was seen at that low. A low over
+-- a window the item was not seen in is null.
 --
--- From `price_daily` (one row per item, day and currency, with the day's lowest price):
--- one aggregation finds each low and the item's latest day, and a second, joined back to
--- the days, finds the latest day at each low and the latest day's close. Two hash
--- aggregations and a join, no sort: a whole-lake mart rebuilt by every run, an hour's too.
+-- The days before the latest are summed up in `price_lows_settled` (kept across the hours
+-- of one day); the latest day's rows of `price_daily` are merged into it here. The latest
+-- day is in both windows and later than any settled day, so it wins a tie at a low.
 WITH latest AS (
     SELECT MAX(date) AS as_of FROM price_daily
 ),
-days AS (
-    SELECT p.item_id, p.currency, p.date, p.min, p.close,
-           CAST(latest.as_of AS INT) - CAST(p.date AS INT) AS age_days, latest.as_of
-    FROM price_daily p CROSS JOIN latest
+today AS (
+    SELECT p.item_id, p.currency, p.date, p.min, p.close
+    FROM price_daily p JOIN latest ON p.date = latest.as_of
 ),
-lows AS (
-    SELECT item_id, currency, MAX(as_of) AS as_of, MAX(date) AS price_on,
-           MIN(min) AS low_ever,
-           MIN(CASE WHEN age_days < 30 THEN min END) AS low_30d,
-           MIN(CASE WHEN age_days < 90 THEN min END) AS low_90d
-    FROM days
-    GROUP BY item_id, currency
+both_sides AS (
+    SELECT COALESCE(t.item_id, s.item_id) AS item_id,
+           COALESCE(t.currency, s.currency) AS currency,
+           t.date, t.min, t.close,
+           s.price, s.price_on, s.low_ever, s.low_ever_on,
+           s.low_30d, s.low_30d_on, s.low_90d, s.low_90d_on
+    FROM today t FULL OUTER JOIN price_lows_settled s
+      ON t.item_id = s.item_id AND t.currency = s.currency
 )
-SELECT l.item_id, l.currency, l.as_of,
-       MAX(CASE WHEN d.date = l.price_on THEN d.close END) AS price,
-       l.price_on,
-       l.low_ever,
-       MAX(CASE WHEN d.min = l.low_ever THEN d.date END) AS low_ever_on,
-       l.low_30d,
-       MAX(CASE WHEN d.age_days < 30 AND d.min = l.low_30d THEN d.date END) AS low_30d_on,
-       l.low_90d,
-       MAX(CASE WHEN d.age_days < 90 AND d.min = l.low_90d THEN d.date END) AS low_90d_on
-FROM lows l JOIN days d ON d.item_id = l.item_id AND d.currency = l.currency
-GROUP BY l.item_id, l.currency, l.as_of, l.price_on, l.low_ever, l.low_30d, l.low_90d
-ORDER BY item_id, currency
+SELECT b.item_id, b.currency, latest.as_of,
+       COALESCE(b.close, b.price) AS price,
+       COALESCE(b.date, b.price_on) AS price_on,
+       CASE WHEN b.min <= b.low_ever OR b.low_ever IS NULL THEN b.min ELSE b.low_ever END AS low_ever,
+       CASE WHEN b.min <= b.low_ever OR b.low_ever IS NULL THEN b.date ELSE b.low_ever_on END AS low_ever_on,
+       CASE WHEN b.min <= b.low_30d OR b.low_30d IS NULL THEN COALESCE(b.min, b.low_30d) ELSE b.low_30d END AS low_30d,
+       CASE WHEN b.min <= b.low_30d OR b.low_30d IS NULL THEN COALESCE(b.date, b.low_30d_on) ELSE b.low_30d_on END AS low_30d_on,
+       CASE WHEN b.min <= b.low_90d OR b.low_90d IS NULL THEN COALESCE(b.min, b.low_90d) ELSE b.low_90d END AS low_90d,
+       CASE WHEN b.min <= b.low_90d OR b.low_90d IS NULL THEN COALESCE(b.date, b.low_90d_on) ELSE b.low_90d_on END AS low_90d_on
+FROM both_sides b CROSS JOIN latest
+ORDER BY b.item_id, b.currency

@@ -218,8 +218,8 @@ pub(crate) struct Built {
     pub(crate) days: BTreeMap<String, DayStats>,
     /// Days extended by later observations (their new rows are in [`delta_file`]s).
     pub(crate) extended: Vec<String>,
-    /// How many days were computed from all of their observations.
-    pub(crate) computed: usize,
+    /// Days computed from all of their observations.
+    pub(crate) computed: Vec<String>,
 }
 
 impl Built {
@@ -334,7 +334,6 @@ pub(crate) async fn build(
         }
     }
     compute.sort();
-    let computed = compute.len();
     if compute.is_empty() && days.is_empty() {
         // No observation at all: each mart still gets a file (empty, with its columns).
         let obs = deduplicate_day(lake, ctx, run_id, None, None).await?;
@@ -384,7 +383,7 @@ pub(crate) async fn build(
     Ok(Built {
         days,
         extended: extended_days,
-        computed,
+        computed: compute,
     })
 }
 

@@ -148,7 +148,7 @@ pub(crate) fn items_extension(
 ) -> Option<ItemsExtension> {
     let previous = previous?;
     let last_old_day = previous.days.keys().next_back()?;
-    if built.computed > 0
+    if !built.computed.is_empty()
         || built.extended.is_empty()
         || built.extended.iter().any(|day| day < last_old_day)
     {

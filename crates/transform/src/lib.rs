@@ -77,7 +77,7 @@ pub async fn process(
     let previous = start.previous(full_refresh);
     let day_marts =
         days::write_day_marts(&mut run, previous, &clean.new_days, full_refresh).await?;
-    let lake_rows = lake_marts::write_lake_marts(&mut run).await?;
+    let lake_rows = lake_marts::write_lake_marts(&mut run, previous, &day_marts).await?;
     let items = items::write_items(&mut run, previous, &day_marts).await?;
 
     let mut rows = clean.rows();

@@ -128,8 +128,9 @@ pub(crate) fn currencies(config: &TransformConfig) -> Vec<String> {
     currencies
 }
 
-/// What the day marts of a run are computed with: the config they read, and every SQL file
-/// but those of the marts rebuilt over the whole lake (which no day reads). Two runs with
+/// What the day marts of a run (and the marts carried over with them,
+/// [`Grain::BeforeLatestDay`]) are computed with: the config they read, and every SQL file
+/// but those of the marts rebuilt over the whole lake by every run (which nothing carries). Two runs with
 /// the same fingerprint give the same rows for a day with the same inputs, so a day can be
 /// carried over between them.
 pub(crate) fn fingerprint(config: &TransformConfig) -> String {

@@ -1071,6 +1071,103 @@ async fn items_keep_each_version_of_the_attributes_even_when_observations_arrive
     assert_eq!(versions_of(&items_table(&lake).await, 1), expected);
 }
 
+/// The inode of the settled lows' file of a run: a carried file is a hard link (the local
+/// store copies by linking), a rebuilt one a new file.
+fn settled_inode(dir: &std::path::Path, run_id: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let path = dir.join(layout::mart_file("price_lows_settled", run_id));
+    std::fs::metadata(&path).unwrap().ino()
+}
+
+/// `price_lows` reads one day per hour: an hour that extends only the latest day carries the
+/// lows of the days before it over (the same file), and merges that day in; a new latest day,
+/// or a change to an earlier day, rebuilds them. Either way the mart is what a full refresh
+/// gives.
+#[tokio::test]
+async fn an_hour_of_the_latest_day_carries_the_settled_lows_and_a_new_day_rebuilds_them() {
+    let (dir, lake) = fixture().await;
+    let first = run(&lake, false).await;
+    let latest = latest_manifest(&lake).await.unwrap().unwrap();
+    let latest_day = latest.days.keys().next_back().unwrap().clone();
+    assert_eq!(latest_day, "2026-01-05");
+    let tv = |sale: f64| json!({"itemId": 1, "name": "TV", "salePrice": sale, "msrp": 100.0, "categoryPath": "Electronics/TV", "stock": "Available"});
+    let carried_from = settled_inode(dir.path(), &first.run_id);
+
+    // An hour of the latest day, at a new low: carried, and the low is the latest day's.
+    put_raw(
+        &lake,
+        "hour-1",
+        &[item_env(
+            "h1",
+            "paginated_items",
+            "2026-01-05T06:00:00Z",
+            tv(10.0),
+            None,
+        )],
+    )
+    .await;
+    let second = run(&lake, false).await;
+    assert_eq!(settled_inode(dir.path(), &second.run_id), carried_from);
+    let lows = mart(&lake, "price_lows").await;
+    let tv_usd = find(&lows, |r| r["item_id"] == 1 && r["currency"] == "USD");
+    assert_eq!(
+        [
+            &tv_usd["price"],
+            &tv_usd["low_ever"],
+            &tv_usd["low_ever_on"]
+        ],
+        [&json!(10.0), &json!(10.0), &json!("2026-01-05")]
+    );
+    let incremental = canonical_marts(&lake).await;
+    run(&lake, true).await;
+    assert_eq!(
+        canonical_marts(&lake).await,
+        incremental,
+        "as a full refresh"
+    );
+
+    // A new latest day: rebuilt.
+    let refreshed = latest_manifest(&lake).await.unwrap().unwrap().run_id;
+    let before = settled_inode(dir.path(), &refreshed);
+    put_raw(
+        &lake,
+        "day-6",
+        &[item_env(
+            "d6",
+            "paginated_items",
+            "2026-01-06T01:00:00Z",
+            tv(90.0),
+            None,
+        )],
+    )
+    .await;
+    let third = run(&lake, false).await;
+    assert_ne!(settled_inode(dir.path(), &third.run_id), before);
+    let lows = mart(&lake, "price_lows").await;
+    let tv_usd = find(&lows, |r| r["item_id"] == 1 && r["currency"] == "USD");
+    assert_eq!(
+        [
+            &tv_usd["price"],
+            &tv_usd["price_on"],
+            &tv_usd["low_ever"],
+            &tv_usd["low_ever_on"]
+        ],
+        [
+            &json!(90.0),
+            &json!("2026-01-06"),
+            &json!(10.0),
+            &json!("2026-01-05")
+        ]
+    );
+    let incremental = canonical_marts(&lake).await;
+    run(&lake, true).await;
+    assert_eq!(
+        canonical_marts(&lake).await,
+        incremental,
+        "as a full refresh"
+    );
+}
+
 #[tokio::test]
 async fn later_hours_extend_their_day_and_give_what_a_full_refresh_gives() {
     let (_dir, lake) = fixture().await;
@@ -1228,7 +1325,9 @@ fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() 
     let built = |extended: &[&str], computed: usize| days::Built {
         days: BTreeMap::new(),
         extended: extended.iter().map(|d| d.to_string()).collect(),
-        computed,
+        computed: (0..computed)
+            .map(|i| format!("2026-02-{:02}", i + 1))
+            .collect(),
     };
     let extension = items_extension(Some(&previous), &built(&["2026-01-05"], 0), "r2").unwrap();
     assert_eq!(extension.previous_run, "r1");

@@ -33,6 +33,7 @@ pub static REGISTRY: &[Mart] = &[
     CATEGORY_DAILY,
     PRICE_MOVES,
     BASKET,
+    PRICE_LOWS_SETTLED,
     PRICE_LOWS,
     ITEM_DAYS,
 ];
@@ -226,6 +227,18 @@ const BASKET: Mart = Mart {
     ],
     serving: Serving::Rows,
     indexes: &[&["date"]],
+};
+
+const PRICE_LOWS_SETTLED: Mart = Mart {
+    name: "price_lows_settled",
+    about: "price_lows over every day but the lake's latest (windows counted back from it): what an hour that only extends the latest day merges that day into.",
+    sql: "price_lows_settled.sql",
+    grain: Grain::BeforeLatestDay,
+    natural_key: &["item_id", "currency"],
+    row_order: &["item_id", "currency"],
+    columns: PRICE_LOWS.columns,
+    serving: Serving::Internal,
+    indexes: &[],
 };
 
 const PRICE_LOWS: Mart = Mart {

@@ -62,6 +62,12 @@ pub enum Grain {
     Day(Extension),
     /// Rebuilt from the day marts and clean tables by every run.
     Lake,
+    /// Over every day but the lake's latest, with windows counted back from the latest day:
+    /// rebuilt when a run changes a day before the latest or makes a new latest day, and
+    /// carried over from the previous run otherwise (an hour that extends only the latest
+    /// day), so that a whole-lake mart built on it reads one day, not the whole lake, per
+    /// hour. Its SQL is in the days' fingerprint, like a day mart's, since it is carried.
+    BeforeLatestDay,
 }
 
 /// How a mart kept by day takes observations later than all of its day's (an hour's run).
