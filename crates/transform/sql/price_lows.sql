@@ -6,12 +6,11 @@
 -- The days before the latest are summed up in `price_lows_settled` (kept across the hours
 -- of one day); the latest day's rows of `price_daily` are merged into it here. The latest
 -- day is in both windows and later than any settled day, so it wins a tie at a low.
-WITH latest AS (
-    SELECT MAX(date) AS as_of FROM price_daily
-),
-today AS (
+-- The latest day's placeholder is filled in by the run with a date literal, so only that
+-- day's file of `price_daily` is read.
+WITH today AS (
     SELECT p.item_id, p.currency, p.date, p.min, p.close
-    FROM price_daily p JOIN latest ON p.date = latest.as_of
+    FROM price_daily p WHERE p.date = {latest_day}
 ),
 both_sides AS (
     SELECT COALESCE(t.item_id, s.item_id) AS item_id,
@@ -22,7 +21,7 @@ both_sides AS (
     FROM today t FULL OUTER JOIN price_lows_settled s
       ON t.item_id = s.item_id AND t.currency = s.currency
 )
-SELECT b.item_id, b.currency, latest.as_of,
+SELECT b.item_id, b.currency, CAST({latest_day} AS DATE) AS as_of,
        COALESCE(b.close, b.price) AS price,
        COALESCE(b.date, b.price_on) AS price_on,
        CASE WHEN b.min <= b.low_ever OR b.low_ever IS NULL THEN b.min ELSE b.low_ever END AS low_ever,
@@ -31,5 +30,5 @@ SELECT b.item_id, b.currency, latest.as_of,
        CASE WHEN b.min <= b.low_30d OR b.low_30d IS NULL THEN COALESCE(b.date, b.low_30d_on) ELSE b.low_30d_on END AS low_30d_on,
        CASE WHEN b.min <= b.low_90d OR b.low_90d IS NULL THEN COALESCE(b.min, b.low_90d) ELSE b.low_90d END AS low_90d,
        CASE WHEN b.min <= b.low_90d OR b.low_90d IS NULL THEN COALESCE(b.date, b.low_90d_on) ELSE b.low_90d_on END AS low_90d_on
-FROM both_sides b CROSS JOIN latest
+FROM both_sides b
 ORDER BY b.item_id, b.currency

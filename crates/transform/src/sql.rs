@@ -58,7 +58,46 @@ pub(crate) async fn fill(
     if sql.contains("{basket_ids}") {
         sql = sql.replace("{basket_ids}", &basket_ids(config, ctx).await?);
     }
+    if sql.contains("{latest_day}") {
+        sql = sql.replace("{latest_day}", &latest_day(ctx).await?);
+    }
     Ok(sql)
+}
+
+/// The lake's latest day of `price_daily` as a SQL date literal (`NULL` for a lake without
+/// one): a literal, so that a query of that day reads that day's file alone (the engine
+/// prunes the others by their statistics), where a join with `MAX(date)` reads every day.
+async fn latest_day(ctx: &SessionContext) -> Result<String, TransformError> {
+    let q = |source| TransformError::Query {
+        mart: "price_daily".into(),
+        source,
+    };
+    let batches = ctx
+        .sql("SELECT CAST(MAX(date) AS VARCHAR) FROM price_daily")
+        .await
+        .map_err(q)?
+        .collect()
+        .await
+        .map_err(q)?;
+    let mut day = None;
+    for batch in batches.iter().filter(|b| b.num_rows() > 0) {
+        let text = datafusion::arrow::compute::cast(
+            batch.column(0),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )
+        .map_err(|e| q(e.into()))?;
+        day = text
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::StringArray>()
+            .and_then(|a| a.iter().flatten().next().map(str::to_string));
+    }
+    Ok(match day {
+        // A date's text is digits and dashes: nothing to quote.
+        Some(day) if day.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
+            format!("DATE '{day}'")
+        }
+        _ => "NULL".to_string(),
+    })
 }
 
 /// The configured basket, or the 10 items with a price on the most days (from `discounts`,
