@@ -1071,6 +1071,17 @@ async fn items_keep_each_version_of_the_attributes_even_when_observations_arrive
     assert_eq!(versions_of(&items_table(&lake).await, 1), expected);
 }
 
+/// Runs a full refresh and checks it gives the marts the lake has now (incremental runs').
+async fn a_full_refresh_gives_the_same_marts(lake: &Lake) {
+    let incremental = canonical_marts(lake).await;
+    run(lake, true).await;
+    assert_eq!(
+        canonical_marts(lake).await,
+        incremental,
+        "as a full refresh"
+    );
+}
+
 /// The inode of the settled lows' file of a run: a carried file is a hard link (the local
 /// store copies by linking), a rebuilt one a new file.
 fn settled_inode(dir: &std::path::Path, run_id: &str) -> u64 {
@@ -1118,13 +1129,7 @@ async fn an_hour_of_the_latest_day_carries_the_settled_lows_and_a_new_day_rebuil
         ],
         [&json!(10.0), &json!(10.0), &json!("2026-01-05")]
     );
-    let incremental = canonical_marts(&lake).await;
-    run(&lake, true).await;
-    assert_eq!(
-        canonical_marts(&lake).await,
-        incremental,
-        "as a full refresh"
-    );
+    a_full_refresh_gives_the_same_marts(&lake).await;
 
     // A new latest day: rebuilt.
     let refreshed = latest_manifest(&lake).await.unwrap().unwrap().run_id;
@@ -1159,13 +1164,7 @@ async fn an_hour_of_the_latest_day_carries_the_settled_lows_and_a_new_day_rebuil
             &json!("2026-01-05")
         ]
     );
-    let incremental = canonical_marts(&lake).await;
-    run(&lake, true).await;
-    assert_eq!(
-        canonical_marts(&lake).await,
-        incremental,
-        "as a full refresh"
-    );
+    a_full_refresh_gives_the_same_marts(&lake).await;
 }
 
 #[tokio::test]
