@@ -12,8 +12,8 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::handlers::{
-    basket, categories, chart, currencies, dashboard, discounts, fx, health, history, item, items,
-    metrics, moves, openapi, plotly_js, prepare_assets, readyz, status, trending, versions, vod,
+    basket, categories, chart, chart_js, currencies, dashboard, discounts, fx, health, history,
+    item, items, metrics, moves, openapi, prepare_assets, readyz, status, trending, versions, vod,
 };
 use crate::{http_cache, ApiError, ServeError, ServeState};
 
@@ -156,7 +156,7 @@ pub fn router(state: ServeState) -> Router {
     prepare_assets();
     let mut router = Router::new()
         .route("/", get(dashboard))
-        .route("/assets/plotly.min.js", get(plotly_js));
+        .route("/assets/apexcharts.esm.js", get(chart_js));
     for route in ROUTES {
         router = router.route(route.path, (route.handler)());
     }

@@ -7,7 +7,7 @@ as a person would, and checks what issue 28 asks of it:
 - the item view: current price and lows in the chosen currency, history, attribute history;
 - the view lives in the URL: a reload and the back button restore it;
 - every table's CSV download holds the rows the API's JSON answer holds;
-- no request leaves the page's origin (Plotly.js comes from the server itself);
+- no request leaves the page's origin (ApexCharts comes from the server itself);
 - readable: chart text >= 12 px, text contrast >= 4.5:1 (WCAG AA), the inputs reachable by
   keyboard, no sideways scrolling at 390 or 1920 px; empty states that say why;
 - fast: each change of input (its requests and redraws) and the page's readiness are
@@ -25,7 +25,6 @@ import csv
 import io
 import json
 import os
-import statistics
 import sys
 from urllib.parse import parse_qs, urlparse
 
@@ -126,7 +125,7 @@ def contrast_failures(page):
         for (const el of all) {
             const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
             if (!own || !el.getClientRects().length) continue;
-            if (el.closest('.hoverlayer') || el.closest('.modebar')) continue;
+            if (el.closest('.apexcharts-tooltip') || el.closest('.apexcharts-toolbar')) continue;
             const style = getComputedStyle(el);
             if (style.visibility === 'hidden' || style.display === 'none') continue;
             const fg = rgb(el instanceof SVGElement ? style.fill : style.color);
@@ -144,7 +143,7 @@ def small_text(page):
     return page.evaluate(
         """() => {
         const bad = [];
-        for (const el of document.querySelectorAll('.js-plotly-plot svg text, main *, aside *')) {
+        for (const el of document.querySelectorAll('.apexcharts-canvas svg text, main *, aside *')) {
             const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
             if (!own || !el.getClientRects().length) continue;
             const px = parseFloat(getComputedStyle(el).fontSize);
@@ -173,16 +172,17 @@ def main():
             loads.append(int(page.evaluate("() => document.body.dataset.ready")))
         # Every panel is drawn: a chart, or (the 7-day moves of a lake of fewer days) why not.
         for panel in ALL_PANELS:
-            page.wait_for_selector(f"#{panel} .plot.js-plotly-plot, #{panel} .plot.empty", timeout=20000)
+            page.wait_for_selector(f"#{panel} .plot.charted .apexcharts-svg, #{panel} .plot.empty", timeout=20000)
         for panel in ALL_PANELS[:-1]:
-            assert page.query_selector(f"#{panel} .plot.js-plotly-plot"), f"{panel} has no chart"
+            assert page.query_selector(f"#{panel} .plot.charted .apexcharts-svg"), f"{panel} has no chart"
         if page.query_selector("#panel-moves .plot.empty"):
             why = page.inner_text("#panel-moves .plot")
             assert "fewer than 7 days" in why, f"empty price-moves chart says {why!r}"
+        # The first load is a fresh browser's: nothing cached, the chart library compiled anew.
         seen["page_ready_ms"] = loads
         if TIME_LIMITS:
-            assert statistics.median(loads) < 1000, f"the page took {loads} ms to be ready"
-        assert any("/assets/plotly.min.js" in u for u in requests), "Plotly.js is not loaded"
+            assert max(loads) < 1000, f"the page took {loads} ms to be ready (the first in a fresh browser)"
+        assert any("/assets/apexcharts.esm.js" in u for u in requests), "ApexCharts is not loaded"
         xss = page.evaluate("() => window.__xss === undefined ? null : window.__xss")
         assert xss is None, f"API text ran as script: window.__xss = {xss}"
         view = query(page)
@@ -196,10 +196,10 @@ def main():
         priced = [r for r in vod["days"] if r["price"] is not None]
         assert priced, f"no priced value of the day to hover: {vod}"
         known = len(priced) // 2
-        point = page.locator("#panel-vod .scatterlayer .trace .points path").nth(known)
+        point = page.locator("#panel-vod .apexcharts-series-markers .apexcharts-marker").nth(known)
         point.hover(force=True)
-        page.wait_for_selector("#panel-vod .hoverlayer .hovertext", timeout=5000)
-        hover = page.text_content("#panel-vod .hoverlayer .hovertext")
+        page.wait_for_selector("#panel-vod .apexcharts-tooltip.apexcharts-active .tip", timeout=5000)
+        hover = page.text_content("#panel-vod .apexcharts-tooltip .tip")
         row = priced[known]
         expected = f"{row['price']:.2f} {vod['currency']}"
         assert row["date"] in hover and expected in hover, f"hover {hover!r}, expected {row['date']} {expected}"
@@ -208,14 +208,15 @@ def main():
         # ---- a bar shows a name; its hover the whole name; a click opens the item -----------
         trending = json.loads(fetch_text(page, "/api/v1/trending"))
         assert trending["items"], "no trending rows in the demo lake"
-        ticks = page.eval_on_selector_all("#panel-trending .ytick text", "ts => ts.map(t => t.textContent)")
+        ticks = page.eval_on_selector_all(
+            "#panel-trending .apexcharts-yaxis-label tspan", "ts => ts.map(t => t.textContent)")
         first = trending["items"][0]
         assert ticks and ticks[0] == short(first["name"], 28), f"bar labels {ticks[:3]}, first {first['name']!r}"
         seen["bar_names"] = ticks[:5]
-        bar = page.locator("#panel-trending .trace.bars .point path").first
+        bar = page.locator("#panel-trending .apexcharts-bar-area").first
         bar.hover(force=True)
-        page.wait_for_selector("#panel-trending .hoverlayer .hovertext", timeout=5000)
-        bar_hover = page.text_content("#panel-trending .hoverlayer .hovertext")
+        page.wait_for_selector("#panel-trending .apexcharts-tooltip.apexcharts-active .tip", timeout=5000)
+        bar_hover = page.text_content("#panel-trending .apexcharts-tooltip .tip")
         assert first["name"][:25] in bar_hover, f"bar hover {bar_hover!r}"
         n = changes(page)
         bar.click(force=True)
@@ -233,10 +234,15 @@ def main():
         seen["item_view"] = stats.replace("\n", " | ")
 
         # ---- a legend entry hides its series ------------------------------------------------
-        page.locator("#panel-fx .legend .traces").nth(0).click()
-        page.wait_for_function(
-            "() => document.querySelector('#panel-fx .plot').data[0].visible === 'legendonly'", timeout=5000)
-        page.locator("#panel-fx .legend .traces").nth(0).click()
+        markers = "() => document.querySelectorAll('#panel-fx .apexcharts-series-markers .apexcharts-marker').length"
+        shown = page.evaluate(markers)
+        assert shown > 0, "the FX chart's Close line has no markers"
+        legend = page.locator("#panel-fx .apexcharts-legend-series").nth(1)
+        assert "Close" in legend.inner_text(), legend.inner_text()
+        legend.click()
+        page.wait_for_function(f"() => ({markers})() === 0", timeout=5000)
+        legend.click()
+        page.wait_for_function(f"(n) => ({markers})() === n", arg=shown, timeout=5000)
 
         # ---- every table row links to its item --------------------------------------------
         links = page.eval_on_selector_all("#panel-discounts .table a[data-item]", "as => as.length")
@@ -244,7 +250,7 @@ def main():
         assert links == rows > 0, f"{links} item links in {rows} discount rows"
 
         # ---- drag over a time chart: From and To -----------------------------------------
-        drag = page.locator("#panel-vod .nsewdrag").first.bounding_box()
+        drag = page.locator("#panel-vod .apexcharts-grid").first.bounding_box()
         y = drag["y"] + drag["height"] / 2
         n = changes(page)
         page.mouse.move(drag["x"] + drag["width"] * 0.2, y)
@@ -337,7 +343,7 @@ def main():
         n = changes(page)
         page.click("#item-results button")
         settled(page, n + 1)
-        page.wait_for_selector("#panel-item .plot.js-plotly-plot", timeout=10000)
+        page.wait_for_selector("#panel-item .plot.charted .apexcharts-svg", timeout=10000)
         assert "<script>" in page.inner_text("#item-name"), "the item view shows the name as text"
         small = small_text(page)
         assert not small, f"text under 12 px: {small[:10]}"

@@ -11,5 +11,5 @@ pub(crate) use chart::chart;
 pub(crate) use items::{history, item, items, versions, VERSION_COLUMNS};
 pub(crate) use marts::{basket, categories, currencies, discounts, fx, moves, trending, vod};
 pub(crate) use service::{
-    dashboard, health, metrics, openapi, plotly_js, prepare_assets, readyz, status,
+    chart_js, dashboard, health, metrics, openapi, prepare_assets, readyz, status,
 };
