@@ -28,7 +28,7 @@ pub(super) async fn run(config: PricelakeConfig, args: EmulateArgs) -> anyhow::R
         running.base_url()
     );
     println!(
-        "  currencylayer:  {}/api/live?access_key=<fx key>",
+        "  currencylayer:  {}/api/live?access_key=<currencylayer key>",
         running.base_url()
     );
     println!("keys are set in [emulator]; press Ctrl-C to stop");

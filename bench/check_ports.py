@@ -1,0 +1,96 @@
+"""Checks that the DuckDB port (bench/duckdb_marts.py), the peer that bench/process.sh times
+against pricelake, computes the marts pricelake computes: it runs the port on a lake that
+`pricelake process` has processed and compares each mart with the lake's current run, row for
+row (EXCEPT ALL both ways, doubles rounded to 6 decimals, the record id left out: the port
+hashes nothing). A port that drifts from the SQL it stands for would make the benchmark compare
+different work; this says so.
+
+Usage: python bench/check_ports.py LAKE_DIR [--out DIR]
+Exits 1 when a mart differs or is missing on either side. Needs duckdb (the test venv has it).
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+
+# Marts pricelake keeps for itself (not a reader's table) and columns only one side has.
+# (`item_days` is the items table's input; the port builds items from the observations.)
+INTERNAL = {"price_lows_settled", "item_days"}
+# The record id hashes a raw object's name, which the port does not; `run` is pricelake's run
+# folder, read as a partition column.
+IDENTITY = {"record_id", "run"}
+
+
+def current_marts(lake):
+    """mart name -> the Parquet files of the newest committed run."""
+    manifests = sorted(glob.glob(os.path.join(lake, "_manifests", "process", "*.json")))
+    if not manifests:
+        sys.exit(f"{lake}: no process run has committed")
+    produced = json.load(open(manifests[-1]))["produced"]
+    marts = {}
+    for path in produced:
+        if path.startswith("marts/") and path.endswith(".parquet"):
+            marts.setdefault(path.split("/")[1], []).append(os.path.join(lake, path))
+    return marts
+
+
+def columns(con, files):
+    return [(r[0], r[1]) for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = true)", [files]).fetchall()]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("lake")
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    out = a.out or a.lake.rstrip("/") + "-duckdb-port"
+    here = os.path.dirname(os.path.abspath(__file__))
+    subprocess.run([sys.executable, os.path.join(here, "duckdb_marts.py"), a.lake, out], check=True,
+                   stdout=subprocess.DEVNULL)
+    ours = {m: f for m, f in current_marts(a.lake).items() if m not in INTERNAL}
+    port = {os.path.basename(p)[: -len(".parquet")]: [p] for p in glob.glob(os.path.join(out, "*.parquet"))}
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    failed = False
+    for mart in sorted(set(ours) | set(port)):
+        if mart not in ours or mart not in port:
+            print(f"{mart}: only in {'the port' if mart in port else 'pricelake'}")
+            failed = True
+            continue
+        theirs_cols = dict(columns(con, port[mart]))
+        ours_cols = columns(con, ours[mart])
+        missing = [c for c, _ in ours_cols if c not in theirs_cols and c not in IDENTITY]
+        if missing:
+            print(f"{mart}: the port lacks {missing}")
+            failed = True
+            continue
+
+        def select(name, kind):
+            if kind in ("DOUBLE", "FLOAT"):
+                return f'ROUND("{name}", 6) AS "{name}"'
+            if kind.startswith("TIMESTAMP"):
+                return f'CAST("{name}" AS TIMESTAMP) AS "{name}"'
+            return f'CAST("{name}" AS {kind}) AS "{name}"'
+
+        sel = ", ".join(select(c, k) for c, k in ours_cols if c not in IDENTITY)
+        n_ours = con.execute("SELECT count(*) FROM read_parquet(?, hive_partitioning = true)", [ours[mart]]).fetchone()[0]
+        n_port = con.execute("SELECT count(*) FROM read_parquet(?, hive_partitioning = true)", [port[mart]]).fetchone()[0]
+        only_ours = con.execute(
+            f"SELECT count(*) FROM (SELECT {sel} FROM read_parquet(?, hive_partitioning = true) EXCEPT ALL SELECT {sel} FROM read_parquet(?, hive_partitioning = true))",
+            [ours[mart], port[mart]]).fetchone()[0]
+        only_port = con.execute(
+            f"SELECT count(*) FROM (SELECT {sel} FROM read_parquet(?, hive_partitioning = true) EXCEPT ALL SELECT {sel} FROM read_parquet(?, hive_partitioning = true))",
+            [port[mart], ours[mart]]).fetchone()[0]
+        same = only_ours == only_port == 0
+        failed |= not same
+        print(f"{mart}: {n_ours} rows in pricelake, {n_port} in the port"
+              + ("; the same rows" if same else f"; {only_ours} only in pricelake, {only_port} only in the port"))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
