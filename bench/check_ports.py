@@ -1,12 +1,13 @@
-"""Checks that the DuckDB port (bench/duckdb_marts.py), the peer that bench/process.sh times
-against pricelake, computes the marts pricelake computes: it runs the port on a lake that
-`pricelake process` has processed and compares each mart with the lake's current run, row for
-row (EXCEPT ALL both ways, doubles rounded to 6 decimals, the record id left out: the port
-hashes nothing). A port that drifts from the SQL it stands for would make the benchmark compare
-different work; this says so.
+"""Checks that a port (bench/duckdb_marts.py, bench/pyspark_marts.py), a peer that
+bench/process.sh times against pricelake, computes the marts pricelake computes: it runs the port
+on a lake that `pricelake process` has processed and compares each mart with the lake's current
+run, row for row (EXCEPT ALL both ways, doubles rounded to 6 decimals, the record id left out:
+the ports hash nothing). A port that drifts from the SQL it stands for would make the benchmark
+compare different work; this says so.
 
-Usage: python bench/check_ports.py LAKE_DIR [--out DIR]
-Exits 1 when a mart differs or is missing on either side. Needs duckdb (the test venv has it).
+Usage: python bench/check_ports.py LAKE_DIR [--port duckdb|pyspark] [--out DIR]
+Exits 1 when a mart differs or is missing on either side. Needs duckdb (the test venv has it),
+and pyspark for that port.
 """
 import argparse
 import glob
@@ -45,14 +46,21 @@ def columns(con, files):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("lake")
+    ap.add_argument("--port", choices=["duckdb", "pyspark"], default="duckdb")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    out = a.out or a.lake.rstrip("/") + "-duckdb-port"
+    out = a.out or a.lake.rstrip("/") + f"-{a.port}-port"
     here = os.path.dirname(os.path.abspath(__file__))
-    subprocess.run([sys.executable, os.path.join(here, "duckdb_marts.py"), a.lake, out], check=True,
+    subprocess.run([sys.executable, os.path.join(here, f"{a.port}_marts.py"), a.lake, out], check=True,
                    stdout=subprocess.DEVNULL)
     ours = {m: f for m, f in current_marts(a.lake).items() if m not in INTERNAL}
-    port = {os.path.basename(p)[: -len(".parquet")]: [p] for p in glob.glob(os.path.join(out, "*.parquet"))}
+    if a.port == "duckdb":
+        # One file per mart.
+        port = {os.path.basename(p)[: -len(".parquet")]: [p] for p in glob.glob(os.path.join(out, "*.parquet"))}
+    else:
+        # A folder of part files per mart (the clean tables are under clean/).
+        port = {os.path.basename(d): sorted(glob.glob(os.path.join(d, "*.parquet")))
+                for d in glob.glob(os.path.join(out, "*")) if os.path.isdir(d) and not d.endswith(("clean", ".tmp"))}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     failed = False

@@ -72,7 +72,7 @@ chosen AS (
 ),
 rates AS (
     SELECT observed_at, currency, rate, rate_time,
-           COALESCE(unix_timestamp(observed_at) - unix_timestamp(rate_time) > {STALE_SECONDS}, false) AS stale
+           COALESCE(rate_time < observed_at - make_interval(0, 0, 0, 0, 0, 0, {STALE_SECONDS}), false) AS stale
     FROM chosen
 )
 SELECT o.record_id, CAST(o.item_id AS BIGINT) AS item_id, o.observed_at, r.currency, r.rate,
@@ -110,15 +110,24 @@ WITH t AS (
     ) WHERE rn = 1
 ),
 counts AS (
-    SELECT CAST(date_trunc('week', trend_time) AS DATE) AS period_start, item_id, MAX(name) AS name,
-           COUNT(*) AS appearances
+    SELECT CAST(date_trunc('week', trend_time) AS DATE) AS period_start, item_id,
+           MAX(name) AS listed_name, COUNT(*) AS appearances
     FROM t GROUP BY 1, 2
 ),
 ranked AS (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY period_start ORDER BY appearances DESC, item_id) AS rank FROM counts
+),
+top_items AS (
+    SELECT period_start, item_id, listed_name, appearances, CAST(rank AS BIGINT) AS rank
+    FROM ranked WHERE rank <= {TOP_N}
+),
+last_seen AS (
+    SELECT tp.period_start, tp.item_id, tp.listed_name, tp.appearances, tp.rank, MAX(d.date) AS last_date
+    FROM top_items tp LEFT JOIN discounts d ON d.item_id = tp.item_id AND d.date <= date_add(tp.period_start, 6)
+    GROUP BY tp.period_start, tp.item_id, tp.listed_name, tp.appearances, tp.rank
 )
-SELECT period_start, item_id, name, appearances, CAST(rank AS BIGINT) AS rank FROM ranked
-WHERE rank <= {TOP_N}
+SELECT l.period_start, l.item_id, COALESCE(d.name, l.listed_name) AS name, l.appearances, l.rank
+FROM last_seen l LEFT JOIN discounts d ON d.item_id = l.item_id AND d.date = l.last_date
 ORDER BY period_start, rank""",
     "price_daily": """
 SELECT CAST(observed_at AS DATE) AS date, item_id, currency,
@@ -145,19 +154,19 @@ SELECT date, category,
        median(sale_price) AS median_price,
        AVG(sale_price) AS mean_price,
        AVG(CASE WHEN rollback OR clearance OR msrp > sale_price THEN 1.0D ELSE 0.0D END) AS share_discounted,
-       AVG(CASE WHEN stock IN ('Available', 'Limited Supply') THEN 1.0D ELSE 0.0D END) AS share_in_stock
+       AVG(CASE WHEN stock IS NOT NULL AND stock <> 'Not available' THEN 1.0D ELSE 0.0D END) AS share_in_stock
 FROM discounts
 WHERE category IS NOT NULL
 GROUP BY 1, 2
 ORDER BY date, category""",
     "price_moves": f"""
 WITH d AS (
-    SELECT date, item_id, sale_price AS close FROM discounts
+    SELECT date, item_id, name, sale_price AS close FROM discounts
 ),
 latest AS (SELECT MAX(date) AS as_of FROM d),
 windows AS (SELECT col1 AS window_days FROM VALUES (1), (7), (30) AS v(col1)),
 to_price AS (
-    SELECT d.item_id, d.close AS to_price, latest.as_of FROM d CROSS JOIN latest WHERE d.date = latest.as_of
+    SELECT d.item_id, d.name, d.close AS to_price, latest.as_of FROM d CROSS JOIN latest WHERE d.date = latest.as_of
 ),
 from_price AS (
     SELECT * FROM (
@@ -166,15 +175,40 @@ from_price AS (
         FROM d CROSS JOIN windows w CROSS JOIN latest
         WHERE d.date <= date_sub(latest.as_of, w.window_days)
     ) WHERE rn = 1
-),
-names AS (SELECT item_id, MAX(name) AS name FROM discounts GROUP BY item_id)
-SELECT t.item_id, n.name, CAST(f.window_days AS INT) AS window_days, f.from_price, t.to_price,
+)
+SELECT t.item_id, t.name, CAST(f.window_days AS INT) AS window_days, f.from_price, t.to_price,
        (t.to_price - f.from_price) / f.from_price * 100.0D AS change_pct, t.as_of
 FROM to_price t
 JOIN from_price f ON f.item_id = t.item_id
-JOIN names n ON n.item_id = t.item_id
 WHERE f.from_price > 0
 ORDER BY window_days, change_pct, item_id""",
+    # price_lows.sql with price_lows_settled.sql, in one query over every day (pricelake keeps
+    # the days before the latest apart so that an hour reads only the latest day).
+    "price_lows": """
+WITH latest AS (SELECT MAX(date) AS as_of FROM price_daily),
+days AS (
+    SELECT p.item_id, p.currency, p.date, p.min, p.close, datediff(latest.as_of, p.date) AS age_days, latest.as_of
+    FROM price_daily p CROSS JOIN latest
+),
+lows AS (
+    SELECT item_id, currency, MAX(as_of) AS as_of, MAX(date) AS price_on,
+           MIN(min) AS low_ever,
+           MIN(CASE WHEN age_days < 30 THEN min END) AS low_30d,
+           MIN(CASE WHEN age_days < 90 THEN min END) AS low_90d
+    FROM days GROUP BY item_id, currency
+)
+SELECT l.item_id, l.currency, l.as_of,
+       MAX(CASE WHEN d.date = l.price_on THEN d.close END) AS price,
+       l.price_on,
+       l.low_ever,
+       MAX(CASE WHEN d.min = l.low_ever THEN d.date END) AS low_ever_on,
+       l.low_30d,
+       MAX(CASE WHEN d.age_days < 30 AND d.min = l.low_30d THEN d.date END) AS low_30d_on,
+       l.low_90d,
+       MAX(CASE WHEN d.age_days < 90 AND d.min = l.low_90d THEN d.date END) AS low_90d_on
+FROM lows l JOIN days d ON d.item_id = l.item_id AND d.currency = l.currency
+GROUP BY l.item_id, l.currency, l.as_of, l.price_on, l.low_ever, l.low_30d, l.low_90d
+ORDER BY item_id, currency""",
     "basket": """
 SELECT date, currency, COUNT(*) AS items, SUM(close) AS cost
 FROM price_daily
