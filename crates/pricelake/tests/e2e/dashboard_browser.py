@@ -233,6 +233,21 @@ def main():
         page.wait_for_selector("#item-versions table", timeout=5000)
         seen["item_view"] = stats.replace("\n", " | ")
 
+        # ---- every bar's hover shows text, never markup (an item is named like an attack) ----------
+        hovered = 0
+        for panel in ("panel-trending", "panel-discounts", "panel-moves"):
+            bars = page.locator(f"#{panel} .apexcharts-bar-area")
+            for i in range(bars.count()):
+                bars.nth(i).hover(force=True)
+                page.wait_for_selector(f"#{panel} .apexcharts-tooltip.apexcharts-active .tip", timeout=5000)
+                hovered += 1
+        assert hovered > 0, "no bar to hover"
+        attack_bar = [t for t in ticks if t.startswith("<img")]
+        assert attack_bar, f"the attack-named item has no trending bar: {ticks}"
+        xss = page.evaluate("() => window.__xss === undefined ? null : window.__xss")
+        assert xss is None, f"a bar's hover ran an item's name as script: window.__xss = {xss}"
+        seen["bars_hovered"] = hovered
+
         # ---- a legend entry hides its series ------------------------------------------------
         markers = "() => document.querySelectorAll('#panel-fx .apexcharts-series-markers .apexcharts-marker').length"
         shown = page.evaluate(markers)
@@ -283,6 +298,16 @@ def main():
         page.wait_for_function("(c) => document.getElementById('currency').value === c", arg=current, timeout=10000)
         page.wait_for_load_state("networkidle")
         seen["restored"] = restored
+
+        # ---- the reset button shows every day again ---------------------------------------------
+        assert page.input_value("#from") and page.input_value("#to"), "a zoomed view to reset"
+        n = changes(page)
+        page.click("#panel-vod .apexcharts-reset-icon")
+        settled(page, n + 1)
+        page.wait_for_timeout(500)
+        assert changes(page) == n + 1, f"one reset made {changes(page) - n} changes of input"
+        assert page.input_value("#from") == page.input_value("#to") == "", "the reset clears From and To"
+        assert "from" not in query(page) and "to" not in query(page), page.url
 
         # ---- each table's CSV is the API's rows --------------------------------------------
         csv_rows = {}
