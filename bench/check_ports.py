@@ -11,12 +11,13 @@ and pyspark for that port.
 """
 import argparse
 import glob
-import json
 import os
 import subprocess
 import sys
 
 import duckdb
+
+from lake_runs import current_marts
 
 # Marts pricelake keeps for itself (not a reader's table) and columns only one side has.
 # (`item_days` is the items table's input; the port builds items from the observations.)
@@ -24,19 +25,6 @@ INTERNAL = {"price_lows_settled", "item_days"}
 # The record id hashes a raw object's name, which the port does not; `run` is pricelake's run
 # folder, read as a partition column.
 IDENTITY = {"record_id", "run"}
-
-
-def current_marts(lake):
-    """mart name -> the Parquet files of the newest committed run."""
-    manifests = sorted(glob.glob(os.path.join(lake, "_manifests", "process", "*.json")))
-    if not manifests:
-        sys.exit(f"{lake}: no process run has committed")
-    produced = json.load(open(manifests[-1]))["produced"]
-    marts = {}
-    for path in produced:
-        if path.startswith("marts/") and path.endswith(".parquet"):
-            marts.setdefault(path.split("/")[1], []).append(os.path.join(lake, path))
-    return marts
 
 
 def columns(con, files):

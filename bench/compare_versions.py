@@ -12,7 +12,6 @@ Usage: python bench/compare_versions.py BEFORE_BIN AFTER_BIN [--days 30] [--seed
 Needs duckdb (the test venv has it).
 """
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -24,6 +23,8 @@ import urllib.error
 import urllib.request
 
 import duckdb
+
+from lake_runs import current_marts
 
 # Columns that differ between any two demos whatever the build: a record id hashes the raw
 # object's name, which carries a random UUID (Firehose's naming).
@@ -44,17 +45,6 @@ def demo(binary, lake, days, seed):
     subprocess.run([binary, "demo", "--no-serve", "--days", str(days), "--seed", str(seed), "--lake", lake],
                    check=True, stdout=subprocess.DEVNULL, stderr=open(lake.rstrip("/") + ".log", "w"))
     return time.time() - started
-
-
-def current_marts(lake):
-    """mart name -> its files in the newest committed run."""
-    manifests = sorted(glob.glob(os.path.join(lake, "_manifests", "process", "*.json")))
-    produced = json.load(open(manifests[-1]))["produced"]
-    marts = {}
-    for path in produced:
-        if path.startswith("marts/") and path.endswith(".parquet"):
-            marts.setdefault(path.split("/")[1], []).append(os.path.join(lake, path))
-    return marts
 
 
 def compare_marts(before, after):

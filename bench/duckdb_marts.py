@@ -26,6 +26,7 @@ import time
 import duckdb
 
 from items_sql import ITEMS_SQL
+from lows_sql import price_lows_sql
 
 BASE = "USD"
 CURRENCIES = ["AUD", "EUR", "GBP", "INR", "AED", "JPY", "CHF", "ZAR", "CNY", "CAD"]
@@ -193,33 +194,7 @@ FROM to_price t
 JOIN from_price f ON f.item_id = t.item_id
 WHERE f.from_price > 0
 ORDER BY window_days, change_pct, item_id""",
-    # price_lows.sql with price_lows_settled.sql, in one query over every day (pricelake keeps
-    # the days before the latest apart so that an hour reads only the latest day).
-    "price_lows": """
-WITH latest AS (SELECT MAX(date) AS as_of FROM price_daily),
-days AS (
-    SELECT p.item_id, p.currency, p.date, p.min, p.close, latest.as_of - p.date AS age_days, latest.as_of
-    FROM price_daily p CROSS JOIN latest
-),
-lows AS (
-    SELECT item_id, currency, MAX(as_of) AS as_of, MAX(date) AS price_on,
-           MIN(min) AS low_ever,
-           MIN(CASE WHEN age_days < 30 THEN min END) AS low_30d,
-           MIN(CASE WHEN age_days < 90 THEN min END) AS low_90d
-    FROM days GROUP BY item_id, currency
-)
-SELECT l.item_id, l.currency, l.as_of,
-       MAX(CASE WHEN d.date = l.price_on THEN d.close END) AS price,
-       l.price_on,
-       l.low_ever,
-       MAX(CASE WHEN d.min = l.low_ever THEN d.date END) AS low_ever_on,
-       l.low_30d,
-       MAX(CASE WHEN d.age_days < 30 AND d.min = l.low_30d THEN d.date END) AS low_30d_on,
-       l.low_90d,
-       MAX(CASE WHEN d.age_days < 90 AND d.min = l.low_90d THEN d.date END) AS low_90d_on
-FROM lows l JOIN days d ON d.item_id = l.item_id AND d.currency = l.currency
-GROUP BY l.item_id, l.currency, l.as_of, l.price_on, l.low_ever, l.low_30d, l.low_90d
-ORDER BY item_id, currency""",
+    "price_lows": price_lows_sql("latest.as_of - p.date"),
     "basket": """
 SELECT date, currency, COUNT(*) AS items, SUM(close) AS cost
 FROM price_daily
