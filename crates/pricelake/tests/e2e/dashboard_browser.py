@@ -419,6 +419,14 @@ def main():
         assert "No item chosen" in why, f"item view without an item says {why!r}"
         page.unroute("**/api/v1/vod?*")
         page.unroute("**/api/v1/trending")
+        # Before the first process run the API knows no currency: the configured default is shown.
+        page.route("**/api/v1/currencies", lambda route: route.fulfill(json={"currencies": [], "default": "CHF"}))
+        page.goto(base + "/")
+        ready(page)
+        options = page.eval_on_selector_all("#currency option", "os => os.map(o => o.value)")
+        assert options == ["CHF"] and page.input_value("#currency") == "CHF", f"currencies {options}"
+        assert "CHF" in page.inner_text("#panel-fx h2"), page.inner_text("#panel-fx h2")
+        page.unroute("**/api/v1/currencies")
 
         # ---- nothing left the origin ----------------------------------------------------------
         network = [u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")]
