@@ -419,6 +419,16 @@ def main():
         assert "No item chosen" in why, f"item view without an item says {why!r}"
         page.unroute("**/api/v1/vod?*")
         page.unroute("**/api/v1/trending")
+        # A price axis does not go below zero, even when the lowest price is near it.
+        low_days = [{"date": f"2026-01-0{d}", "item_id": 1, "name": "Kettle", "sale_price_usd": p, "currency": "USD",
+                     "rate": 1.0, "price": p, "rate_time": f"2026-01-0{d}T00:00:00Z"} for d, p in ((1, 1.7), (2, 67.5), (3, 5.0))]
+        page.route("**/api/v1/vod?*", lambda route: route.fulfill(json={"currency": "USD", "days": low_days}))
+        page.goto(base + "/")
+        ready(page)
+        page.wait_for_selector("#panel-vod .plot.charted .apexcharts-yaxis-label", timeout=10000)
+        labels = page.eval_on_selector_all("#panel-vod .apexcharts-yaxis-label tspan", "ts => ts.map(t => t.textContent)")
+        assert labels and min(float(t) for t in labels) >= 0, f"the price axis reads {labels}"
+        page.unroute("**/api/v1/vod?*")
         # Before the first process run the API knows no currency: the configured default is shown.
         page.route("**/api/v1/currencies", lambda route: route.fulfill(json={"currencies": [], "default": "CHF"}))
         page.goto(base + "/")
