@@ -16,11 +16,18 @@ for bin in "$@"; do
   copy="$lake-$(basename "$bin")"
   rm -rf "$copy" && cp -r "$lake" "$copy"
 done
-run() {  # run BIN LABEL ARGS...
+log=$(mktemp)
+trap 'rm -f "$log" "$log.time"' EXIT
+run() {  # run BIN LABEL ARGS...; on failure, shows the end of the run's log and stops
   local bin="$1" label="$2"
   shift 2
-  PRICELAKE_LAKE__URL="$lake-$(basename "$bin")" /usr/bin/time \
-    -f "$(basename "$bin") $label: %e s wall, %U+%S s cpu, %M KB peak" "$bin" process "$@" 2>&1 >/dev/null | tail -1
+  if ! PRICELAKE_LAKE__URL="$lake-$(basename "$bin")" /usr/bin/time -o "$log.time" \
+    -f "$(basename "$bin") $label: %e s wall, %U+%S s cpu, %M KB peak" "$bin" process "$@" >/dev/null 2>"$log"; then
+    echo "$(basename "$bin") $label failed:" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+  fi
+  cat "$log.time"
 }
 for bin in "$@"; do run "$bin" "full refresh" --full-refresh; done
 for hour in $(seq 1 "$hours"); do
