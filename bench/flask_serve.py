@@ -14,13 +14,15 @@ from flask import Flask, Response, request
 
 lake = pathlib.Path(sys.argv[1])
 port = int(sys.argv[2])
-manifests = sorted((lake / "_manifests" / "process").glob("*.json"))
-run_id = json.loads(manifests[-1].read_text())["run_id"]
 
 
 def mart(name):
-    # the run's folder is the mart: one file per day for a mart kept by day
-    rows = pq.read_table(lake / "marts" / name / f"run={run_id}").to_pylist()
+    # each mart is a Delta table: its latest version's files, in the mart's order (by day)
+    from deltalake import DeltaTable
+
+    folder = lake / "marts" / name
+    files = sorted(DeltaTable(str(folder)).files(), key=lambda f: (pathlib.Path(f).name, f))
+    rows = pq.read_table([str(folder / f) for f in files]).to_pylist()
     for row in rows:
         for key, value in row.items():
             if isinstance(value, (datetime.date, datetime.datetime)):

@@ -1,5 +1,6 @@
-"""What a pricelake lake's newest committed process run produced, for the bench scripts that
-compare marts (compare_versions.py, check_ports.py)."""
+"""What a pricelake lake's marts are now, for the bench scripts that compare marts
+(compare_versions.py, check_ports.py): each mart's live files at its latest Delta version, or, in
+a lake written before the tables were Delta tables, the files the newest run's manifest produced."""
 import glob
 import json
 import os
@@ -7,7 +8,20 @@ import sys
 
 
 def current_marts(lake):
-    """mart name -> the Parquet files of the newest committed run (internal marts included)."""
+    """mart name -> the Parquet files of the mart now (internal marts included)."""
+    marts_dir = os.path.join(lake, "marts")
+    if glob.glob(os.path.join(marts_dir, "*", "_delta_log")):
+        from deltalake import DeltaTable
+
+        marts = {}
+        for name in sorted(os.listdir(marts_dir)):
+            folder = os.path.join(marts_dir, name)
+            if os.path.isdir(os.path.join(folder, "_delta_log")):
+                files = DeltaTable(folder).files()
+                # The mart's order: by file name (its days), whatever run's folder.
+                files.sort(key=lambda f: (os.path.basename(f), f))
+                marts[name] = [os.path.join(folder, f) for f in files]
+        return marts
     manifests = sorted(glob.glob(os.path.join(lake, "_manifests", "process", "*.json")))
     if not manifests:
         sys.exit(f"{lake}: no process run has committed")

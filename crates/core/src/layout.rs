@@ -4,8 +4,9 @@
 //! raw/<source>/<endpoint>/<yyyy>/<MM>/<dd>/<HH>/<object>.ndjson.gz   landed records
 //! errors/<stage>/<reason>/<yyyy>/<MM>/<dd>/<HH>/<object>.ndjson.gz   dead letters
 //! clean/<table>/date=YYYY-MM-DD/<part>.parquet                       clean tables
-//! marts/<mart>/run=<run>/part-<YYYY-MM-DD>.parquet                    marts kept by day
-//! marts/<mart>/run=<run>/part-0.parquet                               marts of the whole lake
+//! marts/<mart>/<run>/part-<YYYY-MM-DD>.parquet                        marts kept by day
+//! marts/<mart>/<run>/part-0.parquet                                   marts of the whole lake
+//! clean/<table>/_delta_log/, marts/<mart>/_delta_log/                  each a Delta Lake table
 //! _manifests/process/<run>.json                                      what each run consumed and produced
 //! _state/<component>.json                                            checkpoints and status
 //! ```
@@ -31,12 +32,12 @@ pub fn mart(name: &str) -> String {
     format!("marts/{}", sanitize(name))
 }
 
-/// The folder holding a mart as of one process run: every `.parquet` file in it, in name
-/// order, is the mart (what serve, publish and other readers take). A mart kept by day has
-/// one file per day ([`mart_day_file`]); one computed over the whole lake has
-/// [`mart_file`].
+/// The folder of the files one process run wrote for a mart: a mart kept by day gets one
+/// file per day it computed ([`mart_day_file`]); one computed over the whole lake,
+/// [`mart_file`]. The mart itself is its Delta table's live files, from several runs' folders.
+/// (No `key=value` folder name: Delta readers take those for partitions.)
 pub fn mart_run(name: &str, run_id: &str) -> String {
-    format!("{}/run={run_id}", mart(name))
+    format!("{}/{}", mart(name), sanitize(run_id))
 }
 
 /// The one Parquet file of a mart computed over the whole lake by a process run.
@@ -96,12 +97,9 @@ mod tests {
         assert_eq!(mart("prices_fx"), "marts/prices_fx");
         assert_eq!(
             mart_day_file("prices_fx", "r1", "2026-01-05"),
-            "marts/prices_fx/run=r1/part-2026-01-05.parquet"
+            "marts/prices_fx/r1/part-2026-01-05.parquet"
         );
-        assert_eq!(
-            mart_file("basket", "r1"),
-            "marts/basket/run=r1/part-0.parquet"
-        );
+        assert_eq!(mart_file("basket", "r1"), "marts/basket/r1/part-0.parquet");
         assert_eq!(state("sources"), "_state/sources.json");
     }
 

@@ -51,6 +51,7 @@ fn s3_lake(endpoint: &str, bucket: &str, prefix: &str) -> Lake {
         s3_endpoint: Some(endpoint.to_string()),
         s3_region: Some("us-east-1".into()),
         s3_allow_http: true,
+        ..Default::default()
     })
     .unwrap()
 }

@@ -37,6 +37,10 @@ pub struct LakeConfig {
     pub s3_region: Option<String>,
     /// Allow plain-HTTP endpoints (local S3-compatible servers).
     pub s3_allow_http: bool,
+    /// How long `pricelake vacuum` keeps the files of the tables' earlier versions, in
+    /// hours: time travel reaches back this far. Delta Lake's default, 7 days, so that a
+    /// reader still on a version a day old, or a user going back a week, finds its files.
+    pub retention_hours: u64,
 }
 
 impl Default for LakeConfig {
@@ -46,6 +50,7 @@ impl Default for LakeConfig {
             s3_endpoint: None,
             s3_region: None,
             s3_allow_http: false,
+            retention_hours: 168,
         }
     }
 }
@@ -378,6 +383,41 @@ impl Lake {
         }
     }
 
+    /// The bytes `range` of an object (a Parquet footer, say).
+    pub async fn get_range(
+        &self,
+        relative: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, LakeError> {
+        self.store
+            .get_range(&self.path(relative), range)
+            .await
+            .map_err(|source| {
+                StoreError::Read {
+                    path: relative.to_string(),
+                    source,
+                }
+                .into()
+            })
+    }
+
+    /// An object's size and time, without reading it; `None` when it does not exist.
+    pub async fn head(&self, relative: &str) -> Result<Option<LakeObject>, LakeError> {
+        match self.store.head(&self.path(relative)).await {
+            Ok(meta) => Ok(Some(LakeObject {
+                path: relative.to_string(),
+                size: meta.size,
+                last_modified: meta.last_modified,
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(StoreError::Read {
+                path: relative.to_string(),
+                source,
+            }
+            .into()),
+        }
+    }
+
     /// Deletes an object; deleting what is absent is not an error.
     pub async fn delete(&self, relative: &str) -> Result<(), LakeError> {
         match self.store.delete(&self.path(relative)).await {
@@ -402,6 +442,20 @@ impl Lake {
                 source,
             })?;
         Ok(())
+    }
+
+    /// Whether any object is under a lake-relative prefix (one listing request, stopped at
+    /// the first object).
+    pub async fn any_under(&self, prefix: &str) -> Result<bool, LakeError> {
+        let mut objects = self.store.list(Some(&self.path(prefix)));
+        match objects.try_next().await {
+            Ok(first) => Ok(first.is_some()),
+            Err(source) => Err(StoreError::List {
+                prefix: prefix.to_string(),
+                source,
+            }
+            .into()),
+        }
     }
 
     /// Every object under a lake-relative prefix, sorted by path.

@@ -21,8 +21,16 @@ pub struct Manifest {
     pub finished_at: DateTime<Utc>,
     /// Raw objects it consumed (lake-relative).
     pub consumed: Vec<String>,
-    /// Clean and mart files it wrote.
+    /// Clean and mart files it wrote (its Delta commits add them).
     pub produced: Vec<String>,
+    /// Live files it took out of their tables (a recomputed day's files of a mart kept by
+    /// day): its Delta commits remove them.
+    #[serde(default)]
+    pub removed: Vec<String>,
+    /// Tables it wrote whole, by folder (`marts/basket`): its Delta commits replace every
+    /// file of them.
+    #[serde(default)]
+    pub replaced: Vec<String>,
     /// Rows written per clean table, and rows per mart.
     pub rows: BTreeMap<String, u64>,
     /// Rows rejected, by reason (kept under `errors/transform/`).
@@ -46,6 +54,15 @@ pub struct Manifest {
     /// price converted to them is null (counted in `rows` as `mart.prices_fx.missing_rate`).
     #[serde(default)]
     pub unquoted_currencies: Vec<String>,
+    /// The run's tables are Delta tables: its commits to them follow this manifest (false
+    /// in manifests of an earlier pricelake, whose lake becomes Delta by a full refresh).
+    #[serde(default)]
+    pub delta: bool,
+    /// Each table's Delta version once the run's commits are made, by table folder
+    /// (`marts/prices_fx`); `None` while they are being made (a run stopped then is
+    /// finished by the next), and in manifests of an earlier pricelake.
+    #[serde(default)]
+    pub tables: Option<BTreeMap<String, u64>>,
 }
 
 impl Manifest {
@@ -54,6 +71,12 @@ impl Manifest {
     pub fn finished_at_text(&self) -> String {
         self.finished_at
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+
+    /// The Delta version of `table` (its folder, `marts/prices_fx`) once the run committed,
+    /// when the manifest names one.
+    pub fn table_version(&self, table: &str) -> Option<u64> {
+        self.tables.as_ref()?.get(table).copied()
     }
 
     /// The rows the run wrote to `mart` (over every day of a mart kept by day), when it
@@ -136,6 +159,46 @@ pub async fn commit(lake: &Lake, manifest: &Manifest) -> Result<(), LakeError> {
     Ok(())
 }
 
+/// A moment of the lake's history a reader asks for: a run, or a time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AsOf {
+    /// That run (`20261207T000000Z-00000003`), or the newest run before it.
+    Run(String),
+    /// The newest run committed at or before this time.
+    Time(DateTime<Utc>),
+}
+
+impl AsOf {
+    /// Reads a run id, an RFC 3339 time, or a date (`YYYY-MM-DD`: its start, UTC, as Delta
+    /// readers' `timestampAsOf` takes one); `None` for anything else.
+    pub fn parse(text: &str) -> Option<AsOf> {
+        let text = text.trim();
+        if text.len() > 17 && text.as_bytes().get(8) == Some(&b'T') && text.contains("Z-") {
+            return Some(AsOf::Run(text.to_string()));
+        }
+        if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+            return Some(AsOf::Time(time.with_timezone(&Utc)));
+        }
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| AsOf::Time(t.and_utc()))
+    }
+
+    /// Of `manifests` (oldest first), the run in force at this moment.
+    pub fn pick<'a>(&self, manifests: &'a [Manifest]) -> Option<&'a Manifest> {
+        manifests.iter().rev().find(|m| match self {
+            AsOf::Run(run) => m.run_id <= *run,
+            AsOf::Time(time) => m.finished_at <= *time,
+        })
+    }
+}
+
+/// The run in force at `at`, among the runs in force now ([`all_manifests`]).
+pub async fn as_of(lake: &Lake, at: &AsOf) -> Result<Option<Manifest>, LakeError> {
+    Ok(at.pick(&all_manifests(lake).await?).cloned())
+}
+
 /// Raw objects some committed run already consumed.
 pub fn consumed(manifests: &[Manifest]) -> BTreeSet<String> {
     manifests
@@ -144,22 +207,61 @@ pub fn consumed(manifests: &[Manifest]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The run id a produced file belongs to: `part-<run>-c<chunk>.parquet`, `part-<run>.parquet`
-/// (before chunks), `run=<run>/`, `<run>.ndjson`.
+/// The run id a produced file belongs to: `part-<run>-c<chunk>.parquet`, `part-<run>.parquet`,
+/// a `<run>/` folder (a mart's files), `run=<run>/` (intermediate tables, and marts before
+/// Delta tables), `<run>.ndjson`.
 pub fn run_of(path: &str) -> Option<String> {
     if let Some(i) = path.find("run=") {
         return path[i + 4..].split('/').next().map(str::to_string);
     }
-    let file = path.rsplit('/').next()?;
+    let mut segments = path.split('/');
+    let file = segments.next_back()?;
+    if let Some(folder) = segments.find(|s| is_run_id(s)) {
+        return Some(folder.to_string());
+    }
     let stem = file.strip_prefix("part-").unwrap_or(file);
     let stem = stem.split('.').next()?;
     let stem = stem.split("-c").next()?;
-    (stem.len() > 17 && stem.as_bytes()[8] == b'T').then(|| stem.to_string())
+    is_run_id(stem).then(|| stem.to_string())
+}
+
+/// `YYYYMMDDTHHMMSSZ-<sequence>`.
+fn is_run_id(text: &str) -> bool {
+    text.len() > 17 && text.as_bytes()[8] == b'T' && text.as_bytes()[15] == b'Z'
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moment_picks_the_run_in_force_then() {
+        let run = |id: &str, at: &str| Manifest {
+            run_id: id.to_string(),
+            finished_at: at.parse().unwrap(),
+            ..Manifest::default()
+        };
+        let runs = [
+            run("20261201T000000Z-00000001", "2026-12-01T00:05:00Z"),
+            run("20261202T000000Z-00000002", "2026-12-02T00:05:00Z"),
+        ];
+        let pick = |text: &str| {
+            AsOf::parse(text)
+                .unwrap()
+                .pick(&runs)
+                .map(|m| m.run_id.clone())
+        };
+        assert_eq!(pick("20261201T000000Z-00000001").unwrap(), runs[0].run_id);
+        assert_eq!(pick("20261201T120000Z-00000009").unwrap(), runs[0].run_id);
+        assert_eq!(pick("2026-12-02T00:05:00Z").unwrap(), runs[1].run_id);
+        assert_eq!(
+            pick("2026-12-02").unwrap(),
+            runs[0].run_id,
+            "the day's start"
+        );
+        assert_eq!(pick("2026-11-30"), None, "before the first run");
+        assert_eq!(AsOf::parse("yesterday"), None);
+    }
 
     #[test]
     fn run_ids_are_found_in_every_kind_of_output_path() {
@@ -181,6 +283,18 @@ mod tests {
         assert_eq!(
             run_of(&format!("marts/discounts/run={run}/part-0.parquet")).as_deref(),
             Some(run)
+        );
+        assert_eq!(
+            run_of(&format!("marts/discounts/{run}/part-2026-01-01.parquet")).as_deref(),
+            Some(run)
+        );
+        assert_eq!(
+            run_of(&format!("clean/items/date=2026-01-01/part-{run}.parquet")).as_deref(),
+            Some(run)
+        );
+        assert_eq!(
+            run_of("marts/discounts/_delta_log/00000000000000000003.json"),
+            None
         );
         assert_eq!(
             run_of(&format!("errors/transform/bad_price/{run}.ndjson")).as_deref(),

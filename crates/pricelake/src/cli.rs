@@ -53,7 +53,7 @@ pub enum Command {
     /// Serve the JSON API and the dashboard: the marts from MongoDB when
     /// PRICELAKE_MONGODB_URI is set (`[serve] source = "auto"`, the default), else from the lake.
     #[command(
-        after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/\n  PRICELAKE_MONGODB_URI=mongodb://127.0.0.1:27017 pricelake serve   # marts published to MongoDB\n  PRICELAKE_SERVE__SOURCE=lake pricelake serve                      # straight from the lake"
+        after_help = "Example:\n  pricelake serve --bind 127.0.0.1:8080\n  open http://127.0.0.1:8080/\n  pricelake serve --as-of 2026-12-01T00:00:00Z                     # the lake as it was then\n  PRICELAKE_MONGODB_URI=mongodb://127.0.0.1:27017 pricelake serve   # marts published to MongoDB\n  PRICELAKE_SERVE__SOURCE=lake pricelake serve                      # straight from the lake"
     )]
     Serve(ServeArgs),
 
@@ -77,6 +77,17 @@ pub enum Command {
         after_help = "Example:\n  pricelake audit\n  pricelake audit --emulator http://127.0.0.1:8100 --json"
     )]
     Audit(AuditArgs),
+
+    /// The lake's tables, each a Delta Lake table: version, files, rows, last commit.
+    #[command(after_help = "Example:\n  pricelake tables\n  pricelake tables --json")]
+    Tables(TablesArgs),
+
+    /// Remove the files of the tables' versions older than the retention (`[lake]
+    /// retention_hours`, 7 days by default): what runs replaced, what a stopped run left.
+    #[command(
+        after_help = "Example:\n  pricelake vacuum --dry-run\n  pricelake vacuum --retention-hours 24"
+    )]
+    Vacuum(VacuumArgs),
 
     /// Start one half of an Apache Ballista cluster (for `process --engine ballista://...`).
     #[command(
@@ -183,6 +194,10 @@ pub struct ServeArgs {
     /// Address to listen on (overrides `[serve] bind`).
     #[arg(long)]
     pub bind: Option<String>,
+    /// Serve the lake as it was at an earlier run: a run id, an RFC 3339 time or a date
+    /// (YYYY-MM-DD, its start in UTC); each table at the version that run left it.
+    #[arg(long, value_name = "RUN|TIME")]
+    pub as_of: Option<String>,
 }
 
 /// `pricelake run`.
@@ -237,6 +252,28 @@ pub struct AuditArgs {
     /// demo saved in the lake, if any).
     #[arg(long)]
     pub emulator: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pricelake tables`.
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pricelake vacuum`.
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// Keep this many hours of versions instead of `[lake] retention_hours`.
+    #[arg(long)]
+    pub retention_hours: Option<u64>,
+    /// Only say which files would go.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

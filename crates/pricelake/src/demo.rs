@@ -271,6 +271,7 @@ pub async fn run_cli(mut config: PricelakeConfig, args: DemoArgs) -> anyhow::Res
         &config.publish,
         outcome.metrics,
         shutdown,
+        None,
     )
     .await
 }

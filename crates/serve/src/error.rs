@@ -13,6 +13,9 @@ pub enum ServeError {
     /// The lake failed.
     #[error(transparent)]
     Lake(#[from] pricelake_lake::LakeError),
+    /// A Delta table of the lake could not be read.
+    #[error(transparent)]
+    Table(#[from] pricelake_tables::TableError),
     /// A mart file could not be read.
     #[error("mart file {path}")]
     Mart {
@@ -24,6 +27,10 @@ pub enum ServeError {
     /// The server failed.
     #[error("serving HTTP")]
     Io(#[from] std::io::Error),
+    /// An earlier run was asked of an origin that keeps only the current one (MongoDB holds
+    /// the last run published).
+    #[error("the marts are served from MongoDB, which holds the last published run only")]
+    NoHistory,
     /// MongoDB, serving the published marts, failed.
     #[error("MongoDB")]
     Mongo(#[from] mongodb::error::Error),

@@ -3,6 +3,7 @@
 //! two questions of either (which run is current; load it) and refreshes the same way.
 
 use async_trait::async_trait;
+use pricelake_lake::manifest::{AsOf, Manifest};
 use pricelake_lake::Lake;
 
 use crate::store::{self, MartStore};
@@ -16,6 +17,17 @@ pub trait MartOrigin: Send + Sync {
 
     /// The marts of the current run (an empty store when there is none).
     async fn load(&self) -> Result<MartStore, ServeError>;
+
+    /// The run in force at `at` (for `?as_of=`); `None` when none had committed by then.
+    /// Only the lake keeps earlier runs.
+    async fn run_as_of(&self, _at: &AsOf) -> Result<Option<Manifest>, ServeError> {
+        Err(ServeError::NoHistory)
+    }
+
+    /// The marts as `manifest`'s run left them.
+    async fn load_run(&self, _manifest: &Manifest) -> Result<MartStore, ServeError> {
+        Err(ServeError::NoHistory)
+    }
 }
 
 /// The lake: the run the newest manifest names.
@@ -29,6 +41,41 @@ impl MartOrigin for LakeMarts {
 
     async fn load(&self) -> Result<MartStore, ServeError> {
         MartStore::load(&self.0).await
+    }
+
+    async fn run_as_of(&self, at: &AsOf) -> Result<Option<Manifest>, ServeError> {
+        Ok(pricelake_lake::manifest::as_of(&self.0, at).await?)
+    }
+
+    async fn load_run(&self, manifest: &Manifest) -> Result<MartStore, ServeError> {
+        MartStore::load_run(&self.0, manifest).await
+    }
+}
+
+/// The lake as one earlier run left it (`serve --as-of`): that run stays current.
+pub struct PinnedLakeMarts {
+    /// The lake.
+    pub lake: Lake,
+    /// The run served.
+    pub run: Manifest,
+}
+
+#[async_trait]
+impl MartOrigin for PinnedLakeMarts {
+    async fn current_run(&self) -> Result<Option<String>, ServeError> {
+        Ok(Some(self.run.run_id.clone()))
+    }
+
+    async fn load(&self) -> Result<MartStore, ServeError> {
+        MartStore::load_run(&self.lake, &self.run).await
+    }
+
+    async fn run_as_of(&self, at: &AsOf) -> Result<Option<Manifest>, ServeError> {
+        Ok(pricelake_lake::manifest::as_of(&self.lake, at).await?)
+    }
+
+    async fn load_run(&self, manifest: &Manifest) -> Result<MartStore, ServeError> {
+        MartStore::load_run(&self.lake, manifest).await
     }
 }
 

@@ -20,6 +20,7 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
 use pricelake_core::marts::{self, ColumnKind, Mart};
+use pricelake_lake::manifest::Manifest;
 use pricelake_lake::Lake;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -246,7 +247,7 @@ impl Publisher {
         for mart in marts::names() {
             let total = manifest.mart_rows(mart);
             report.marts.push(
-                self.publish_mart(lake, &run_id, &finished_at, mart, total, progress)
+                self.publish_mart(lake, &manifest, mart, total, progress)
                     .await?,
             );
         }
@@ -269,12 +270,12 @@ impl Publisher {
     async fn publish_mart(
         &self,
         lake: &Lake,
-        run_id: &str,
-        finished_at: &str,
+        manifest: &Manifest,
         mart: &str,
         total: Option<u64>,
         progress: &(dyn Fn(&PublishProgress) + Send + Sync),
     ) -> Result<MartPublish, PublishError> {
+        let (run_id, finished_at) = (manifest.run_id.as_str(), &manifest.finished_at_text());
         let entry = marts::get(mart).ok_or_else(|| PublishError::UnknownMart(mart.to_string()))?;
         let mut result = MartPublish {
             mart: mart.to_string(),
@@ -327,7 +328,7 @@ impl Publisher {
         state.compared = true;
         progress(&state);
         let mut statements = Vec::new();
-        let parts = store::mart_parts(lake, mart, run_id).await?;
+        let parts = store::mart_parts(lake, mart, manifest).await?;
         for path in parts {
             let bytes = lake.get(&path).await.map_err(crate::ServeError::from)?;
             let Some(bytes) = bytes else {

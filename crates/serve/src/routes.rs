@@ -165,8 +165,44 @@ pub fn router(state: ServeState) -> Router {
             state.cache.clone(),
             http_cache::conditional_and_compressed,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), as_of))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// `?as_of=<run id | RFC 3339 time | YYYY-MM-DD>` on any request: answered from the marts of
+/// the run in force then (each table at the Delta version that run's manifest names), as
+/// the API answered at the time. Unknown moments are 404, unreadable ones 400.
+async fn as_of(State(state): State<ServeState>, request: Request, next: Next) -> Response {
+    let asked = request.uri().query().and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "as_of")
+            .map(|(_, value)| value.into_owned())
+    });
+    let Some(asked) = asked else {
+        return next.run(request).await;
+    };
+    let Some(at) = pricelake_lake::manifest::AsOf::parse(&asked) else {
+        return ApiError::bad_request(
+            "as_of",
+            format!("{asked:?} is not a run id, an RFC 3339 time or a date (YYYY-MM-DD)"),
+        )
+        .into_response();
+    };
+    match state.answer_as_of(&at, next.run(request)).await {
+        Ok(Some(response)) => response,
+        Ok(None) => {
+            ApiError::not_found("as_of", format!("no process run had committed by {asked}"))
+                .into_response()
+        }
+        Err(ServeError::NoHistory) => ApiError::bad_request(
+            "as_of",
+            "the marts are served from MongoDB, which holds the last published run only; \
+             serve from the lake ([serve] source = \"lake\") to go back",
+        )
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 /// Serves until `shutdown` resolves, refreshing the marts in the background; in-flight

@@ -66,9 +66,16 @@ pub struct MartStore {
 impl MartStore {
     /// Loads the marts of the newest committed run; an empty store when none exists yet.
     pub async fn load(lake: &Lake) -> Result<MartStore, ServeError> {
-        let Some(manifest) = newest_manifest(lake).await? else {
-            return Ok(MartStore::default());
-        };
+        match newest_manifest(lake).await? {
+            Some(manifest) => MartStore::load_run(lake, &manifest).await,
+            None => Ok(MartStore::default()),
+        }
+    }
+
+    /// Loads the marts as `manifest`'s run left them: each table at the Delta version the
+    /// manifest names (an earlier run's, for `?as_of=` and `serve --as-of`).
+    pub async fn load_run(lake: &Lake, manifest: &Manifest) -> Result<MartStore, ServeError> {
+        let manifest = manifest.clone();
         let run_id = manifest.run_id.clone();
         let mut marts = HashMap::new();
         let mut counted = HashMap::new();
@@ -83,7 +90,7 @@ impl MartStore {
                     Some(n) => n as usize,
                     None => {
                         let mut n = 0;
-                        for path in mart_parts(lake, mart, &run_id).await? {
+                        for path in mart_parts(lake, mart, &manifest).await? {
                             if let Some(bytes) = lake.get(&path).await? {
                                 n += count_rows(bytes).map_err(in_file(&path))?;
                             }
@@ -95,7 +102,7 @@ impl MartStore {
                 continue;
             }
             let mut rows = Vec::new();
-            for path in mart_parts(lake, mart, &run_id).await? {
+            for path in mart_parts(lake, mart, &manifest).await? {
                 let Some(bytes) = lake.get(&path).await? else {
                     continue;
                 };
@@ -112,7 +119,7 @@ impl MartStore {
                 marts.insert(mart.to_string(), rows);
             }
         }
-        let versions = load_versions(lake, &run_id).await?;
+        let versions = load_versions(lake, &manifest).await?;
         let mut store = MartStore {
             run_id: Some(run_id),
             finished_at: Some(manifest.finished_at_text()),
@@ -348,23 +355,20 @@ fn rows_of_item(
         .collect()
 }
 
-/// The `items` table a run wrote (`clean/items/run=<run>/date=<day>/part-0.parquet`), as
-/// batches: a few rows per item, held columnar and made rows per request.
-async fn load_versions(lake: &Lake, run_id: &str) -> Result<Vec<RecordBatch>, ServeError> {
-    let folder = format!("{}/run={run_id}", layout::clean_table("items"));
+/// The `items` table as of `manifest`'s run (its Delta version then: files
+/// `clean/items/date=<day>/part-<run>.parquet`), as batches: a few rows per item, held
+/// columnar and made rows per request.
+async fn load_versions(lake: &Lake, manifest: &Manifest) -> Result<Vec<RecordBatch>, ServeError> {
     let mut batches = Vec::new();
-    for object in lake.list(&folder).await? {
-        if !object.path.ends_with(".parquet") {
-            continue;
-        }
-        let Some(bytes) = lake.get(&object.path).await? else {
+    for path in table_files(lake, &layout::clean_table("items"), manifest).await? {
+        let Some(bytes) = lake.get(&path).await? else {
             continue;
         };
         let read = || -> Result<Vec<RecordBatch>, MartFileError> {
             let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
             Ok(builder.build()?.collect::<Result<_, _>>()?)
         };
-        batches.extend(read().map_err(in_file(&object.path))?);
+        batches.extend(read().map_err(in_file(&path))?);
     }
     Ok(batches)
 }
@@ -498,20 +502,29 @@ pub async fn newest_run_id(lake: &Lake) -> Result<Option<String>, ServeError> {
     Ok(newest_manifest(lake).await?.map(|m| m.run_id))
 }
 
-/// The Parquet files of a mart as of a run, in name order (by day for a mart kept by day):
-/// together, the mart.
+/// The Parquet files of a mart as of `manifest`'s run, in the mart's order (by day for a
+/// mart kept by day): together, the mart.
 pub(crate) async fn mart_parts(
     lake: &Lake,
     mart: &str,
-    run_id: &str,
+    manifest: &Manifest,
 ) -> Result<Vec<String>, ServeError> {
-    Ok(lake
-        .list(&layout::mart_run(mart, run_id))
+    table_files(lake, &layout::mart(mart), manifest).await
+}
+
+/// A table's live files at the Delta version `manifest` names for it (the latest when it
+/// names none: a run whose commits the next process run finishes); none when the lake has
+/// no such table.
+async fn table_files(
+    lake: &Lake,
+    table: &str,
+    manifest: &Manifest,
+) -> Result<Vec<String>, ServeError> {
+    let version = manifest.table_version(table);
+    Ok(pricelake_tables::live_files(lake, table, version)
         .await?
-        .into_iter()
-        .map(|o| o.path)
-        .filter(|p| p.ends_with(".parquet"))
-        .collect())
+        .map(|t| t.files)
+        .unwrap_or_default())
 }
 
 /// Names a mart file's failure after the file.
@@ -666,18 +679,28 @@ mod tests {
         bytes::Bytes::from(out)
     }
 
-    /// Commits run `r1` of a lake whose only mart file is a basket file of `bytes`.
-    async fn commit_basket(lake: &Lake, bytes: bytes::Bytes) {
-        lake.put(&layout::mart_file("basket", "r1"), bytes)
-            .await
-            .unwrap();
+    /// Commits run `r<seq>` of a lake whose only mart file is a basket file of `bytes`, as a
+    /// process run does: the file, the manifest, the mart's Delta commit.
+    async fn commit_basket(lake: &Lake, seq: i64, bytes: bytes::Bytes) {
+        let run_id = format!("r{seq}");
+        let path = layout::mart_file("basket", &run_id);
+        lake.put(&path, bytes).await.unwrap();
         let manifest = Manifest {
-            run_id: "r1".into(),
+            run_id: run_id.clone(),
             ..Manifest::default()
         };
         pricelake_lake::manifest::commit(lake, &manifest)
             .await
             .unwrap();
+        let change = pricelake_tables::TableChange {
+            table: layout::mart("basket"),
+            schema: None,
+            partition_by: None,
+            added: vec![path],
+            removal: pricelake_tables::Removal::Everything,
+        };
+        let run = pricelake_tables::RunKey { run_id, seq };
+        pricelake_tables::commit(lake, &change, &run).await.unwrap();
     }
 
     #[tokio::test]
@@ -688,14 +711,15 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let commit = |columns: [&'static str; 4]| commit_basket(&lake, basket_file(columns));
-        commit(["date", "currency", "items", "cost"]).await;
+        let commit =
+            |seq, columns: [&'static str; 4]| commit_basket(&lake, seq, basket_file(columns));
+        commit(1, ["date", "currency", "items", "cost"]).await;
         let store = MartStore::load(&lake).await.unwrap();
         assert_eq!(store.rows("basket").len(), 1);
         assert_eq!(store.rows("basket")[0]["cost"], json!(9.5));
 
         // `cost` renamed `total` in the SQL file: the run does not load, and says why.
-        commit(["date", "currency", "items", "total"]).await;
+        commit(2, ["date", "currency", "items", "total"]).await;
         let error = MartStore::load(&lake).await.unwrap_err();
         let error = pricelake_core::ErrorChain(&error).to_string();
         assert!(
@@ -717,7 +741,11 @@ mod tests {
         .unwrap();
         let path = layout::mart_file("basket", "r1");
         let whole = basket_file(["date", "currency", "items", "cost"]);
-        commit_basket(&lake, whole.slice(..whole.len() / 2)).await;
+        commit_basket(&lake, 1, whole.clone()).await;
+        // Damaged after its commit (a disk, a hand): the load names the file.
+        lake.put(&path, whole.slice(..whole.len() / 2))
+            .await
+            .unwrap();
         let error = MartStore::load(&lake).await.unwrap_err();
         match &error {
             ServeError::Mart {

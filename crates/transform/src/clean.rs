@@ -75,7 +75,7 @@ pub(crate) async fn parse_objects(
     objects: &[String],
 ) -> Result<Cleaned, TransformError> {
     let (lake, config, metrics) = (run.lake, run.config, run.metrics);
-    let (run_id, produced) = (run.id.as_str(), &mut run.produced);
+    let (run_id, produced) = (run.id.as_str(), &mut run.output.produced);
     let mut counts = [0u64; 3];
     // Per table (observations, rates, trending appearances): the earliest new row of each
     // day, and the files written for it.

@@ -1,45 +1,46 @@
-//! The commit: a run becomes current when its manifest is written, the last of its files.
-//! Then what it made obsolete goes: every earlier run's clean parts after a full refresh,
-//! marts and `items` older than the previous run's, and the run's intermediate tables; and
-//! the run is counted and logged as committed.
+//! The commit: a run becomes current when its manifest is written, the last of its files,
+//! and then each table it changed gets its Delta commit ([`crate::tables`]). Then what it
+//! made obsolete goes: every earlier run's clean parts after a full refresh, and the run's
+//! intermediate tables; and the run is counted and logged as committed. (The mart and
+//! `items` files it replaced stay for readers of earlier versions: `pricelake vacuum`.)
 
-use pricelake_core::{layout, Metrics};
+use pricelake_core::Metrics;
 use pricelake_lake::Lake;
 
-use crate::clean::ITEMS_TABLE;
 use crate::error::TransformError;
-use crate::gc::{remove_old_runs, remove_runs_before, remove_work};
+use crate::gc::{remove_runs_before, remove_work};
 use crate::manifest::{self, Manifest};
+use crate::tables::commit_tables;
 
 /// Commits the run of `manifest`, then removes what it made obsolete (`earlier`: the runs
 /// in force before it, all superseded when it is a full refresh), and counts the records it
 /// `delivered` to the clean tables.
 pub(crate) async fn commit(
     lake: &Lake,
-    manifest: &Manifest,
+    manifest: &mut Manifest,
     earlier: &[Manifest],
     metrics: &Metrics,
     delivered: u64,
 ) -> Result<(), TransformError> {
-    let run_id = &manifest.run_id;
+    let run_id = manifest.run_id.clone();
     let commit_started = std::time::Instant::now();
     manifest::commit(lake, manifest).await?;
+    commit_tables(lake, manifest).await?;
     if manifest.full_refresh {
         // Every earlier run is superseded: its clean parts and rejections go, then its
         // manifest (its marts and `items` as below: the previous run's stay for a reader
         // still loading them, until the next run). A crash in between: the next run
         // finishes it ([`manifest::chain`] ignores superseded manifests).
-        remove_runs_before(lake, run_id).await?;
+        remove_runs_before(lake, &run_id).await?;
         let superseded: Vec<String> = earlier.iter().map(|m| m.run_id.clone()).collect();
         manifest::remove_superseded(lake, &superseded).await?;
     }
-    for prefix in ["marts".to_string(), layout::clean_table(ITEMS_TABLE)] {
-        remove_old_runs(lake, &prefix, run_id).await?;
-    }
+    // The files the run took out of the marts and `items` stay for readers of earlier
+    // versions, until `pricelake vacuum` removes those older than its retention.
     remove_work(lake).await?;
     tracing::debug!(
         elapsed_ms = commit_started.elapsed().as_millis() as u64,
-        "manifest written, older runs and intermediate tables removed"
+        "manifest and Delta commits written, intermediate tables removed"
     );
     metrics.add(
         pricelake_core::metrics::names::RECORDS_DELIVERED,

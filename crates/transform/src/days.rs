@@ -4,18 +4,19 @@
 //! `item_days` (the input of the `items` table) depends only on the observations of its own day (duplicates share a day: a replayed
 //! record keeps its time) and on the FX rates at or before it. So a run recomputes a day
 //! only when new observations landed in it, when new rates landed on or before it, or when
-//! what the marts are computed with changed ([`crate::sql::fingerprint`]); every other day's files are
-//! copied from the previous run (a hard link on a local folder, a server-side copy on S3).
-//! One new hour of a month-long lake then costs one day, not a month, and a full refresh
-//! sorts a day at a time instead of the whole lake at once.
+//! what the marts are computed with changed ([`crate::sql::fingerprint`]); every other day's files
+//! stay where they are, live in the mart's Delta table: the run's commit removes the files of
+//! the days it recomputed and adds the new ones, and touches nothing else. One new hour of a
+//! month-long lake then costs one day, not a month, and a full refresh sorts a day at a time
+//! instead of the whole lake at once.
 //!
 //! A day can also be **extended**: when every new observation of the day is later than its
 //! latest known one and no new rate is at or before that, the day's existing rows cannot
 //! change. The run then computes the marts of the new observations alone and merges them in
 //! (`sql/append/`): `prices_fx` gains a file for them (`part-<day>_<run>.parquet`, after the
 //! day's others in name order), and the day's `discounts`, `vod_fx`, `price_daily` and
-//! `item_days` are merged with the previous run's (`category_daily` is recomputed from the
-//! merged `discounts`). One new hour then costs an hour.
+//! `item_days` are merged with the day's live file (`category_daily` is recomputed from the
+//! merged `discounts`), which the merged one replaces. One new hour then costs an hour.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,7 +32,7 @@ use crate::config::TransformConfig;
 use crate::error::{q, TransformError};
 use crate::gc::WORK_PREFIX;
 use crate::manifest::{DayStats, Manifest};
-use crate::run::Run;
+use crate::run::{Output, Run};
 use crate::sql::{self, fill};
 use crate::write::{write_mart, WrittenMart};
 
@@ -121,9 +122,9 @@ pub(crate) async fn observation_days(lake: &Lake) -> Result<BTreeSet<String>, Tr
 pub(crate) struct DayPlan {
     /// Days whose marts are computed by this run.
     pub compute: Vec<String>,
-    /// Days whose files are copied from the previous run.
+    /// Days whose files stay as they are.
     pub carry: Vec<String>,
-    /// Days whose files are copied and extended by this run's observations, all later.
+    /// Days extended by this run's observations, all later than the day's.
     pub append: Vec<String>,
 }
 
@@ -202,7 +203,7 @@ pub(crate) async fn write_day_marts(
         previous,
         &new_days[0].files,
         full_refresh,
-        &mut run.produced,
+        &mut run.output,
     )
     .await?;
     run.metrics.add(
@@ -259,10 +260,11 @@ pub(crate) fn delta_file(run_id: &str, mart: &str, day: &str) -> String {
     work_file(run_id, &format!("delta/{mart}"), Some(day))
 }
 
-/// Builds the day marts as the plan says (a carried or extended day whose files cannot be
-/// copied is computed instead), then registers each mart as the run's whole folder for the
-/// marts computed over the whole lake. With `own_parts_only` (a full refresh), a computed
-/// day reads only this run's files of it (`new_observation_files`), not the clean folder.
+/// Builds the day marts as the plan says (a carried or extended day whose files are not all
+/// live is computed instead), then registers each mart as its files after the run, for the
+/// marts computed over the whole lake. With `own_parts_only` (a full refresh), a computed day
+/// reads only this run's files of it (`new_observation_files`), not the clean folder, and
+/// every day mart is replaced. What the run writes and takes out goes to `output`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn build(
     lake: &Lake,
@@ -273,7 +275,7 @@ pub(crate) async fn build(
     previous: Option<&Manifest>,
     new_observation_files: &BTreeMap<String, Vec<String>>,
     own_parts_only: bool,
-    produced: &mut Vec<String>,
+    output: &mut Output,
 ) -> Result<Built, TransformError> {
     let own_files = |day: &str| {
         own_parts_only.then(|| {
@@ -286,18 +288,20 @@ pub(crate) async fn build(
     let mut days = BTreeMap::new();
     let mut extended_days = Vec::new();
     let mut compute = plan.compute;
-    let earlier = match previous {
-        Some(previous) => Some((previous, previous_files(lake, previous).await?)),
-        None => None,
+    // The previous run's days stay live, but for those this run recomputes; a run with no
+    // previous days (the first, a full refresh, other SQL or currencies) replaces the marts.
+    let earlier = previous.filter(|p| !p.days.is_empty() && !own_parts_only);
+    let live = match earlier {
+        Some(_) => live_day_files(lake).await?,
+        None => {
+            output
+                .replaced
+                .extend(marts::by_day().map(|m| layout::mart(m.name)));
+            BTreeMap::new()
+        }
     };
     for day in plan.carry {
-        let carried = match &earlier {
-            Some((previous, files)) => {
-                carry_over(lake, previous, files, run_id, &day, produced).await
-            }
-            None => None,
-        };
-        match carried {
+        match earlier.and_then(|previous| carry_over(previous, &live, &day)) {
             Some(stats) => {
                 days.insert(day, stats);
             }
@@ -309,11 +313,11 @@ pub(crate) async fn build(
             .get(&day)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let extended = match &earlier {
-            Some((previous, files)) => {
+        let extended = match earlier {
+            Some(previous) => {
                 let started = std::time::Instant::now();
                 let extended = append::extend_day(
-                    lake, ctx, config, run_id, &day, previous, files, new_files, produced,
+                    lake, ctx, config, run_id, &day, previous, &live, new_files, output,
                 )
                 .await?;
                 tracing::debug!(
@@ -334,10 +338,20 @@ pub(crate) async fn build(
         }
     }
     compute.sort();
+    if earlier.is_some() {
+        for (mart, files) in &live {
+            for day in &compute {
+                output
+                    .removed
+                    .extend(files_of_day(files, day).into_iter().cloned());
+            }
+            tracing::trace!(mart, "recomputed days' files removed");
+        }
+    }
     if compute.is_empty() && days.is_empty() {
         // No observation at all: each mart still gets a file (empty, with its columns).
         let obs = deduplicate_day(lake, ctx, run_id, None, None).await?;
-        build_day(lake, ctx, config, run_id, obs, produced).await?;
+        build_day(lake, ctx, config, run_id, obs, &mut output.produced).await?;
     }
     // A pipeline of two: day d + 1's observations are deduplicated while day d's marts are
     // built (deduplication runs its window on one thread; the marts leave some of the other
@@ -358,7 +372,7 @@ pub(crate) async fn build(
             }
         };
         let (stats, following) = tokio::join!(
-            build_day(lake, ctx, config, run_id, obs, produced),
+            build_day(lake, ctx, config, run_id, obs, &mut output.produced),
             following
         );
         let stats = stats?;
@@ -371,14 +385,8 @@ pub(crate) async fn build(
         days.insert(day.clone(), stats);
     }
     for mart in marts::by_day().map(|m| m.name) {
-        ctx.deregister_table(mart).map_err(q(mart))?;
-        ctx.register_parquet(
-            mart,
-            lake.table_url(&layout::mart_run(mart, run_id)),
-            ParquetReadOptions::default(),
-        )
-        .await
-        .map_err(q(mart))?;
+        let files = files_after(&live, output, mart);
+        register_files(lake, ctx, mart, &files).await?;
     }
     Ok(Built {
         days,
@@ -387,29 +395,74 @@ pub(crate) async fn build(
     })
 }
 
-/// The files of each day mart in the previous run's folder.
-async fn previous_files(
+/// The live files of each day mart (at its latest Delta version): what a run starts from.
+async fn live_day_files(
     lake: &Lake,
-    previous: &Manifest,
 ) -> Result<BTreeMap<&'static str, Vec<String>>, TransformError> {
     let mut out = BTreeMap::new();
     for mart in marts::by_day().map(|m| m.name) {
-        let files = lake
-            .list(&layout::mart_run(mart, &previous.run_id))
+        let files = pricelake_tables::live_files(lake, &layout::mart(mart), None)
             .await?
-            .into_iter()
-            .map(|o| o.path)
-            .collect();
+            .map(|t| t.files)
+            .unwrap_or_default();
         out.insert(mart, files);
     }
     Ok(out)
 }
 
-/// The file of `prices_fx` rows that a run extending `day` adds to the mart's folder:
-/// `part-<day>_<run>.parquet`. A reader takes a mart's files in name order, so the name must
-/// sort after the day's own `part-<day>.parquet` (`_` after `.`), after the day's earlier
-/// extensions (run ids sort in commit order), and before the next day's file (the day's
-/// digits differ first).
+/// `mart`'s files once the run commits: the live ones it did not take out (none if it
+/// replaces the mart) and the ones it wrote, in the mart's order ([`in_mart_order`]).
+fn files_after(
+    live: &BTreeMap<&'static str, Vec<String>>,
+    output: &Output,
+    mart: &str,
+) -> Vec<String> {
+    let folder = layout::mart(mart);
+    let prefix = format!("{folder}/");
+    let removed: BTreeSet<&String> = output.removed.iter().collect();
+    let kept = live
+        .get(mart)
+        .filter(|_| !output.replaced.contains(&folder))
+        .into_iter()
+        .flatten()
+        .filter(|f| !removed.contains(f));
+    let written = output.produced.iter().filter(|f| f.starts_with(&prefix));
+    in_mart_order(kept.chain(written).cloned().collect())
+}
+
+/// A mart's files in the order its rows are read: by file name (`part-<day>.parquet`, then
+/// the day's extensions `part-<day>_<run>.parquet`), whatever run's folder each is in.
+pub(crate) fn in_mart_order(mut files: Vec<String>) -> Vec<String> {
+    files.sort_by(|a, b| {
+        let name = |p: &String| p.rsplit('/').next().unwrap_or_default().to_string();
+        name(a).cmp(&name(b)).then_with(|| a.cmp(b))
+    });
+    files.dedup();
+    files
+}
+
+/// Registers `files` as the table `name` (file-backed, so the same plans run on Ballista).
+pub(crate) async fn register_files(
+    lake: &Lake,
+    ctx: &SessionContext,
+    name: &str,
+    files: &[String],
+) -> Result<(), TransformError> {
+    ctx.deregister_table(name).map_err(q(name))?;
+    let urls: Vec<String> = files.iter().map(|p| lake.file_url(p)).collect();
+    let df = ctx
+        .read_parquet(urls, ParquetReadOptions::default())
+        .await
+        .map_err(q(name))?;
+    ctx.register_table(name, df.into_view()).map_err(q(name))?;
+    Ok(())
+}
+
+/// The file of `prices_fx` rows that a run extending `day` adds to the mart:
+/// `part-<day>_<run>.parquet` in the run's folder. A reader takes a mart's files in name
+/// order ([`in_mart_order`]), so the name must sort after the day's own `part-<day>.parquet`
+/// (`_` after `.`), after the day's earlier extensions (run ids sort in commit order), and
+/// before the next day's file (the day's digits differ first).
 pub(crate) fn extension_file(mart: &str, run_id: &str, day: &str) -> String {
     format!(
         "{}/part-{day}_{run_id}.parquet",
@@ -418,83 +471,37 @@ pub(crate) fn extension_file(mart: &str, run_id: &str, day: &str) -> String {
 }
 
 /// A day's files among a mart's: `part-<day>.parquet`, and for `prices_fx` the files that
-/// extended the day ([`extension_file`]; `part-<day>.<run>.parquet` in lakes written before
-/// that name, which sorted before the day's own file).
-fn files_of_day<'a>(files: &'a [String], day: &str) -> Vec<&'a String> {
-    let (own, extension, old_extension) = (
-        format!("part-{day}.parquet"),
-        format!("part-{day}_"),
-        format!("part-{day}."),
-    );
+/// extended the day ([`extension_file`]).
+pub(crate) fn files_of_day<'a>(files: &'a [String], day: &str) -> Vec<&'a String> {
+    let (own, extension) = (format!("part-{day}.parquet"), format!("part-{day}_"));
     files
         .iter()
         .filter(|f| {
-            f.rsplit('/').next().is_some_and(|name| {
-                name == own || name.starts_with(&extension) || name.starts_with(&old_extension)
-            })
+            f.rsplit('/')
+                .next()
+                .is_some_and(|name| name == own || name.starts_with(&extension))
         })
         .collect()
 }
 
-/// The name a day's file takes in the next run's folder: its own, but for an extension
-/// with the name of lakes written before [`extension_file`] (`part-<day>.<run>.parquet`),
-/// renamed `part-<day>_<run>.parquet` so that the folder reads in the documented order.
-fn carried_name(name: &str, day: &str) -> String {
-    let old_extension = format!("part-{day}.");
-    match name.strip_prefix(&old_extension) {
-        Some(rest) if rest != "parquet" => format!("part-{day}_{rest}"),
-        _ => name.to_string(),
-    }
-}
-
-/// Copies a mart's files of a day from the previous run under the same names (but for an
-/// extension named the old way, [`carried_name`]); the copies,
-/// or `None` (and a warning) if the day has no file there or one cannot be copied.
-async fn copy_day(
-    lake: &Lake,
-    files: &BTreeMap<&'static str, Vec<String>>,
-    mart: &str,
-    run_id: &str,
+/// A day kept as it is: its figures from the previous run, or `None` when one of the day
+/// marts has no live file of the day (it is computed again).
+fn carry_over(
+    previous: &Manifest,
+    live: &BTreeMap<&'static str, Vec<String>>,
     day: &str,
-) -> Option<Vec<String>> {
-    let own = files_of_day(files.get(mart)?, day);
-    if own.is_empty() {
-        tracing::warn!(
-            mart,
-            day,
-            "the previous run has no file for the day; computing it again"
-        );
-        return None;
-    }
-    let mut copied = Vec::new();
-    for from in own {
-        let name = carried_name(from.rsplit('/').next().unwrap_or(from), day);
-        let to = format!("{}/{name}", layout::mart_run(mart, run_id));
-        if let Err(error) = lake.copy(from, &to).await {
-            tracing::warn!(%error, from, "cannot carry a day over; computing it again");
+) -> Option<DayStats> {
+    for mart in marts::by_day().map(|m| m.name) {
+        if files_of_day(live.get(mart)?, day).is_empty() {
+            tracing::warn!(
+                mart,
+                day,
+                "the mart has no live file for the day; computing it again"
+            );
             return None;
         }
-        copied.push(to);
     }
-    Some(copied)
-}
-
-/// Copies a day's files from the previous run; `None` if any is missing.
-async fn carry_over(
-    lake: &Lake,
-    previous: &Manifest,
-    files: &BTreeMap<&'static str, Vec<String>>,
-    run_id: &str,
-    day: &str,
-    produced: &mut Vec<String>,
-) -> Option<DayStats> {
-    let stats = previous.days.get(day)?.clone();
-    let mut copied = Vec::new();
-    for mart in marts::by_day().map(|m| m.name) {
-        copied.append(&mut copy_day(lake, files, mart, run_id, day).await?);
-    }
-    produced.append(&mut copied);
-    Some(stats)
+    previous.days.get(day).cloned()
 }
 
 /// A day's deduplicated observations, written to the run's work area: the input of every
@@ -704,6 +711,7 @@ mod tests {
             marts_fingerprint: String::new(),
             full_refresh: false,
             unquoted_currencies: Vec::new(),
+            ..Manifest::default()
         }
     }
 
@@ -786,50 +794,34 @@ mod tests {
     }
 
     #[test]
-    fn a_days_extensions_sort_between_it_and_the_next_day_and_old_names_are_carried_renamed() {
-        let run = "20261206T174010Z-00000002";
-        let folder = layout::mart_run("prices_fx", "r9");
-        let extension = extension_file("prices_fx", run, "2026-10-13");
-        let mut names = vec![
-            extension.rsplit('/').next().unwrap().to_string(),
-            "part-2026-10-14.parquet".to_string(),
-            "part-2026-10-13.parquet".to_string(),
-            format!("part-2026-10-13_{}.parquet", "20261206T184010Z-00000003"),
+    fn a_days_extensions_sort_between_it_and_the_next_day_whatever_run_wrote_each() {
+        let (first, second, third) = (
+            "20261206T164010Z-00000001",
+            "20261206T174010Z-00000002",
+            "20261206T184010Z-00000003",
+        );
+        let files = vec![
+            extension_file("prices_fx", third, "2026-10-13"),
+            layout::mart_day_file("prices_fx", second, "2026-10-14"),
+            layout::mart_day_file("prices_fx", first, "2026-10-13"),
+            extension_file("prices_fx", second, "2026-10-13"),
+            layout::mart_day_file("prices_fx", first, "2026-10-12"),
         ];
-        names.sort();
+        let names: Vec<String> = in_mart_order(files.clone())
+            .iter()
+            .map(|f| f.rsplit('/').next().unwrap().to_string())
+            .collect();
         assert_eq!(
             names,
             [
+                "part-2026-10-12.parquet".to_string(),
                 "part-2026-10-13.parquet".to_string(),
-                format!("part-2026-10-13_{run}.parquet"),
-                "part-2026-10-13_20261206T184010Z-00000003.parquet".to_string(),
+                format!("part-2026-10-13_{second}.parquet"),
+                format!("part-2026-10-13_{third}.parquet"),
                 "part-2026-10-14.parquet".to_string(),
             ]
         );
-        let files: Vec<String> = [
-            "part-2026-10-12.parquet".to_string(),
-            "part-2026-10-13.parquet".to_string(),
-            format!("part-2026-10-13.{run}.parquet"),
-            format!("part-2026-10-13_{run}.parquet"),
-            "part-2026-10-14.parquet".to_string(),
-        ]
-        .iter()
-        .map(|n| format!("{folder}/{n}"))
-        .collect();
-        let of_day: Vec<&str> = files_of_day(&files, "2026-10-13")
-            .iter()
-            .map(|f| f.rsplit('/').next().unwrap())
-            .collect();
+        let of_day = files_of_day(&files, "2026-10-13");
         assert_eq!(of_day.len(), 3, "{of_day:?}");
-        assert_eq!(
-            carried_name(&format!("part-2026-10-13.{run}.parquet"), "2026-10-13"),
-            format!("part-2026-10-13_{run}.parquet")
-        );
-        for kept in [
-            "part-2026-10-13.parquet",
-            &format!("part-2026-10-13_{run}.parquet"),
-        ] {
-            assert_eq!(carried_name(kept, "2026-10-13"), kept);
-        }
     }
 }

@@ -7,6 +7,19 @@ pub enum TransformError {
     /// The lake failed.
     #[error(transparent)]
     Lake(#[from] pricelake_lake::LakeError),
+    /// The lake was last processed by a pricelake whose tables were not Delta tables: a
+    /// full refresh rewrites them from the raw zone, which is the truth.
+    #[error(
+        "the lake's last run ({run_id}) was made by an earlier pricelake, before its tables were \
+         Delta tables: run `pricelake process --full-refresh` once to rewrite them from the raw zone"
+    )]
+    EarlierLayout {
+        /// That run.
+        run_id: String,
+    },
+    /// A Delta table could not be read or committed.
+    #[error(transparent)]
+    Table(#[from] pricelake_tables::TableError),
     /// A query failed.
     #[error("query {mart}")]
     Query {

@@ -65,7 +65,7 @@ pub(crate) async fn remove_uncommitted(
 }
 
 /// Removes the clean parts and rejections of every run before `current`, a full refresh
-/// that rewrote them all (the marts and `items` folders: [`remove_old_runs`]).
+/// that rewrote them all.
 pub(crate) async fn remove_runs_before(lake: &Lake, current: &str) -> Result<(), TransformError> {
     let mut prefixes: Vec<String> = PARTED_TABLES
         .iter()
@@ -75,33 +75,6 @@ pub(crate) async fn remove_runs_before(lake: &Lake, current: &str) -> Result<(),
     for prefix in prefixes {
         for object in lake.list(&prefix).await? {
             if manifest::run_of(&object.path).is_some_and(|run| run.as_str() < current) {
-                lake.delete(&object.path).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Keeps the current and the previous run's outputs under `prefix` (the marts, the `items`
-/// table): a reader may still be loading the previous run's.
-pub(crate) async fn remove_old_runs(
-    lake: &Lake,
-    prefix: &str,
-    current: &str,
-) -> Result<(), TransformError> {
-    let objects = lake.list(prefix).await?;
-    let mut runs: Vec<String> = objects
-        .iter()
-        .filter_map(|o| manifest::run_of(&o.path))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    runs.retain(|r| r.as_str() < current);
-    if let Some(previous) = runs.pop() {
-        for object in objects {
-            if manifest::run_of(&object.path)
-                .is_some_and(|r| r != current && r != previous && runs.contains(&r))
-            {
                 lake.delete(&object.path).await?;
             }
         }

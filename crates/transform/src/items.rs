@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::DataType;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::layout;
@@ -29,7 +28,16 @@ pub(crate) async fn write_items(
     let (lake, ctx, run_id) = (run.lake, &run.ctx, run.id.as_str());
     let items_from = items_extension(previous, built, run_id);
     let items_started = std::time::Instant::now();
-    let versions = build_items(lake, ctx, run_id, items_from.as_ref(), &mut run.produced).await?;
+    let versions = build_items(
+        lake,
+        ctx,
+        run_id,
+        items_from.as_ref(),
+        &mut run.output.produced,
+    )
+    .await?;
+    // Every run writes the whole table (in its own folder): its commit replaces it.
+    run.output.replaced.insert(layout::clean_table(ITEMS_TABLE));
     tracing::debug!(
         versions,
         elapsed_ms = items_started.elapsed().as_millis() as u64,
@@ -40,8 +48,8 @@ pub(crate) async fn write_items(
 
 /// Rewrites the `items` table from every day's `item_days` (or from the previous run's
 /// versions and the new stretches, when [`items_extension`] found that enough): one Parquet
-/// file per date the versions began on (`clean/items/run=<run>/date=<day>/part-0.parquet`, the date in the
-/// path only, as in the other clean tables). A few rows per item: collected, then split.
+/// file per date the versions began on (`clean/items/date=<day>/part-<run>.parquet`, the date
+/// in the path only, as in the other clean tables). A few rows per item: collected, then split.
 /// Returns the number of versions.
 async fn build_items(
     lake: &Lake,
@@ -114,7 +122,7 @@ async fn build_items(
                 }
             })?;
         let path = format!(
-            "{}/run={run_id}/date={day}/part-0.parquet",
+            "{}/date={day}/part-{run_id}.parquet",
             layout::clean_table(ITEMS_TABLE)
         );
         lake.put(
@@ -132,6 +140,8 @@ async fn build_items(
 pub(crate) struct ItemsExtension {
     /// The run whose versions are extended.
     pub(crate) previous_run: String,
+    /// Its `items` files (`clean/items/date=<day>/part-<run>.parquet`).
+    pub(crate) previous_files: Vec<String>,
     /// This run's new stretches of the days it extended ([`days::delta_file`]s).
     pub(crate) new_stretches: Vec<String>,
 }
@@ -154,16 +164,20 @@ pub(crate) fn items_extension(
     {
         return None;
     }
-    let old_items = format!(
-        "{}/run={}/",
-        layout::clean_table(ITEMS_TABLE),
-        previous.run_id
-    );
-    if !previous.produced.iter().any(|p| p.starts_with(&old_items)) {
+    // Every run writes the whole table: the previous run's files are the live ones.
+    let old_items = format!("{}/", layout::clean_table(ITEMS_TABLE));
+    let previous_files: Vec<String> = previous
+        .produced
+        .iter()
+        .filter(|p| p.starts_with(&old_items))
+        .cloned()
+        .collect();
+    if previous_files.is_empty() {
         return None;
     }
     Some(ItemsExtension {
         previous_run: previous.run_id.clone(),
+        previous_files,
         new_stretches: built
             .extended
             .iter()
@@ -180,20 +194,39 @@ async fn register_items_extension(
     extension: &ItemsExtension,
 ) -> Result<(), TransformError> {
     let e = q(ITEMS_TABLE);
-    let folder = format!(
-        "{}/run={}",
-        layout::clean_table(ITEMS_TABLE),
-        extension.previous_run
-    );
+    // Each file with the `date` its folder names (the files of other runs share the folders).
+    let mut previous_items: Option<datafusion::dataframe::DataFrame> = None;
+    for path in &extension.previous_files {
+        let date = path
+            .split('/')
+            .find_map(|segment| segment.strip_prefix("date="))
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .ok_or_else(|| TransformError::Shape {
+                table: ITEMS_TABLE.to_string(),
+                problem: format!("{path} has no date= folder"),
+            })?;
+        let days = (date - chrono::DateTime::UNIX_EPOCH.date_naive()).num_days() as i32;
+        let file = ctx
+            .read_parquet(lake.file_url(path), ParquetReadOptions::default())
+            .await
+            .map_err(&e)?
+            .with_column(
+                "date",
+                datafusion::prelude::lit(datafusion::scalar::ScalarValue::Date32(Some(days))),
+            )
+            .map_err(&e)?;
+        previous_items = Some(match previous_items {
+            None => file,
+            Some(all) => all.union(file).map_err(&e)?,
+        });
+    }
+    let previous_items = previous_items.ok_or_else(|| TransformError::Shape {
+        table: ITEMS_TABLE.to_string(),
+        problem: "no previous items file".to_string(),
+    })?;
     ctx.deregister_table("previous_items").map_err(&e)?;
-    ctx.register_parquet(
-        "previous_items",
-        lake.table_url(&folder),
-        ParquetReadOptions::default()
-            .table_partition_cols(vec![("date".to_string(), DataType::Date32)]),
-    )
-    .await
-    .map_err(&e)?;
+    ctx.register_table("previous_items", previous_items.into_view())
+        .map_err(&e)?;
     let urls: Vec<String> = extension
         .new_stretches
         .iter()

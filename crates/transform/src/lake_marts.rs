@@ -1,24 +1,23 @@
 //! The whole-lake marts: those of the registry's [`marts::over_the_lake`], in registry order.
 //! A [`Grain::Lake`] mart is rebuilt by every run from the day marts (and the clean tables);
-//! a [`Grain::BeforeLatestDay`] mart is carried over from the previous run when the run
-//! changed no day but the latest, and the latest day is the same ([`carried_over`]).
+//! a [`Grain::BeforeLatestDay`] mart is kept as it is when the run changed no day but the
+//! latest, and the latest day is the same ([`kept_as_it_is`]).
 
 use std::collections::BTreeMap;
 
-use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::layout;
 use pricelake_core::marts::{self, Grain, Mart};
 use pricelake_lake::manifest::Manifest;
 
-use crate::days::Built;
+use crate::days::{register_files, Built};
 use crate::error::{q, TransformError};
 use crate::run::Run;
 use crate::sql::{self, fill};
 use crate::write::write_mart;
 
-/// Writes every whole-lake mart of the run (or carries it over, see above); returns their
-/// rows (`mart.<name>`). `previous` is the run this one extends (same fingerprint, not a
-/// full refresh), `days` what the run did to the days.
+/// Writes every whole-lake mart of the run (or keeps it, see above); returns their rows
+/// (`mart.<name>`). `previous` is the run this one extends (same fingerprint, not a full
+/// refresh), `days` what the run did to the days.
 pub(crate) async fn write_lake_marts(
     run: &mut Run<'_>,
     previous: Option<&Manifest>,
@@ -28,16 +27,16 @@ pub(crate) async fn write_lake_marts(
     let mut rows = BTreeMap::new();
     for mart in marts::over_the_lake() {
         let name = mart.name;
-        let carried = match (mart.grain, previous) {
+        let kept = match (mart.grain, previous) {
             (Grain::BeforeLatestDay, Some(previous))
                 if only_the_latest_day_changed(previous, days) =>
             {
-                carried_over(run, previous, mart).await
+                kept_as_it_is(run, previous, mart).await?
             }
             _ => None,
         };
-        let (count, schema) = match carried {
-            Some(count) => (count, None),
+        let (count, files) = match kept {
+            Some(kept) => kept,
             None => {
                 let sql = fill(sql::text(mart.sql)?, config, &run.ctx).await?;
                 let df = run.ctx.sql(&sql).await.map_err(q(name))?;
@@ -45,26 +44,14 @@ pub(crate) async fn write_lake_marts(
                 let written = write_mart(lake, &path, df)
                     .await
                     .map_err(|e| e.for_mart(name))?;
-                run.produced.push(path);
-                (written.rows as u64, Some(written.schema))
+                run.output.produced.push(path.clone());
+                run.output.replaced.insert(layout::mart(name));
+                (written.rows as u64, vec![path])
             }
         };
         // Later marts read earlier ones from the file just written rather than re-running
         // them: a file-backed table, so the same plans can run on Ballista.
-        run.ctx.deregister_table(name).ok();
-        let options = ParquetReadOptions::default();
-        let options = match &schema {
-            Some(schema) => options.schema(schema),
-            None => options,
-        };
-        run.ctx
-            .register_parquet(
-                name,
-                lake.table_url(&layout::mart_run(name, &run_id)),
-                options,
-            )
-            .await
-            .map_err(q(name))?;
+        register_files(lake, &run.ctx, name, &files).await?;
         rows.insert(format!("mart.{name}"), count);
     }
     Ok(rows)
@@ -84,36 +71,26 @@ fn only_the_latest_day_changed(previous: &Manifest, days: &Built) -> bool {
             .all(|day| Some(day) == latest)
 }
 
-/// Copies `mart`'s files from the previous run's folder into this run's; its rows, or
-/// `None` (and the mart is rebuilt) when the previous run has none or a copy fails.
-async fn carried_over(run: &mut Run<'_>, previous: &Manifest, mart: &Mart) -> Option<u64> {
-    let count = previous.mart_rows(mart.name)?;
-    let from_folder = format!("{}/", layout::mart_run(mart.name, &previous.run_id));
-    let files: Vec<&String> = previous
-        .produced
-        .iter()
-        .filter(|p| p.starts_with(&from_folder))
-        .collect();
+/// `mart` as it is (its live files, not rewritten, not committed again) and its rows, or
+/// `None` (and the mart is rebuilt) when the previous run has no figure or it has no file.
+async fn kept_as_it_is(
+    run: &Run<'_>,
+    previous: &Manifest,
+    mart: &Mart,
+) -> Result<Option<(u64, Vec<String>)>, TransformError> {
+    let Some(count) = previous.mart_rows(mart.name) else {
+        return Ok(None);
+    };
+    let files = pricelake_tables::live_files(run.lake, &layout::mart(mart.name), None)
+        .await?
+        .map(|t| t.files)
+        .unwrap_or_default();
     if files.is_empty() {
-        return None;
-    }
-    let mut copied = Vec::new();
-    for from in files {
-        let to = format!(
-            "{}/{}",
-            layout::mart_run(mart.name, &run.id),
-            &from[from_folder.len()..]
-        );
-        if let Err(error) = run.lake.copy(from, &to).await {
-            tracing::warn!(%error, from, "cannot carry a mart over; computing it again");
-            return None;
-        }
-        copied.push(to);
+        return Ok(None);
     }
     tracing::debug!(
         mart = mart.name,
-        "carried over: only the latest day changed"
+        "kept as it is: only the latest day changed"
     );
-    run.produced.append(&mut copied);
-    Some(count)
+    Ok(Some((count, files)))
 }

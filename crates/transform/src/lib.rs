@@ -35,6 +35,7 @@ mod report;
 mod run;
 mod session;
 mod sql;
+mod tables;
 mod verify;
 mod write;
 
@@ -46,6 +47,7 @@ pub use gc::uncommitted_outputs;
 pub use manifest::{all_manifests, latest_manifest, DayStats, Manifest};
 pub use report::ProcessReport;
 pub use session::with_plain_types;
+pub use tables::{commit_run, table_folders};
 pub use verify::mart_duplicates;
 
 /// Processes new raw objects (all of them with `full_refresh`) into clean tables and marts.
@@ -84,12 +86,14 @@ pub async fn process(
     rows.extend(day_marts.rows());
     rows.extend(lake_rows);
     rows.insert(ITEMS_TABLE.to_string(), items);
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         run_id: run.id,
         started_at,
         finished_at: clock.now(),
         consumed: start.new_objects,
-        produced: run.produced,
+        produced: run.output.produced,
+        removed: run.output.removed,
+        replaced: run.output.replaced.into_iter().collect(),
         rows,
         rejected: clean.rejected.clone(),
         duplicates_removed: day_marts.duplicates_removed(),
@@ -97,10 +101,12 @@ pub async fn process(
         marts_fingerprint: start.marts_fingerprint,
         full_refresh,
         unquoted_currencies,
+        delta: true,
+        tables: None,
     };
     commit::commit(
         lake,
-        &manifest,
+        &mut manifest,
         &start.manifests,
         &metrics,
         clean.delivered(),

@@ -55,13 +55,19 @@ pub(crate) async fn prepare(
             None,
         ));
     }
-    // A full refresh writes its run beside the current one (new clean parts, new `run=`
+    // A full refresh writes its run beside the current one (new clean parts, new run
     // folders) and becomes current only when its manifest commits: until then, and for ever
     // if it fails or is killed, the previous run stays current and served.
     let (manifests, superseded) = manifest::chain(lake).await?;
     remove_uncommitted(lake, &manifests).await?;
     manifest::remove_superseded(lake, &superseded).await?;
     remove_work(lake).await?;
+    crate::tables::finish_commits(lake, manifests.last()).await?;
+    if let Some(last) = manifests.last().filter(|m| !m.delta && !full_refresh) {
+        return Err(TransformError::EarlierLayout {
+            run_id: last.run_id.clone(),
+        });
+    }
     let consumed = if full_refresh {
         BTreeSet::new()
     } else {
@@ -115,8 +121,7 @@ mod tests {
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(a, "20260106T000000Z-00000001");
         assert!(
-            manifest::run_of(&format!("marts/x/run={c}/part-0.parquet")).as_deref()
-                == Some(c.as_str())
+            manifest::run_of(&format!("marts/x/{c}/part-0.parquet")).as_deref() == Some(c.as_str())
         );
     }
 }

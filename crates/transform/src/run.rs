@@ -1,5 +1,7 @@
 //! A run under way: what its stages share (the lake, the config, the engine session, the
-//! run's id) and what they add to (the files the run wrote, its manifest's `produced`).
+//! run's id) and what they add to (the files the run wrote and took out of the tables).
+
+use std::collections::BTreeSet;
 
 use datafusion::execution::context::SessionContext;
 use pricelake_core::Metrics;
@@ -19,8 +21,21 @@ pub(crate) struct Run<'a> {
     pub(crate) ctx: SessionContext,
     /// The run's id ([`crate::prepare::next_run_id`]).
     pub(crate) id: String,
+    /// What the run changed in the tables so far.
+    pub(crate) output: Output,
+}
+
+/// What a run changes in the lake's tables: its manifest's `produced`, `removed` and
+/// `replaced`, from which its Delta commits are made ([`crate::tables`]).
+#[derive(Debug, Default)]
+pub(crate) struct Output {
     /// Every file the run wrote so far, in the order written.
     pub(crate) produced: Vec<String>,
+    /// Live files the run takes out of their tables (a recomputed day's, an extended day's
+    /// merged mart's).
+    pub(crate) removed: Vec<String>,
+    /// Tables the run writes whole (their folders): every live file of them goes.
+    pub(crate) replaced: BTreeSet<String>,
 }
 
 impl<'a> Run<'a> {
@@ -38,7 +53,7 @@ impl<'a> Run<'a> {
             metrics,
             ctx,
             id,
-            produced: Vec::new(),
+            output: Output::default(),
         }
     }
 }

@@ -101,13 +101,79 @@ async fn run(lake: &Lake, full: bool) -> ProcessReport {
         .unwrap()
 }
 
+/// Every table's latest Delta version (`None`: not a Delta table).
+async fn table_versions(lake: &Lake) -> BTreeMap<String, Option<u64>> {
+    let mut out = BTreeMap::new();
+    for table in crate::table_folders() {
+        let files = pricelake_tables::live_files(lake, &table, None)
+            .await
+            .unwrap();
+        out.insert(table, files.map(|f| f.version));
+    }
+    out
+}
+
+/// A run stopped between its manifest and its Delta commits (here: before its commit to
+/// `basket`, and before its manifest named the versions) is finished by the next process
+/// run: the missing commit is made, the others are found by their `txn` and not made again,
+/// and the manifest names every table's version.
+#[tokio::test]
+async fn a_run_stopped_before_its_delta_commits_is_finished_once_by_the_next() {
+    let (_dir, lake) = fixture().await;
+    run(&lake, false).await;
+    let mut m = latest_manifest(&lake).await.unwrap().unwrap();
+    let versions = m.tables.clone().expect("the run named its versions");
+    assert_eq!(
+        versions.keys().cloned().collect::<Vec<_>>(),
+        {
+            let mut all = crate::table_folders();
+            all.sort();
+            all
+        },
+        "every clean table and mart is a Delta table"
+    );
+    assert_eq!(
+        versions.values().copied().collect::<BTreeSet<_>>(),
+        [1].into(),
+        "created (0), then the run's one commit (1)"
+    );
+    let basket = layout::mart("basket");
+    lake.delete(&format!("{basket}/_delta_log/00000000000000000001.json"))
+        .await
+        .unwrap();
+    m.tables = None;
+    manifest::commit(&lake, &m).await.unwrap();
+    let logs_before = lake.list("marts").await.unwrap().len();
+
+    // Nothing new to process: the run only finishes the stopped one.
+    let report = run(&lake, false).await;
+    assert!(report.skipped);
+    let finished = latest_manifest(&lake).await.unwrap().unwrap();
+    assert_eq!(finished.run_id, m.run_id);
+    assert_eq!(finished.tables, Some(versions.clone()));
+    assert_eq!(
+        lake.list("marts").await.unwrap().len(),
+        logs_before + 1,
+        "one commit made again (basket's), none twice"
+    );
+    assert_eq!(table_versions(&lake).await.len(), versions.len());
+}
+
+/// A mart's live files at its latest Delta version, in the mart's order.
+async fn live_files(lake: &Lake, name: &str) -> Vec<String> {
+    pricelake_tables::live_files(lake, &layout::mart(name), None)
+        .await
+        .unwrap()
+        .expect("the mart is a Delta table")
+        .files
+}
+
 /// A mart's rows as JSON objects (dates and times as text).
 async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
-    let m = latest_manifest(lake).await.unwrap().unwrap();
     let mut batches = Vec::new();
-    // Every file of the run's folder, in name order (a mart kept by day has one per day).
-    for object in lake.list(&layout::mart_run(name, &m.run_id)).await.unwrap() {
-        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+    // Every live file, in the mart's order (a mart kept by day has one or more per day).
+    for path in live_files(lake, name).await {
+        let bytes = lake.get(&path).await.unwrap().unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .unwrap()
             .build()
@@ -697,6 +763,7 @@ async fn a_full_refresh_that_fails_midway_leaves_the_previous_run_current_and_wh
     let before = objects(&lake).await;
     let marts_before = canonical_marts(&lake).await;
     let books_before = all_manifests(&lake).await.unwrap();
+    let versions_before = table_versions(&lake).await;
     // A "scheduler" that accepts connections and says nothing: the run gets past the
     // engine's first check, parses every raw object into new clean parts, then fails.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -736,6 +803,11 @@ async fn a_full_refresh_that_fails_midway_leaves_the_previous_run_current_and_wh
     }
     assert_eq!(all_manifests(&lake).await.unwrap(), books_before);
     assert_eq!(canonical_marts(&lake).await, marts_before);
+    assert_eq!(
+        table_versions(&lake).await,
+        versions_before,
+        "every table at the version it had"
+    );
 
     // The next run removes what the failed one left and gives the same marts.
     let refreshed = run(&lake, true).await;
@@ -753,7 +825,9 @@ async fn a_full_refresh_that_fails_midway_leaves_the_previous_run_current_and_wh
         "and their manifests are removed"
     );
     for table in ["price_observations", "fx_rates", "trending_appearances"] {
-        for object in lake.list(&layout::clean_table(table)).await.unwrap() {
+        let folder = layout::clean_table(table);
+        let parts = lake.list(&folder).await.unwrap();
+        for object in parts.iter().filter(|o| !o.path.contains("/_delta_log/")) {
             assert_eq!(
                 manifest::run_of(&object.path).as_deref(),
                 Some(refreshed.run_id.as_str()),
@@ -797,19 +871,21 @@ async fn a_mart_row_counted_twice_is_found_by_its_natural_key() {
     assert_eq!(found["prices_fx"], 0);
 }
 
-/// The `items` table of the newest run, each row with its `date` from the path.
+/// The `items` table at its latest version, each row with its `date` from the path.
 async fn items_table(lake: &Lake) -> Vec<Value> {
-    let m = latest_manifest(lake).await.unwrap().unwrap();
-    let folder = format!("{}/run={}", layout::clean_table(ITEMS_TABLE), m.run_id);
+    let files = pricelake_tables::live_files(lake, &layout::clean_table(ITEMS_TABLE), None)
+        .await
+        .unwrap()
+        .unwrap()
+        .files;
     let mut out = Vec::new();
-    for object in lake.list(&folder).await.unwrap() {
-        let date = object
-            .path
+    for path in files {
+        let date = path
             .split('/')
             .find_map(|s| s.strip_prefix("date="))
             .unwrap()
             .to_string();
-        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+        let bytes = lake.get(&path).await.unwrap().unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .unwrap()
             .build()
@@ -1056,7 +1132,8 @@ async fn items_keep_each_version_of_the_attributes_even_when_observations_arrive
         items.iter().find(|r| r["version"] == 4).unwrap()["category"],
         json!("Electronics")
     );
-    // Only the newest run's versions are read, and the run before it is still there.
+    // Only the newest run's versions are live; the earlier runs' files stay (for readers of
+    // earlier versions) until a vacuum.
     let runs: BTreeSet<String> = lake
         .list(&layout::clean_table(ITEMS_TABLE))
         .await
@@ -1064,7 +1141,20 @@ async fn items_keep_each_version_of_the_attributes_even_when_observations_arrive
         .iter()
         .filter_map(|o| manifest::run_of(&o.path))
         .collect();
-    assert_eq!(runs.len(), 2, "the current and the previous run: {runs:?}");
+    assert!(runs.len() >= 2, "every run's files: {runs:?}");
+    let newest = latest_manifest(&lake).await.unwrap().unwrap().run_id;
+    let live = pricelake_tables::live_files(&lake, &layout::clean_table(ITEMS_TABLE), None)
+        .await
+        .unwrap()
+        .unwrap()
+        .files;
+    assert!(
+        !live.is_empty()
+            && live
+                .iter()
+                .all(|f| manifest::run_of(f).as_ref() == Some(&newest)),
+        "{live:?}"
+    );
 
     // A full refresh from the raw zone gives the same versions.
     run(&lake, true).await;
@@ -1082,12 +1172,10 @@ async fn a_full_refresh_gives_the_same_marts(lake: &Lake) {
     );
 }
 
-/// The inode of the settled lows' file of a run: a carried file is a hard link (the local
-/// store copies by linking), a rebuilt one a new file.
-fn settled_inode(dir: &std::path::Path, run_id: &str) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let path = dir.join(layout::mart_file("price_lows_settled", run_id));
-    std::fs::metadata(&path).unwrap().ino()
+/// The settled lows' live files: kept as they are by an hour of the latest day, rewritten
+/// (by the run, in its folder) when rebuilt.
+async fn settled_files(lake: &Lake) -> Vec<String> {
+    live_files(lake, "price_lows_settled").await
 }
 
 /// `price_lows` reads one day per hour: an hour that extends only the latest day carries the
@@ -1096,13 +1184,17 @@ fn settled_inode(dir: &std::path::Path, run_id: &str) -> u64 {
 /// gives.
 #[tokio::test]
 async fn an_hour_of_the_latest_day_carries_the_settled_lows_and_a_new_day_rebuilds_them() {
-    let (dir, lake) = fixture().await;
+    let (_dir, lake) = fixture().await;
     let first = run(&lake, false).await;
     let latest = latest_manifest(&lake).await.unwrap().unwrap();
     let latest_day = latest.days.keys().next_back().unwrap().clone();
     assert_eq!(latest_day, "2026-01-05");
     let tv = |sale: f64| json!({"itemId": 1, "name": "TV", "salePrice": sale, "msrp": 100.0, "categoryPath": "Electronics/TV", "stock": "Available"});
-    let carried_from = settled_inode(dir.path(), &first.run_id);
+    let carried_from = settled_files(&lake).await;
+    assert_eq!(
+        carried_from,
+        [layout::mart_file("price_lows_settled", &first.run_id)]
+    );
 
     // An hour of the latest day, at a new low: carried, and the low is the latest day's.
     put_raw(
@@ -1118,7 +1210,8 @@ async fn an_hour_of_the_latest_day_carries_the_settled_lows_and_a_new_day_rebuil
     )
     .await;
     let second = run(&lake, false).await;
-    assert_eq!(settled_inode(dir.path(), &second.run_id), carried_from);
+    assert_eq!(settled_files(&lake).await, carried_from, "kept as it is");
+    let _ = &second;
     let lows = mart(&lake, "price_lows").await;
     let tv_usd = find(&lows, |r| r["item_id"] == 1 && r["currency"] == "USD");
     assert_eq!(
@@ -1132,8 +1225,7 @@ async fn an_hour_of_the_latest_day_carries_the_settled_lows_and_a_new_day_rebuil
     a_full_refresh_gives_the_same_marts(&lake).await;
 
     // A new latest day: rebuilt.
-    let refreshed = latest_manifest(&lake).await.unwrap().unwrap().run_id;
-    let before = settled_inode(dir.path(), &refreshed);
+    let before = settled_files(&lake).await;
     put_raw(
         &lake,
         "day-6",
@@ -1147,7 +1239,12 @@ async fn an_hour_of_the_latest_day_carries_the_settled_lows_and_a_new_day_rebuil
     )
     .await;
     let third = run(&lake, false).await;
-    assert_ne!(settled_inode(dir.path(), &third.run_id), before);
+    assert_ne!(settled_files(&lake).await, before);
+    assert_eq!(
+        settled_files(&lake).await,
+        [layout::mart_file("price_lows_settled", &third.run_id)],
+        "rebuilt by the run"
+    );
     let lows = mart(&lake, "price_lows").await;
     let tv_usd = find(&lows, |r| r["item_id"] == 1 && r["currency"] == "USD");
     assert_eq!(
@@ -1196,13 +1293,7 @@ async fn later_hours_extend_their_day_and_give_what_a_full_refresh_gives() {
     let m = latest_manifest(&lake).await.unwrap().unwrap();
     assert_eq!(m.days["2026-01-05"].computed_by, second.run_id);
     assert_eq!(m.days["2026-01-02"].computed_by, first.run_id);
-    let files: Vec<String> = lake
-        .list(&layout::mart_run("prices_fx", &second.run_id))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.path)
-        .collect();
+    let files = live_files(&lake, "prices_fx").await;
     assert!(
         files
             .iter()
@@ -1226,11 +1317,10 @@ async fn later_hours_extend_their_day_and_give_what_a_full_refresh_gives() {
     let m = latest_manifest(&lake).await.unwrap().unwrap();
     assert_eq!(m.days["2026-01-05"].computed_by, third.run_id);
     assert_eq!(
-        lake.list(&layout::mart_run("prices_fx", &third.run_id))
+        live_files(&lake, "prices_fx")
             .await
-            .unwrap()
             .iter()
-            .filter(|o| o.path.contains("/part-2026-01-05"))
+            .filter(|path| path.contains("/part-2026-01-05"))
             .count(),
         3,
         "the day's file and one per extension"
@@ -1307,7 +1397,7 @@ fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() 
         finished_at: at("2026-01-05T00:00:00Z"),
         consumed: Vec::new(),
         produced: vec![format!(
-            "{}/run=r1/date=2026-01-02/part-0.parquet",
+            "{}/date=2026-01-02/part-r1.parquet",
             layout::clean_table(ITEMS_TABLE)
         )],
         rows: BTreeMap::new(),
@@ -1320,6 +1410,7 @@ fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() 
         marts_fingerprint: String::new(),
         full_refresh: false,
         unquoted_currencies: Vec::new(),
+        ..Manifest::default()
     };
     let built = |extended: &[&str], computed: usize| days::Built {
         days: BTreeMap::new(),

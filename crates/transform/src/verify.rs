@@ -26,18 +26,22 @@ pub async fn mart_duplicates(lake: &Lake) -> Result<BTreeMap<String, u64>, Trans
     })?;
     ctx.register_object_store(&url, lake.store());
     for mart in marts::names() {
-        let folder = layout::mart_run(mart, &manifest.run_id);
-        if !manifest
-            .produced
-            .iter()
-            .any(|p| p.starts_with(&format!("{folder}/")))
-        {
+        // The mart as the newest run left it: its Delta version then.
+        let folder = layout::mart(mart);
+        let files = pricelake_tables::live_files(lake, &folder, manifest.table_version(&folder))
+            .await?
+            .map(|t| t.files)
+            .unwrap_or_default();
+        if files.is_empty() {
             continue;
         }
         let table = format!("check_{mart}");
-        let folder = lake.table_url(&folder);
-        ctx.register_parquet(&table, folder, ParquetReadOptions::default())
+        let urls: Vec<String> = files.iter().map(|p| lake.file_url(p)).collect();
+        let df = ctx
+            .read_parquet(urls, ParquetReadOptions::default())
             .await
+            .map_err(q(mart))?;
+        ctx.register_table(table.as_str(), df.into_view())
             .map_err(q(mart))?;
         let key: Vec<String> = marts::natural_key(mart)
             .iter()

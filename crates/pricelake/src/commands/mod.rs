@@ -16,12 +16,15 @@ mod publish;
 mod run;
 mod serve;
 mod status;
+mod tables;
+mod vacuum;
 
 pub use audit::{Unbalanced, SERVED_STATE};
 pub use process::print_report as print_process_report;
 pub use publish::publish_after_process;
 pub use serve::serve_until;
 pub use status::StatusReport;
+pub use tables::{read_tables, TableRow};
 
 /// A usage problem found after parsing (a malformed `--backfill` range, an unknown engine).
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => crate::demo::run_cli(config, args).await,
         Command::Status(args) => status::run(config, args).await,
         Command::Audit(args) => audit::run(config, args).await,
+        Command::Tables(args) => tables::run(config, args).await,
+        Command::Vacuum(args) => vacuum::run(config, args).await,
         Command::Cluster(args) => cluster::run(args).await,
     }
 }

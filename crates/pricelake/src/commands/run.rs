@@ -28,7 +28,7 @@ pub(super) async fn run(mut config: PricelakeConfig, args: RunArgs) -> anyhow::R
             if args.no_serve {
                 return Ok(());
             }
-            super::serve::serve_until(lake, serve, &publish, metrics, shutdown).await
+            super::serve::serve_until(lake, serve, &publish, metrics, shutdown, None).await
         }
     };
     let processing = Processing::Every(std::time::Duration::from_secs(

@@ -15,8 +15,24 @@ pub(super) async fn run(mut config: PricelakeConfig, args: ServeArgs) -> anyhow:
     // Serving reads the lake: one that is not there is a mistake to report, not to create.
     let lake = super::existing_lake(&config)?;
     let metrics = pricelake_core::Metrics::new();
+    let as_of = match &args.as_of {
+        Some(text) => Some(pricelake_lake::manifest::AsOf::parse(text).ok_or_else(|| {
+            super::UsageError(format!(
+                "--as-of {text:?}: give a run id (pricelake tables, pricelake status), an RFC 3339 time or a date (YYYY-MM-DD)"
+            ))
+        })?),
+        None => None,
+    };
     let shutdown = crate::shutdown::install();
-    serve_until(lake, config.serve, &config.publish, metrics, shutdown).await
+    serve_until(
+        lake,
+        config.serve,
+        &config.publish,
+        metrics,
+        shutdown,
+        as_of.as_ref(),
+    )
+    .await
 }
 
 /// The serving part of `serve`, `run` and `demo`: binds, prints the URL, serves until shutdown.
@@ -26,6 +42,7 @@ pub async fn serve_until(
     publish: &pricelake_serve::PublishConfig,
     metrics: pricelake_core::Metrics,
     shutdown: crate::shutdown::ShutdownSignal,
+    as_of: Option<&pricelake_lake::manifest::AsOf>,
 ) -> anyhow::Result<()> {
     let token = std::env::var("PRICELAKE_SERVE_TOKEN")
         .ok()
@@ -52,6 +69,8 @@ pub async fn serve_until(
     };
     let addr = listener.local_addr()?;
     let mongo = match (config.source, publish.uri()) {
+        // An earlier run: only the lake keeps it.
+        _ if as_of.is_some() => None,
         (MartSource::Lake, _) | (MartSource::Auto, None) => None,
         (MartSource::Mongodb, None) => {
             return Err(ConfigError::Field {
@@ -83,11 +102,21 @@ pub async fn serve_until(
     } else {
         "the lake"
     };
-    let state = match mongo {
-        Some(db) => ServeState::from_mongo(lake, db, config, metrics, token).await?,
-        None => ServeState::new(lake, config, metrics, token).await?,
+    let state = match (mongo, as_of) {
+        (Some(db), _) => ServeState::from_mongo(lake, db, config, metrics, token).await?,
+        (None, Some(at)) => ServeState::as_of(lake, at, config, metrics, token)
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no process run had committed by {at:?}: `pricelake tables` and `pricelake status` show the runs"
+                )
+            })?,
+        (None, None) => ServeState::new(lake, config, metrics, token).await?,
     };
-    eprintln!("serving the marts from {source}");
+    match as_of {
+        Some(_) => eprintln!("serving the marts of an earlier run from {source}"),
+        None => eprintln!("serving the marts from {source}"),
+    }
     println!(
         "dashboard: http://{addr}/   API: http://{addr}/api/v1/   metrics: http://{addr}/metrics"
     );

@@ -36,21 +36,30 @@ fn wait_for_port(addr: SocketAddr, cluster: &mut Cluster) {
     }
 }
 
-/// Every mart of the lake's current run, rows sorted on every column and floats rounded
-/// to 1e-9 (sums may add in another order on another engine), as text.
+/// Every mart of the lake at its latest Delta version, rows sorted on every column and
+/// floats rounded to 1e-9 (sums may add in another order on another engine), as text.
 async fn canonical_marts(lake: &Path) -> Vec<(String, usize, String)> {
     let ctx = SessionContext::new();
+    let opened = pricelake_lake::Lake::open(&pricelake_lake::LakeConfig {
+        url: lake.display().to_string(),
+        ..Default::default()
+    })
+    .unwrap();
     let mut out = Vec::new();
     for mart in pricelake_core::marts::names() {
-        let dir = std::fs::read_dir(lake.join("marts").join(mart))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .max()
-            .expect("a run folder");
+        let files =
+            pricelake_tables::live_files(&opened, &pricelake_core::layout::mart(mart), None)
+                .await
+                .unwrap()
+                .expect("every mart is a Delta table")
+                .files;
+        let urls: Vec<String> = files.iter().map(|f| opened.file_url(f)).collect();
         let table = format!("m_{mart}");
-        ctx.register_parquet(&table, dir.to_str().unwrap(), ParquetReadOptions::default())
+        let df = ctx
+            .read_parquet(urls, ParquetReadOptions::default())
             .await
             .unwrap();
+        ctx.register_table(table.as_str(), df.into_view()).unwrap();
         let schema = ctx.table(&table).await.unwrap().schema().as_arrow().clone();
         let columns: Vec<String> = schema
             .fields()

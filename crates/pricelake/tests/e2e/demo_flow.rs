@@ -41,17 +41,17 @@ fn options(dir: &std::path::Path) -> DemoOptions {
     }
 }
 
-/// A mart of the newest run, as JSON rows.
+/// A mart at its latest Delta version, as JSON rows.
 async fn mart(lake: &Lake, name: &str) -> Vec<Value> {
-    let manifest = pricelake_transform::latest_manifest(lake)
+    // Every live file, in the mart's order: a mart kept by day has one or more per day.
+    let files = pricelake_tables::live_files(lake, &pricelake_core::layout::mart(name), None)
         .await
         .unwrap()
-        .unwrap();
-    // Every file of the run's folder, in name order: a mart kept by day has one per day.
-    let folder = pricelake_core::layout::mart_run(name, &manifest.run_id);
+        .expect("every mart is a Delta table")
+        .files;
     let mut batches = Vec::new();
-    for object in lake.list(&folder).await.unwrap() {
-        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+    for path in files {
+        let bytes = lake.get(&path).await.unwrap().unwrap();
         batches.extend(
             ParquetRecordBatchReaderBuilder::try_new(bytes)
                 .unwrap()

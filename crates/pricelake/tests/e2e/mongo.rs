@@ -65,7 +65,7 @@ async fn commit_run(lake: &Lake, run_id: &str, rows: &[(&str, &str, f64)]) {
     )
     .await
     .unwrap();
-    commit_manifest(lake, run_id, "2026-11-30T00:00:00Z").await;
+    commit_manifest(lake, run_id, "2026-11-30T00:00:00Z", &["basket"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -448,23 +448,33 @@ fn trending_parquet(rows: &[(&str, i64, i64)]) -> Bytes {
 
 /// Commits a run with these mart files (the other marts empty).
 async fn commit_marts(lake: &Lake, run_id: &str, marts: Vec<(&str, Bytes)>) {
+    let names: Vec<&str> = marts.iter().map(|(mart, _)| *mart).collect();
     for (mart, bytes) in marts {
         lake.put(&pricelake_core::layout::mart_file(mart, run_id), bytes)
             .await
             .unwrap();
     }
     let finished_at = format!("2026-12-0{}T00:00:00Z", &run_id[run_id.len() - 1..]);
-    commit_manifest(lake, run_id, &finished_at).await;
+    commit_manifest(lake, run_id, &finished_at, &names).await;
 }
 
-/// Commits the manifest of a run made by hand: its id and when it finished, nothing else.
-async fn commit_manifest(lake: &Lake, run_id: &str, finished_at: &str) {
-    let manifest = pricelake_lake::manifest::Manifest {
+/// Commits a run made by hand: its id, when it finished, and the mart files it wrote (each
+/// of `marts` replaced by its file), as a process run commits: manifest, then Delta tables.
+async fn commit_manifest(lake: &Lake, run_id: &str, finished_at: &str, marts: &[&str]) {
+    let mut manifest = pricelake_lake::manifest::Manifest {
         run_id: run_id.to_string(),
         finished_at: finished_at.parse().unwrap(),
+        produced: marts
+            .iter()
+            .map(|m| pricelake_core::layout::mart_file(m, run_id))
+            .collect(),
+        replaced: marts
+            .iter()
+            .map(|m| pricelake_core::layout::mart(m))
+            .collect(),
         ..Default::default()
     };
-    pricelake_lake::manifest::commit(lake, &manifest)
+    pricelake_transform::commit_run(lake, &mut manifest)
         .await
         .unwrap();
 }
@@ -689,10 +699,17 @@ async fn a_restarted_api_serves_the_last_run_published_whole_after_a_publish_is_
                 "vod_fx",
                 vod_parquet(&[("2026-12-04", "USD", 100.0), ("2026-12-04", "EUR", 92.5)]),
             ),
-            ("basket", Bytes::from_static(b"not parquet")),
+            ("basket", basket_parquet(&[("2026-12-04", "EUR", 9.5)])),
         ],
     )
     .await;
+    // Damaged after its commit: a file publish cannot read.
+    lake.put(
+        &pricelake_core::layout::mart_file("basket", "r0002"),
+        Bytes::from_static(b"not parquet"),
+    )
+    .await
+    .unwrap();
     assert!(publisher.publish(&lake).await.is_err());
     let place = |mart: &str| pricelake_core::marts::names().position(|m| m == mart);
     assert!(

@@ -1,35 +1,49 @@
-"""Reads every clean table and mart of a pricelake lake with pyarrow and with DuckDB, as a
-user of those tools would (no conversion), and prints the row counts as JSON."""
+"""Reads every table of a pricelake lake as a Delta Lake table, as users of those tools do
+(no conversion, nothing of pricelake's): the `deltalake` package (delta-rs) into pandas, polars'
+`read_delta`, and DuckDB's `delta_scan` from the `duckdb-extension-delta` wheel (offline). Each
+table is read at its latest version and at the one before. Prints, as JSON, per table and
+version, the rows each tool counted, and the columns polars found.
+
+Usage: read_with_others.py LAKE_FOLDER"""
 import json
 import os
 import sys
 
 import duckdb
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
+import polars as pl
+from deltalake import DeltaTable
+from duckdb_extensions import import_extension
 
-lake = sys.argv[1]
-out = {"pyarrow": {}, "duckdb": {}, "columns": {}}
-for table in sorted(os.listdir(os.path.join(lake, "clean"))):
-    folder = os.path.join(lake, "clean", table)
-    if table == "items":
-        # Rewritten by every run: the newest run's folder is the table.
-        folder = os.path.join(folder, max(os.listdir(folder)))
-    data = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
-    out["pyarrow"][table] = data.num_rows
-    out["columns"][table] = data.schema.names
-    out["duckdb"][table] = duckdb.sql(
-        f"SELECT count(*) FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
-    ).fetchall()[0][0]
-for mart in sorted(os.listdir(os.path.join(lake, "marts"))):
-    # The newest run's folder is the mart: one file per day for a mart kept by day, one
-    # file for a mart over the whole lake.
-    run = max(os.listdir(os.path.join(lake, "marts", mart)))
-    folder = os.path.join(lake, "marts", mart, run)
-    table = pq.read_table(folder)
-    out["pyarrow"]["mart." + mart] = table.num_rows
-    out["columns"]["mart." + mart] = table.schema.names
-    out["duckdb"]["mart." + mart] = duckdb.sql(
-        f"SELECT count(*) FROM read_parquet('{folder}/*.parquet')"
-    ).fetchall()[0][0]
+lake = os.path.abspath(sys.argv[1])
+con = duckdb.connect()
+con.execute("SET autoinstall_known_extensions=false; SET autoload_known_extensions=false")
+import_extension("delta", con=con)
+con.execute("LOAD delta")
+
+out = {"tables": {}}
+for zone in ("clean", "marts"):
+    for name in sorted(os.listdir(os.path.join(lake, zone))):
+        folder = os.path.join(lake, zone, name)
+        if not os.path.isdir(os.path.join(folder, "_delta_log")):
+            out["tables"][f"{zone}/{name}"] = None
+            continue
+        uri = "file://" + folder
+        latest = DeltaTable(uri).version()
+        versions = {}
+        for version in sorted({latest, max(latest - 1, 0)}):
+            pandas_rows = len(DeltaTable(uri, version=version).to_pandas())
+            polars_rows = pl.read_delta(uri, version=version).height
+            duckdb_rows = con.sql(
+                f"SELECT count(*) FROM delta_scan('{uri}', version => {version})"
+            ).fetchall()[0][0]
+            versions[str(version)] = {
+                "pandas": pandas_rows,
+                "polars": polars_rows,
+                "duckdb": duckdb_rows,
+            }
+        out["tables"][f"{zone}/{name}"] = {
+            "latest": latest,
+            "versions": versions,
+            "columns": pl.read_delta(uri).columns,
+        }
 print(json.dumps(out))

@@ -1,5 +1,5 @@
 //! Extending a day by observations later than all of its own (see the module above): the
-//! marts of the new observations alone, merged into the previous run's files of the day.
+//! marts of the new observations alone, merged into the day's live files.
 
 use std::collections::BTreeMap;
 
@@ -9,16 +9,17 @@ use pricelake_core::layout;
 use pricelake_core::marts::{self, Extension, Grain};
 use pricelake_lake::Lake;
 
-use super::{copy_day, deduplicate, latest_observation, register_day_inputs};
+use super::{deduplicate, files_of_day, latest_observation, register_day_inputs};
 use crate::config::TransformConfig;
 use crate::error::{q, TransformError};
 use crate::manifest::{DayStats, Manifest};
 use crate::parse;
+use crate::run::Output;
 use crate::sql::{self, fill};
 use crate::write::{write_mart, WrittenMart};
 
-/// Extends `day` with this run's new observation files; `None` if the previous run's files
-/// of the day are not all there (the caller computes the day instead).
+/// Extends `day` with this run's new observation files; `None` if the day's files are not all
+/// live (the caller computes the day instead). `live` holds each day mart's live files.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn extend_day(
     lake: &Lake,
@@ -27,9 +28,9 @@ pub(super) async fn extend_day(
     run_id: &str,
     day: &str,
     previous: &Manifest,
-    previous_files: &BTreeMap<&'static str, Vec<String>>,
+    live: &BTreeMap<&'static str, Vec<String>>,
     new_files: &[String],
-    produced: &mut Vec<String>,
+    output: &mut Output,
 ) -> Result<Option<DayStats>, TransformError> {
     let Some(old) = previous.days.get(day) else {
         return Ok(None);
@@ -37,29 +38,21 @@ pub(super) async fn extend_day(
     if new_files.is_empty() {
         return Ok(None);
     }
-    let merged = marts::by_day()
-        .filter(|m| matches!(m.grain, Grain::Day(Extension::Merge { .. })))
-        .map(|m| m.name);
-    for mart in merged {
-        let file = layout::mart_day_file(mart, &previous.run_id, day);
-        if !previous_files
-            .get(mart)
-            .is_some_and(|files| files.contains(&file))
-        {
+    // Each day mart's live files of the day; a merged mart has one, its day's file.
+    let own_name = format!("part-{day}.parquet");
+    let mut day_files: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    for mart in marts::by_day() {
+        let files = files_of_day(live.get(mart.name).map(Vec::as_slice).unwrap_or(&[]), day);
+        let merged = matches!(mart.grain, Grain::Day(Extension::Merge { .. }));
+        if files.is_empty() || (merged && !files.iter().any(|f| f.ends_with(&own_name))) {
             tracing::warn!(
-                mart,
+                mart = mart.name,
                 day,
-                "the previous run has no file for the day; computing it"
+                "the mart has no live file for the day; computing it"
             );
             return Ok(None);
         }
-    }
-    // A mart that gains a file keeps the day's files as they are.
-    for mart in marts::by_day().filter(|m| m.grain == Grain::Day(Extension::NewFile)) {
-        let Some(mut copied) = copy_day(lake, previous_files, mart.name, run_id, day).await else {
-            return Ok(None);
-        };
-        produced.append(&mut copied);
+        day_files.insert(mart.name, files);
     }
 
     // The new observations, deduplicated among themselves: being later than every old one,
@@ -90,9 +83,10 @@ pub(super) async fn extend_day(
             Extension::NewFile => {
                 let sql = fill(sql::text(mart.sql)?, config, ctx).await?;
                 let df = ctx.sql(&sql).await.map_err(q(name))?;
+                // The day's files stay as they are; the run adds one.
                 let path = super::extension_file(name, run_id, day);
                 let segment = register_written(lake, ctx, name, &path, df).await?;
-                produced.push(path);
+                output.produced.push(path);
                 if name == "prices_fx" {
                     missing_rates = segment.null_rates;
                 }
@@ -106,10 +100,15 @@ pub(super) async fn extend_day(
                 let df = ctx.sql(&sql).await.map_err(q(name))?;
                 let delta = super::delta_file(run_id, name, day);
                 register_written(lake, ctx, "delta", &delta, df).await?;
+                let old = day_files
+                    .get(name)
+                    .and_then(|files| files.iter().find(|f| f.ends_with(&own_name)))
+                    .map(|f| f.to_string())
+                    .unwrap_or_default();
                 ctx.deregister_table("previous").map_err(q(name))?;
                 ctx.register_parquet(
                     "previous",
-                    lake.file_url(&layout::mart_day_file(name, &previous.run_id, day)),
+                    lake.file_url(&old),
                     ParquetReadOptions::default(),
                 )
                 .await
@@ -118,7 +117,9 @@ pub(super) async fn extend_day(
                 let path = layout::mart_day_file(name, run_id, day);
                 // Registered under the mart's name: a mart recomputed after it reads it.
                 let merged = register_written(lake, ctx, name, &path, df).await?;
-                produced.push(path);
+                // The merged file takes the old one's place.
+                output.produced.push(path);
+                output.removed.push(old);
                 rows.insert(name.to_string(), merged.rows as u64);
             }
             Extension::Recompute => {
@@ -126,7 +127,14 @@ pub(super) async fn extend_day(
                 let df = ctx.sql(&sql).await.map_err(q(name))?;
                 let path = layout::mart_day_file(name, run_id, day);
                 let written = register_written(lake, ctx, name, &path, df).await?;
-                produced.push(path);
+                output.produced.push(path);
+                output.removed.extend(
+                    day_files
+                        .get(name)
+                        .into_iter()
+                        .flatten()
+                        .map(|f| f.to_string()),
+                );
                 rows.insert(name.to_string(), written.rows as u64);
             }
         }

@@ -5,13 +5,12 @@
 
 use super::*;
 
-/// A mart's rows as JSON, every file of the newest run's folder in name order (as a reader
-/// takes them), timestamps as RFC 3339 with microseconds.
+/// A mart's rows as JSON, every live file of its Delta table in the mart's order (as a
+/// reader takes them), timestamps as RFC 3339 with microseconds.
 async fn rows(lake: &Lake, name: &str) -> Vec<Value> {
-    let m = latest_manifest(lake).await.unwrap().unwrap();
     let mut out = Vec::new();
-    for object in lake.list(&layout::mart_run(name, &m.run_id)).await.unwrap() {
-        let bytes = lake.get(&object.path).await.unwrap().unwrap();
+    for path in live_files(lake, name).await {
+        let bytes = lake.get(&path).await.unwrap().unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .unwrap()
             .build()
@@ -192,10 +191,10 @@ fn prices_fx_keys(rows: &[Value]) -> Vec<(String, i64, String)> {
         .collect()
 }
 
-fn names_in(files: &[pricelake_lake::LakeObject]) -> Vec<String> {
+fn names_in(files: &[String]) -> Vec<String> {
     files
         .iter()
-        .map(|o| o.path.rsplit('/').next().unwrap().to_string())
+        .map(|path| path.rsplit('/').next().unwrap().to_string())
         .collect()
 }
 
@@ -250,10 +249,7 @@ async fn a_day_extended_twice_reads_in_its_row_order_file_by_file_in_name_order(
     let third = run(&lake, false).await;
     let m = latest_manifest(&lake).await.unwrap().unwrap();
     assert_eq!(m.days["2026-01-05"].computed_by, third.run_id);
-    let files = lake
-        .list(&layout::mart_run("prices_fx", &third.run_id))
-        .await
-        .unwrap();
+    let files = live_files(&lake, "prices_fx").await;
     let names = names_in(&files);
     let day_5: Vec<&String> = names
         .iter()
@@ -281,66 +277,6 @@ async fn a_day_extended_twice_reads_in_its_row_order_file_by_file_in_name_order(
     sorted.sort();
     assert_eq!(keys, sorted, "prices_fx read file by file in name order");
     assert!(keys.iter().any(|k| k.0.starts_with("2026-01-05T09")));
-}
-
-/// A lake written before extensions were named `part-<day>_<run>.parquet` has them as
-/// `part-<day>.<run>.parquet`: its marts are still read whole, and the next run that carries
-/// or extends the day copies them under the new name, so its folder reads in order.
-#[tokio::test]
-async fn extensions_named_the_old_way_are_renamed_by_the_next_run() {
-    let (_dir, lake) = fixture().await;
-    run(&lake, false).await;
-    put_raw(
-        &lake,
-        "hour-1",
-        &[later_hour("h1", "2026-01-05T06:00:00Z", 70.0)],
-    )
-    .await;
-    let second = run(&lake, false).await;
-    let folder = layout::mart_run("prices_fx", &second.run_id);
-    let new_name = format!("{folder}/part-2026-01-05_{}.parquet", second.run_id);
-    let old_name = format!("{folder}/part-2026-01-05.{}.parquet", second.run_id);
-    lake.copy(&new_name, &old_name).await.unwrap();
-    lake.delete(&new_name).await.unwrap();
-    let as_written = prices_fx_keys(&rows(&lake, "prices_fx").await);
-
-    put_raw(
-        &lake,
-        "hour-2",
-        &[later_hour("h2", "2026-01-05T08:00:00Z", 72.0)],
-    )
-    .await;
-    let third = run(&lake, false).await;
-    let m = latest_manifest(&lake).await.unwrap().unwrap();
-    assert_eq!(
-        m.days["2026-01-05"].computed_by, third.run_id,
-        "extended again, from the old-named file"
-    );
-    let names = names_in(
-        &lake
-            .list(&layout::mart_run("prices_fx", &third.run_id))
-            .await
-            .unwrap(),
-    );
-    assert!(
-        names.contains(&format!("part-2026-01-05_{}.parquet", second.run_id))
-            && !names.iter().any(|n| n.starts_with("part-2026-01-05.2")),
-        "renamed on the copy: {names:?}"
-    );
-    let keys = prices_fx_keys(&rows(&lake, "prices_fx").await);
-    let mut sorted = keys.clone();
-    sorted.sort();
-    assert_eq!(keys, sorted);
-    let mut before = as_written.clone();
-    before.sort();
-    assert!(
-        before.iter().all(|k| keys.binary_search(k).is_ok()),
-        "no row of the old-named file lost"
-    );
-    assert_eq!(keys.len(), as_written.len() + 3);
-    let incremental = canonical_marts(&lake).await;
-    run(&lake, true).await;
-    assert_eq!(canonical_marts(&lake).await, incremental);
 }
 
 /// A value of the day fetched before any rate (here, before the first FX fetch) keeps its
@@ -681,12 +617,10 @@ async fn every_mart_has_the_columns_types_and_nulls_the_data_model_declares() {
     )
     .await;
     run(&lake, false).await;
-    let m = latest_manifest(&lake).await.unwrap().unwrap();
     for mart in marts::names() {
         let columns = &declared[mart];
-        let files = lake.list(&layout::mart_run(mart, &m.run_id)).await.unwrap();
-        for file in &files {
-            let bytes = lake.get(&file.path).await.unwrap().unwrap();
+        for file in live_files(&lake, mart).await {
+            let bytes = lake.get(&file).await.unwrap().unwrap();
             let schema = ParquetRecordBatchReaderBuilder::try_new(bytes)
                 .unwrap()
                 .schema()
@@ -700,7 +634,7 @@ async fn every_mart_has_the_columns_types_and_nulls_the_data_model_declares() {
                 .iter()
                 .map(|(n, t, _)| (n.clone(), t.clone()))
                 .collect();
-            assert_eq!(found, expected, "{}", file.path);
+            assert_eq!(found, expected, "{file}");
         }
         let data = rows(&lake, mart).await;
         assert!(!data.is_empty(), "{mart} has rows to check");
