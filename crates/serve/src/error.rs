@@ -39,6 +39,13 @@ pub enum ServeError {
 /// Why one mart file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum MartFileError {
+    /// A file the table's version names is not in the lake: removed by `pricelake vacuum`
+    /// (a version older than the retention), or by hand.
+    #[error(
+        "the file is gone: the table's version names it, but it is not in the lake (`pricelake vacuum` \
+         removes the files of versions older than [lake] retention_hours)"
+    )]
+    Missing,
     /// The file is not Parquet, or is damaged.
     #[error("reading Parquet")]
     Parquet(#[from] datafusion::parquet::errors::ParquetError),

@@ -330,10 +330,7 @@ impl Publisher {
         let mut statements = Vec::new();
         let parts = store::mart_parts(lake, mart, manifest).await?;
         for path in parts {
-            let bytes = lake.get(&path).await.map_err(crate::ServeError::from)?;
-            let Some(bytes) = bytes else {
-                continue;
-            };
+            let bytes = store::live_file(lake, &path).await?;
             let in_file = store::in_file(&path);
             let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
                 .and_then(|b| b.build())

@@ -201,6 +201,17 @@ async fn as_of(State(state): State<ServeState>, request: Request, next: Next) ->
              serve from the lake ([serve] source = \"lake\") to go back",
         )
         .into_response(),
+        Err(ServeError::Mart {
+            path,
+            source: crate::error::MartFileError::Missing,
+        }) => ApiError::not_found(
+            "as_of",
+            format!(
+                "the lake no longer holds that run's files ({path} is gone): `pricelake vacuum` \
+                 removes the versions older than [lake] retention_hours"
+            ),
+        )
+        .into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -91,9 +91,8 @@ impl MartStore {
                     None => {
                         let mut n = 0;
                         for path in mart_parts(lake, mart, &manifest).await? {
-                            if let Some(bytes) = lake.get(&path).await? {
-                                n += count_rows(bytes).map_err(in_file(&path))?;
-                            }
+                            let bytes = live_file(lake, &path).await?;
+                            n += count_rows(bytes).map_err(in_file(&path))?;
                         }
                         n
                     }
@@ -103,9 +102,7 @@ impl MartStore {
             }
             let mut rows = Vec::new();
             for path in mart_parts(lake, mart, &manifest).await? {
-                let Some(bytes) = lake.get(&path).await? else {
-                    continue;
-                };
+                let bytes = live_file(lake, &path).await?;
                 if serving == Serving::ByItem {
                     daily_batches.extend(read_batches(mart, bytes).map_err(in_file(&path))?);
                 } else {
@@ -361,9 +358,7 @@ fn rows_of_item(
 async fn load_versions(lake: &Lake, manifest: &Manifest) -> Result<Vec<RecordBatch>, ServeError> {
     let mut batches = Vec::new();
     for path in table_files(lake, &layout::clean_table("items"), manifest).await? {
-        let Some(bytes) = lake.get(&path).await? else {
-            continue;
-        };
+        let bytes = live_file(lake, &path).await?;
         let read = || -> Result<Vec<RecordBatch>, MartFileError> {
             let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
             Ok(builder.build()?.collect::<Result<_, _>>()?)
@@ -525,6 +520,14 @@ async fn table_files(
         .await?
         .map(|t| t.files)
         .unwrap_or_default())
+}
+
+/// A file a table's version names: its bytes, or [`MartFileError::Missing`] when it is not
+/// in the lake (never skipped: a mart without one of its files is not the mart).
+pub(crate) async fn live_file(lake: &Lake, path: &str) -> Result<bytes::Bytes, ServeError> {
+    lake.get(path)
+        .await?
+        .ok_or_else(|| in_file(path)(MartFileError::Missing))
 }
 
 /// Names a mart file's failure after the file.

@@ -9,6 +9,7 @@ mod chaos;
 mod cli;
 mod crash;
 mod demo_flow;
+mod history;
 mod ingest_once;
 mod lakes;
 mod mongo;

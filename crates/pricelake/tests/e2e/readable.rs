@@ -1,6 +1,6 @@
 //! The lake opens in other tools as Delta Lake tables, without conversion: the `deltalake`
 //! Python package into pandas, polars and DuckDB's `delta_scan` read every clean table and
-//! every mart of a demo run (3 runs), at its latest version and the one before, and count
+//! every mart of a demo lake (two process runs), at its latest version and the one before, and count
 //! the rows pricelake says each version holds: `pricelake tables --json` for the latest
 //! (itself held to the run manifests' figures), pricelake's own reading for the one before.
 //! A plain Parquet reader pointed at a table folder would also see files of replaced
@@ -15,7 +15,7 @@ use serde_json::Value;
 #[test]
 fn deltalake_pandas_polars_and_duckdb_read_every_table_at_two_versions() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = crate::support::demo_lake(dir.path());
+    let lake = crate::support::demo_lake_of(dir.path(), 12, 60);
     let out = crate::support::pricelake()
         .args(["tables", "--json"])
         .env("PRICELAKE_LAKE__URL", &lake)

@@ -94,8 +94,14 @@ pub fn python() -> PathBuf {
 }
 
 /// A small demo lake (3 days, 200 items) made by the binary in `dir`, for tests that need
-/// a processed lake on disk.
+/// a processed lake on disk: one process run.
 pub fn demo_lake(dir: &Path) -> PathBuf {
+    demo_lake_of(dir, 3, 200)
+}
+
+/// A demo lake of `days` days and `items` items made by the binary in `dir` (the demo
+/// processes every 10 days and at the end: 12 days make two runs).
+pub fn demo_lake_of(dir: &Path, days: u32, items: u32) -> PathBuf {
     let lake = dir.join("lake");
     let out = Command::new(env!("CARGO_BIN_EXE_pricelake"))
         .env_remove("PRICELAKE_CONFIG")
@@ -105,9 +111,9 @@ pub fn demo_lake(dir: &Path) -> PathBuf {
             "demo",
             "--no-serve",
             "--days",
-            "3",
+            &days.to_string(),
             "--items",
-            "200",
+            &items.to_string(),
             "--lake",
         ])
         .arg(&lake)

@@ -1,0 +1,202 @@
+//! The lake's history, as a user reaches it: the API answers as of an earlier run or time
+//! (`?as_of=`), `pricelake serve --as-of` serves an earlier run for good, and `pricelake
+//! vacuum` removes the files of versions older than its retention, after which those runs
+//! are refused by name while the current one is whole.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{demo_lake_of, pricelake, KillOnDrop};
+
+fn on(lake: &Path, args: &[&str]) -> Command {
+    let mut cmd = pricelake();
+    cmd.args(args).env("PRICELAKE_LAKE__URL", lake);
+    cmd
+}
+
+/// The committed runs' manifests, oldest first.
+fn manifests(lake: &Path) -> Vec<Value> {
+    let mut paths: Vec<_> = std::fs::read_dir(lake.join("_manifests/process"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
+}
+
+/// Starts `serve` with `args` on a free port, waits for `/readyz`; the process and its URL.
+async fn serve(lake: &Path, args: &[&str]) -> (KillOnDrop, String) {
+    let mut command = on(lake, &["serve", "--bind", "127.0.0.1:0"]);
+    command.args(args);
+    let mut child = KillOnDrop(
+        command
+            .env("PRICELAKE_SERVE__SOURCE", "lake")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("serve printed no URL: {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "/readyz never answered 200");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (child, base)
+}
+
+async fn get(base: &str, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_answers_as_of_an_earlier_run_until_vacuum_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = demo_lake_of(dir.path(), 12, 60);
+    let runs = manifests(&lake);
+    assert!(
+        runs.len() >= 2,
+        "the demo processes more than once: {runs:?}"
+    );
+    let (first, latest) = (&runs[0], runs.last().unwrap());
+    let first_id = first["run_id"].as_str().unwrap();
+    let latest_id = latest["run_id"].as_str().unwrap();
+
+    let (_server, base) = serve(&lake, &[]).await;
+    let (code, now) = get(&base, "/api/v1/status").await;
+    assert_eq!((code, now["run_id"].as_str()), (200, Some(latest_id)));
+    let (code, then) = get(&base, &format!("/api/v1/status?as_of={first_id}")).await;
+    assert_eq!((code, then["run_id"].as_str()), (200, Some(first_id)));
+    // Then, the lake held fewer days: fewer rows in the marts kept by day.
+    let rows = |status: &Value| status["rows"]["prices_fx"].as_u64().unwrap();
+    assert!(rows(&then) < rows(&now), "{then} / {now}");
+    assert_eq!(
+        rows(&then),
+        first["rows"]["mart.prices_fx"].as_u64().unwrap(),
+        "as the first run counted them"
+    );
+    // By time: the moment the first run committed.
+    let at = first["finished_at"].as_str().unwrap();
+    let (code, by_time) = get(&base, &format!("/api/v1/status?as_of={at}")).await;
+    assert_eq!((code, by_time["run_id"].as_str()), (200, Some(first_id)));
+    // Any route: the value of the day had fewer days then.
+    let (_, vod_then) = get(&base, &format!("/api/v1/vod?currency=USD&as_of={first_id}")).await;
+    let (_, vod_now) = get(&base, "/api/v1/vod?currency=USD").await;
+    let days = |v: &Value| v["days"].as_array().map_or(0, Vec::len);
+    assert!(days(&vod_then) < days(&vod_now), "{vod_then} / {vod_now}");
+    // Before any run, and not a moment at all.
+    let (code, body) = get(&base, "/api/v1/status?as_of=1999-01-01").await;
+    assert_eq!(
+        (code, body["error"]["param"].as_str()),
+        (404, Some("as_of"))
+    );
+    let (code, body) = get(&base, "/api/v1/status?as_of=soon").await;
+    assert_eq!(
+        (code, body["error"]["param"].as_str()),
+        (400, Some("as_of"))
+    );
+
+    // `serve --as-of` serves that run for good.
+    let (_pinned, pinned) = serve(&lake, &["--as-of", first_id]).await;
+    let (code, status) = get(&pinned, "/api/v1/status").await;
+    assert_eq!((code, status["run_id"].as_str()), (200, Some(first_id)));
+    let out = on(&lake, &["serve", "--as-of", "1999-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "no run by then");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no process run had committed"));
+
+    // Vacuum: a dry run removes nothing; with no retention, the replaced files go...
+    let out = on(
+        &lake,
+        &["vacuum", "--retention-hours", "0", "--dry-run", "--json"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let planned_files: usize = planned
+        .iter()
+        .map(|t| t["files"].as_array().unwrap().len())
+        .sum();
+    assert!(planned_files > 0, "replaced files to remove: {planned:?}");
+    let before = walk(&lake);
+    let out = on(&lake, &["vacuum", "--retention-hours", "0", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = walk(&lake);
+    assert_eq!(
+        before.len() - after.len(),
+        planned_files,
+        "what the dry run said"
+    );
+    // ...the current run is whole (served and read back the same)...
+    let (_fresh, fresh) = serve(&lake, &[]).await;
+    let (code, again) = get(&fresh, "/api/v1/status").await;
+    assert_eq!((code, &again["rows"]), (200, &now["rows"]));
+    // ...and the first run is refused by name, not answered with what is left of it.
+    let (code, body) = get(&fresh, &format!("/api/v1/status?as_of={first_id}")).await;
+    assert_eq!(
+        (code, body["error"]["param"].as_str()),
+        (404, Some("as_of")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("vacuum"),
+        "{body}"
+    );
+}
+
+/// Every data file under `dir` (not the tables' logs, to which vacuum adds its commits).
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.ends_with("_delta_log") {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
