@@ -27,6 +27,16 @@ pub enum ServeError {
     /// The server failed.
     #[error("serving HTTP")]
     Io(#[from] std::io::Error),
+    /// The lake's current run was made by a pricelake from before Delta tables: its marts
+    /// are not where this one reads them.
+    #[error(
+        "the lake's last run ({run_id}) was made by an earlier pricelake, before its tables were \
+         Delta tables: run `pricelake process --full-refresh` once to rewrite them"
+    )]
+    EarlierLayout {
+        /// That run.
+        run_id: String,
+    },
     /// An earlier run was asked of an origin that keeps only the current one (MongoDB holds
     /// the last run published).
     #[error("the marts are served from MongoDB, which holds the last published run only")]

@@ -111,6 +111,7 @@ mod tests {
         assert_eq!(origin.load().await.unwrap().run_id(), None);
         let manifest = Manifest {
             run_id: "20261207T000000Z-00000001".into(),
+            delta: true,
             ..Manifest::default()
         };
         commit(&lake, &manifest).await.unwrap();

@@ -238,6 +238,13 @@ impl Publisher {
         let Some(manifest) = store::newest_manifest(lake).await? else {
             return Ok(PublishReport::default());
         };
+        if !manifest.delta {
+            // Its marts are not where this pricelake reads them: publishing would empty
+            // every collection.
+            return Err(PublishError::Read(crate::ServeError::EarlierLayout {
+                run_id: manifest.run_id.clone(),
+            }));
+        }
         let run_id = manifest.run_id.clone();
         let mut report = PublishReport {
             run_id: Some(run_id.clone()),

@@ -75,6 +75,11 @@ impl MartStore {
     /// Loads the marts as `manifest`'s run left them: each table at the Delta version the
     /// manifest names (an earlier run's, for `?as_of=` and `serve --as-of`).
     pub async fn load_run(lake: &Lake, manifest: &Manifest) -> Result<MartStore, ServeError> {
+        if !manifest.delta {
+            return Err(ServeError::EarlierLayout {
+                run_id: manifest.run_id.clone(),
+            });
+        }
         let manifest = manifest.clone();
         let run_id = manifest.run_id.clone();
         let mut marts = HashMap::new();
@@ -690,6 +695,7 @@ mod tests {
         lake.put(&path, bytes).await.unwrap();
         let manifest = Manifest {
             run_id: run_id.clone(),
+            delta: true,
             ..Manifest::default()
         };
         pricelake_lake::manifest::commit(lake, &manifest)

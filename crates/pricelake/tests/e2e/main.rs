@@ -18,3 +18,4 @@ mod readable;
 mod refresh;
 mod secrets;
 mod support;
+mod upgrade;
