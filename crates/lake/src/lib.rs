@@ -383,6 +383,29 @@ impl Lake {
         }
     }
 
+    /// Writes an object only if there is none under its name (S3's `If-None-Match: *`, a
+    /// no-replace link on a local folder): true when written, false when one was there. Two
+    /// writers racing for one name: exactly one gets true.
+    pub async fn put_if_absent(&self, relative: &str, bytes: Bytes) -> Result<bool, LakeError> {
+        let options = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&self.path(relative), PutPayload::from_bytes(bytes), options)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(source) => Err(StoreError::Write {
+                path: relative.to_string(),
+                source,
+            }
+            .into()),
+        }
+    }
+
     /// The bytes `range` of an object (a Parquet footer, say).
     pub async fn get_range(
         &self,

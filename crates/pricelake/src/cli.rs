@@ -89,6 +89,13 @@ pub enum Command {
     )]
     Vacuum(VacuumArgs),
 
+    /// Compact the small files hourly runs leave in the marts (one file per day again),
+    /// waiting for a process run under way to end first.
+    #[command(
+        after_help = "Example:\n  pricelake optimize\n  pricelake optimize && pricelake vacuum"
+    )]
+    Optimize(OptimizeArgs),
+
     /// Start one half of an Apache Ballista cluster (for `process --engine ballista://...`).
     #[command(
         after_help = "Example:\n  pricelake cluster scheduler --bind 127.0.0.1:50050 &\n  pricelake cluster executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051 &\n  pricelake process --engine ballista://127.0.0.1:50050"
@@ -274,6 +281,14 @@ pub struct VacuumArgs {
     /// Only say which files would go.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pricelake optimize`.
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

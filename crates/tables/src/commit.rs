@@ -217,6 +217,60 @@ pub async fn commit(
     }
 }
 
+/// Replaces `removed` (live files, table-relative) by `added` (new files holding the same
+/// rows, lake-relative): a compaction, committed as Delta's `OPTIMIZE` with no data change,
+/// so that readers of changes skip it. Conflicts with a concurrent change to the same files
+/// are delta-rs's to detect (and the lake's process lease keeps runs away meanwhile).
+pub async fn compact(
+    lake: &Lake,
+    table: &str,
+    removed: &BTreeSet<String>,
+    added: &[String],
+) -> Result<Version, TableError> {
+    let Some(delta) = load(lake, table, None).await? else {
+        return Err(TableError::NotATable {
+            table: table.to_string(),
+        });
+    };
+    let snapshot = delta.snapshot().map_err(TableError::delta(table))?;
+    let change = TableChange {
+        table: table.to_string(),
+        schema: None,
+        partition_by: None,
+        added: added.to_vec(),
+        removal: Removal::Files(removed.clone()),
+    };
+    let (adds, _) = added_files(lake, &change).await?;
+    let mut actions: Vec<Action> = snapshot
+        .log_data()
+        .iter()
+        .filter(|f| removed.contains(f.path().as_ref()))
+        .map(|f| Action::Remove(f.remove_action(false)))
+        .collect();
+    if actions.len() != removed.len() {
+        return Err(TableError::Refused {
+            table: table.to_string(),
+            problem: "a file to compact is no longer live (another change came first)".to_string(),
+        });
+    }
+    actions.extend(adds.into_iter().map(|add| {
+        Action::Add(Add {
+            data_change: false,
+            ..add
+        })
+    }));
+    let operation = DeltaOperation::Optimize {
+        predicate: None,
+        target_size: 0,
+    };
+    let done = CommitBuilder::from(CommitProperties::default())
+        .with_actions(actions)
+        .build(Some(snapshot), delta.log_store(), operation)
+        .await
+        .map_err(TableError::delta(table))?;
+    Ok(done.version())
+}
+
 /// True when the latest version of the table carries `run`'s commit.
 async fn already_committed(lake: &Lake, table: &str, run: &RunKey) -> Result<bool, TableError> {
     let Some(latest) = load(lake, table, None).await? else {

@@ -9,7 +9,8 @@
 //!
 //! This file is the table of contents:
 //! - [`location`]: where a table is and how it is opened, over the lake's own object store;
-//! - [`commit`]: one run's change to one table ([`TableChange`]), committed once;
+//! - [`commit`]: one run's change to one table ([`TableChange`]), committed once, and a
+//!   compaction ([`compact`]);
 //! - [`stats`]: the per-file statistics Delta readers skip files with, from Parquet footers;
 //! - [`read`]: a table's live files at a version, and what `pricelake tables` shows;
 //! - [`maintain`]: vacuum (the files no version within the retention needs).
@@ -23,7 +24,7 @@ pub mod maintain;
 pub mod read;
 mod stats;
 
-pub use commit::{commit, Committed, Removal, RunKey, TableChange};
+pub use commit::{commit, compact, Committed, Removal, RunKey, TableChange};
 pub use error::TableError;
 pub use maintain::{vacuum, Vacuumed};
 pub use read::{describe, live_files, TableFiles, TableSummary};

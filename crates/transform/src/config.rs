@@ -24,6 +24,10 @@ pub struct TransformConfig {
     /// spill to temporary files (like Spark's executor memory); 0 means no bound. Each sort
     /// keeps 10 MiB per partition back to merge its spills, so give at least 32.
     pub memory_limit_mib: u64,
+    /// Seconds a process run waits while another holds the lake (one run at a time per
+    /// lake: a second `process`, started by cron while the first still runs, waits for it,
+    /// then processes what is left) before it gives up with an error.
+    pub wait_for_other_run_secs: u64,
 }
 
 impl Default for TransformConfig {
@@ -41,6 +45,7 @@ impl Default for TransformConfig {
             basket_item_ids: Vec::new(),
             target_partitions: 0,
             memory_limit_mib: 0,
+            wait_for_other_run_secs: 600,
         }
     }
 }

@@ -17,6 +17,17 @@ pub enum TransformError {
         /// That run.
         run_id: String,
     },
+    /// Another process run held the lake for longer than this one would wait.
+    #[error(
+        "another process run holds the lake ({holder}); waited {waited_secs} s. If that process \
+         is gone, its lease is taken over once it has not been renewed for 90 s"
+    )]
+    Busy {
+        /// Who holds it.
+        holder: String,
+        /// How long this run waited.
+        waited_secs: u64,
+    },
     /// A Delta table could not be read or committed.
     #[error(transparent)]
     Table(#[from] pricelake_tables::TableError),

@@ -27,7 +27,9 @@ mod error;
 mod gc;
 mod items;
 mod lake_marts;
+mod lease;
 mod manifest;
+mod optimize;
 mod parquet_out;
 pub mod parse;
 mod prepare;
@@ -45,13 +47,31 @@ pub use engine::Engine;
 pub use error::TransformError;
 pub use gc::uncommitted_outputs;
 pub use manifest::{all_manifests, latest_manifest, DayStats, Manifest};
+pub use optimize::{optimize, Compacted};
 pub use report::ProcessReport;
 pub use session::with_plain_types;
 pub use tables::{commit_run, table_folders};
 pub use verify::mart_duplicates;
 
-/// Processes new raw objects (all of them with `full_refresh`) into clean tables and marts.
+/// Processes new raw objects (all of them with `full_refresh`) into clean tables and marts,
+/// holding the lake's process lease ([`lease`]) for the run.
 pub async fn process(
+    lake: &Lake,
+    config: &TransformConfig,
+    engine: &Engine,
+    clock: SharedClock,
+    metrics: Metrics,
+    full_refresh: bool,
+) -> Result<ProcessReport, TransformError> {
+    let wait = std::time::Duration::from_secs(config.wait_for_other_run_secs);
+    let lease = lease::acquire(lake, wait).await?;
+    let result = run_holding_the_lease(lake, config, engine, clock, metrics, full_refresh).await;
+    lease.release().await?;
+    result
+}
+
+/// [`process`], once the lease is held: the stages of a run, in order.
+async fn run_holding_the_lease(
     lake: &Lake,
     config: &TransformConfig,
     engine: &Engine,

@@ -159,6 +159,77 @@ async fn a_run_stopped_before_its_delta_commits_is_finished_once_by_the_next() {
     assert_eq!(table_versions(&lake).await.len(), versions.len());
 }
 
+/// `optimize` makes each day of `prices_fx` one file again after hourly extensions: the
+/// same rows in the same order, one `OPTIMIZE` commit, and the next hour extends the
+/// compacted day as any other (the marts still what a full refresh gives).
+#[tokio::test]
+async fn optimize_compacts_a_days_extensions_into_one_file_with_the_same_rows_in_order() {
+    let (_dir, lake) = fixture().await;
+    run(&lake, false).await;
+    let tv = |sale: f64| json!({"itemId": 1, "name": "TV", "salePrice": sale, "msrp": 100.0, "categoryPath": "Electronics/TV", "stock": "Available"});
+    for (hour, time, sale) in [
+        ("h1", "2026-01-05T06:00:00Z", 70.0),
+        ("h2", "2026-01-05T07:00:00Z", 71.0),
+    ] {
+        put_raw(
+            &lake,
+            hour,
+            &[item_env(hour, "paginated_items", time, tv(sale), None)],
+        )
+        .await;
+        run(&lake, false).await;
+    }
+    let of_day_5 = |files: Vec<String>| {
+        files
+            .into_iter()
+            .filter(|f| f.contains("/part-2026-01-05"))
+            .count()
+    };
+    assert_eq!(of_day_5(live_files(&lake, "prices_fx").await), 3);
+    let rows_before = mart(&lake, "prices_fx").await;
+    let version_before = table_versions(&lake).await[&layout::mart("prices_fx")];
+
+    let compacted = crate::optimize(&lake, &config()).await.unwrap();
+    let prices_fx = compacted.iter().find(|c| c.mart == "prices_fx").unwrap();
+    assert_eq!(prices_fx.days, ["2026-01-05"]);
+    assert_eq!(prices_fx.files_removed, 3);
+    assert_eq!(prices_fx.version, version_before.map(|v| v + 1));
+    assert_eq!(of_day_5(live_files(&lake, "prices_fx").await), 1);
+    assert_eq!(
+        mart(&lake, "prices_fx").await,
+        rows_before,
+        "same rows, same order"
+    );
+    let summary = pricelake_tables::describe(&lake, &layout::mart("prices_fx"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.operation.as_deref(), Some("OPTIMIZE"));
+    // Nothing left to do a second time.
+    let again = crate::optimize(&lake, &config()).await.unwrap();
+    assert!(again.iter().all(|c| c.version.is_none()), "{again:?}");
+
+    put_raw(
+        &lake,
+        "h3",
+        &[item_env(
+            "h3",
+            "paginated_items",
+            "2026-01-05T09:00:00Z",
+            tv(72.0),
+            None,
+        )],
+    )
+    .await;
+    run(&lake, false).await;
+    assert_eq!(
+        of_day_5(live_files(&lake, "prices_fx").await),
+        2,
+        "compacted + one hour"
+    );
+    a_full_refresh_gives_the_same_marts(&lake).await;
+}
+
 /// A mart's live files at its latest Delta version, in the mart's order.
 async fn live_files(lake: &Lake, name: &str) -> Vec<String> {
     pricelake_tables::live_files(lake, &layout::mart(name), None)

@@ -11,6 +11,7 @@ mod audit;
 mod cluster;
 mod emulate;
 mod ingest;
+mod optimize;
 mod process;
 mod publish;
 mod run;
@@ -47,6 +48,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => audit::run(config, args).await,
         Command::Tables(args) => tables::run(config, args).await,
         Command::Vacuum(args) => vacuum::run(config, args).await,
+        Command::Optimize(args) => optimize::run(config, args).await,
         Command::Cluster(args) => cluster::run(args).await,
     }
 }

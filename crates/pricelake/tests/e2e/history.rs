@@ -3,14 +3,12 @@
 //! vacuum` removes the files of versions older than its retention, after which those runs
 //! are refused by name while the current one is whole.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{demo_lake_of, pricelake, KillOnDrop};
+use crate::support::{demo_lake_of, files_under, pricelake, serve_lake};
 
 fn on(lake: &Path, args: &[&str]) -> Command {
     let mut cmd = pricelake();
@@ -29,43 +27,6 @@ fn manifests(lake: &Path) -> Vec<Value> {
         .iter()
         .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
         .collect()
-}
-
-/// Starts `serve` with `args` on a free port, waits for `/readyz`; the process and its URL.
-async fn serve(lake: &Path, args: &[&str]) -> (KillOnDrop, String) {
-    let mut command = on(lake, &["serve", "--bind", "127.0.0.1:0"]);
-    command.args(args);
-    let mut child = KillOnDrop(
-        command
-            .env("PRICELAKE_SERVE__SOURCE", "lake")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_else(|| panic!("serve printed no URL: {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !reqwest::get(format!("{base}/readyz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "/readyz never answered 200");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    (child, base)
 }
 
 async fn get(base: &str, path: &str) -> (u16, Value) {
@@ -87,7 +48,7 @@ async fn the_api_answers_as_of_an_earlier_run_until_vacuum_removes_it() {
     let first_id = first["run_id"].as_str().unwrap();
     let latest_id = latest["run_id"].as_str().unwrap();
 
-    let (_server, base) = serve(&lake, &[]).await;
+    let (_server, base) = serve_lake(&lake, &[]).await;
     let (code, now) = get(&base, "/api/v1/status").await;
     assert_eq!((code, now["run_id"].as_str()), (200, Some(latest_id)));
     let (code, then) = get(&base, &format!("/api/v1/status?as_of={first_id}")).await;
@@ -122,7 +83,7 @@ async fn the_api_answers_as_of_an_earlier_run_until_vacuum_removes_it() {
     );
 
     // `serve --as-of` serves that run for good.
-    let (_pinned, pinned) = serve(&lake, &["--as-of", first_id]).await;
+    let (_pinned, pinned) = serve_lake(&lake, &["--as-of", first_id]).await;
     let (code, status) = get(&pinned, "/api/v1/status").await;
     assert_eq!((code, status["run_id"].as_str()), (200, Some(first_id)));
     let out = on(&lake, &["serve", "--as-of", "1999-01-01"])
@@ -149,7 +110,7 @@ async fn the_api_answers_as_of_an_earlier_run_until_vacuum_removes_it() {
         .map(|t| t["files"].as_array().unwrap().len())
         .sum();
     assert!(planned_files > 0, "replaced files to remove: {planned:?}");
-    let before = walk(&lake);
+    let before = files_under(&lake, true);
     let out = on(&lake, &["vacuum", "--retention-hours", "0", "--json"])
         .output()
         .unwrap();
@@ -158,14 +119,14 @@ async fn the_api_answers_as_of_an_earlier_run_until_vacuum_removes_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let after = walk(&lake);
+    let after = files_under(&lake, true);
     assert_eq!(
         before.len() - after.len(),
         planned_files,
         "what the dry run said"
     );
     // ...the current run is whole (served and read back the same)...
-    let (_fresh, fresh) = serve(&lake, &[]).await;
+    let (_fresh, fresh) = serve_lake(&lake, &[]).await;
     let (code, again) = get(&fresh, "/api/v1/status").await;
     assert_eq!((code, &again["rows"]), (200, &now["rows"]));
     // ...and the first run is refused by name, not answered with what is left of it.
@@ -182,21 +143,4 @@ async fn the_api_answers_as_of_an_earlier_run_until_vacuum_removes_it() {
             .contains("vacuum"),
         "{body}"
     );
-}
-
-/// Every data file under `dir` (not the tables' logs, to which vacuum adds its commits).
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.ends_with("_delta_log") {
-            continue;
-        }
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

@@ -7,6 +7,7 @@ mod ballista;
 mod browser;
 mod chaos;
 mod cli;
+mod concurrent;
 mod crash;
 mod demo_flow;
 mod history;

@@ -2,10 +2,9 @@
 //! commits: killed with SIGKILL at any moment, it leaves the previous run current, served
 //! and audited.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::support::{demo_lake, pricelake, KillOnDrop};
 
@@ -46,37 +45,7 @@ fn assert_audited(lake: &Path, when: &str) {
 
 /// Starts `serve` on a free port and waits for `/readyz`; returns its `/api/v1/status`.
 async fn served_status(lake: &Path) -> serde_json::Value {
-    let mut child = KillOnDrop(
-        on(lake, &["serve", "--bind", "127.0.0.1:0"])
-            .env("PRICELAKE_SERVE__SOURCE", "lake")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_else(|| panic!("serve printed no URL: {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ready = reqwest::get(format!("{base}/readyz")).await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "/readyz never answered 200");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (_server, base) = crate::support::serve_lake(lake, &[]).await;
     reqwest::get(format!("{base}/api/v1/status"))
         .await
         .unwrap()

@@ -206,3 +206,67 @@ pub async fn serve_three_days(dir: &Path, config: pricelake::config::PricelakeCo
     ));
     base
 }
+
+/// Starts `pricelake serve` on `lake` (from the lake, on a free port, with `args` too) and
+/// waits for `/readyz`: the process (killed when dropped) and its base URL.
+pub async fn serve_lake(lake: &Path, args: &[&str]) -> (KillOnDrop, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = KillOnDrop(
+        pricelake()
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .env("PRICELAKE_LAKE__URL", lake)
+            .env("PRICELAKE_SERVE__SOURCE", "lake")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("serve printed no URL: {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/readyz never answered 200"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    (child, base)
+}
+
+/// Every file under `dir` (the tables' `_delta_log/` left out with `data_only`), as paths
+/// relative to `dir`.
+pub fn files_under(dir: &Path, data_only: bool) -> Vec<PathBuf> {
+    fn walk(dir: &Path, root: &Path, data_only: bool, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if data_only && path.ends_with("_delta_log") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, root, data_only, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, data_only, &mut out);
+    out
+}

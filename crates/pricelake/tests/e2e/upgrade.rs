@@ -90,22 +90,9 @@ fn a_lake_of_the_pricelake_before_delta_tables_becomes_one_with_a_full_refresh()
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let leftovers: Vec<PathBuf> = walk(&lake)
+    let leftovers: Vec<PathBuf> = crate::support::files_under(&lake, false)
         .into_iter()
         .filter(|p| p.to_string_lossy().contains("/run="))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
