@@ -33,13 +33,16 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(verbose: u8) {
+    // Delta Lake's kernel logs every snapshot it builds at info: a line per table read.
+    const DELTA: &str = "delta_kernel=warn,buoyant_kernel=warn,buoyant_kernel_engine=warn,\
+                         delta_kernel_default_engine=warn,deltalake_core=warn";
     let default = match verbose {
-        0 => "info,datafusion=warn,sqlparser=warn,hyper=warn,reqwest=warn",
-        1 => "debug,hyper=info,h2=info,reqwest=info",
-        _ => "trace",
+        0 => format!("info,datafusion=warn,sqlparser=warn,hyper=warn,reqwest=warn,{DELTA}"),
+        1 => format!("debug,hyper=info,h2=info,reqwest=info,{DELTA}"),
+        _ => "trace".to_string(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PRICELAKE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
