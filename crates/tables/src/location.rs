@@ -35,7 +35,7 @@ pub(crate) async fn load(
     table: &str,
     version: Option<Version>,
 ) -> Result<Option<DeltaTable>, TableError> {
-    if !lake.any_under(&format!("{table}/_delta_log")).await? {
+    if !exists(lake, table).await? {
         return Ok(None);
     }
     let mut delta = handle(lake, table)?;
@@ -48,6 +48,22 @@ pub(crate) async fn load(
         Err(TableError::NotATable { .. }) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Whether `table` is a Delta table: its log has its first commit, or a checkpoint (the first
+/// commits are removed once a checkpoint covers them). Two small reads rather than a listing
+/// of the whole log, which grows by a file per run.
+async fn exists(lake: &Lake, table: &str) -> Result<bool, TableError> {
+    for marker in ["00000000000000000000.json", "_last_checkpoint"] {
+        if lake
+            .head(&format!("{table}/_delta_log/{marker}"))
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// delta-rs knows `file://` and `memory://` log stores; S3's comes with its `s3` feature,

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use datafusion::arrow::datatypes::SchemaRef;
+use futures::{StreamExt, TryStreamExt};
 use pricelake_core::{layout, marts};
 use pricelake_lake::Lake;
 use pricelake_tables::commit::with_partition;
@@ -20,6 +21,9 @@ use crate::clean::{ITEMS_TABLE, PARTED_TABLES};
 use crate::error::TransformError;
 use crate::manifest::{self, Manifest};
 use crate::parse;
+
+/// Tables committed at once.
+const TABLES_AT_ONCE: usize = 4;
 
 /// The lake's tables: the clean ones that grow by parts (with their schema), `items`, then
 /// every mart of the registry; `date` partitions the clean tables.
@@ -114,13 +118,25 @@ pub(crate) async fn commit_tables(
 ) -> Result<(), TransformError> {
     let started = std::time::Instant::now();
     let run = run_key(&manifest.run_id);
-    let mut versions = BTreeMap::new();
-    for change in changes(manifest) {
-        let committed = pricelake_tables::commit(lake, &change, &run).await?;
-        if committed != pricelake_tables::Committed::NoTable {
-            versions.insert(change.table.clone(), committed.version());
-        }
-    }
+    // Each table's commit is its own: a few at once, so that reading one log overlaps
+    // writing another.
+    let committed: Vec<(String, pricelake_tables::Committed)> =
+        futures::stream::iter(changes(manifest))
+            .map(|change| {
+                let run = &run;
+                async move {
+                    let committed = pricelake_tables::commit(lake, &change, run).await?;
+                    Ok::<_, TransformError>((change.table, committed))
+                }
+            })
+            .buffer_unordered(TABLES_AT_ONCE)
+            .try_collect()
+            .await?;
+    let versions: BTreeMap<String, u64> = committed
+        .into_iter()
+        .filter(|(_, c)| *c != pricelake_tables::Committed::NoTable)
+        .map(|(table, c)| (table, c.version()))
+        .collect();
     manifest.tables = Some(versions);
     manifest::commit(lake, manifest).await?;
     tracing::debug!(
