@@ -467,20 +467,6 @@ impl Lake {
         Ok(())
     }
 
-    /// Whether any object is under a lake-relative prefix (one listing request, stopped at
-    /// the first object).
-    pub async fn any_under(&self, prefix: &str) -> Result<bool, LakeError> {
-        let mut objects = self.store.list(Some(&self.path(prefix)));
-        match objects.try_next().await {
-            Ok(first) => Ok(first.is_some()),
-            Err(source) => Err(StoreError::List {
-                prefix: prefix.to_string(),
-                source,
-            }
-            .into()),
-        }
-    }
-
     /// Every object under a lake-relative prefix, sorted by path.
     pub async fn list(&self, prefix: &str) -> Result<Vec<LakeObject>, LakeError> {
         let root_len = if self.root.as_ref().is_empty() {
