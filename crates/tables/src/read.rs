@@ -3,6 +3,7 @@
 //! Ballista cluster, which cannot ship delta-rs's scans to its executors yet: delta-rs issue
 //! 4171), and `pricelake tables` shows what each table holds.
 
+use deltalake_core::DeltaTable;
 use futures::StreamExt;
 use pricelake_lake::Lake;
 
@@ -30,9 +31,14 @@ pub async fn live_files(
     table: &str,
     version: Option<Version>,
 ) -> Result<Option<TableFiles>, TableError> {
-    let Some(delta) = load(lake, table, version).await? else {
-        return Ok(None);
-    };
+    match load(lake, table, version).await? {
+        Some(delta) => files_of(&delta, table).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The live files of the version `delta` holds.
+fn files_of(delta: &DeltaTable, table: &str) -> Result<TableFiles, TableError> {
     let snapshot = delta.snapshot().map_err(TableError::delta(table))?;
     let folder = table.trim_end_matches('/');
     let (mut files, mut rows, mut bytes) = (Vec::new(), Some(0u64), 0u64);
@@ -48,12 +54,12 @@ pub async fn live_files(
         let name = |p: &String| p.rsplit('/').next().unwrap_or_default().to_string();
         name(a).cmp(&name(b)).then_with(|| a.cmp(b))
     });
-    Ok(Some(TableFiles {
+    Ok(TableFiles {
         version: snapshot.version(),
         files,
         rows,
         bytes,
-    }))
+    })
 }
 
 /// One table as `pricelake tables` lists it.
@@ -77,9 +83,7 @@ pub async fn describe(lake: &Lake, table: &str) -> Result<Option<TableSummary>, 
     let Some(delta) = load(lake, table, None).await? else {
         return Ok(None);
     };
-    let Some(latest) = live_files(lake, table, delta.version()).await? else {
-        return Ok(None);
-    };
+    let latest = files_of(&delta, table)?;
     let mut history = delta.history(Some(1));
     let last = match history.next().await {
         Some(commit) => Some(commit.map_err(TableError::delta(table))?),

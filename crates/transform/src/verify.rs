@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use datafusion::arrow::array::Int64Array;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::prelude::SessionContext;
 use pricelake_core::{layout, marts};
 use pricelake_lake::Lake;
 
@@ -36,13 +36,7 @@ pub async fn mart_duplicates(lake: &Lake) -> Result<BTreeMap<String, u64>, Trans
             continue;
         }
         let table = format!("check_{mart}");
-        let urls: Vec<String> = files.iter().map(|p| lake.file_url(p)).collect();
-        let df = ctx
-            .read_parquet(urls, ParquetReadOptions::default())
-            .await
-            .map_err(q(mart))?;
-        ctx.register_table(table.as_str(), df.into_view())
-            .map_err(q(mart))?;
+        crate::days::register_files(lake, &ctx, &table, &files).await?;
         let key: Vec<String> = marts::natural_key(mart)
             .iter()
             .map(|c| format!("\"{c}\""))

@@ -9,23 +9,19 @@ use std::process::Stdio;
 use pricelake_lake::{Lake, LakeConfig};
 use serde_json::Value;
 
-use crate::support::{create_bucket, demo_lake_of, files_under, pricelake, s3_endpoint};
+use crate::support::{create_bucket, demo_lake_of, files_under, json_of, pricelake, s3_endpoint};
 
 /// `pricelake tables --json` of a lake, as table -> rows.
 fn rows_by_table(envs: &[(&str, String)]) -> BTreeMap<String, Value> {
-    let out = pricelake()
-        .args(["tables", "--json"])
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let tables = json_of(
+        pricelake()
+            .args(["tables", "--json"])
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str()))),
     );
-    let tables: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     tables
-        .into_iter()
+        .as_array()
+        .unwrap()
+        .iter()
         .map(|t| (t["table"].as_str().unwrap().to_string(), t["rows"].clone()))
         .collect()
 }

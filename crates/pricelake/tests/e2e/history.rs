@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{demo_lake_of, files_under, pricelake, serve_lake};
+use crate::support::{demo_lake_of, files_under, json_of, pricelake, serve_lake};
 
 fn on(lake: &Path, args: &[&str]) -> Command {
     let mut cmd = pricelake();
@@ -93,18 +93,11 @@ async fn the_api_answers_as_of_an_earlier_run_until_vacuum_removes_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no process run had committed"));
 
     // Vacuum: a dry run removes nothing; with no retention, the replaced files go...
-    let out = on(
+    let planned = json_of(&mut on(
         &lake,
         &["vacuum", "--retention-hours", "0", "--dry-run", "--json"],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let planned: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    ));
+    let planned = planned.as_array().unwrap();
     let planned_files: usize = planned
         .iter()
         .map(|t| t["files"].as_array().unwrap().len())

@@ -16,17 +16,12 @@ use serde_json::Value;
 fn deltalake_pandas_polars_and_duckdb_read_every_table_at_two_versions() {
     let dir = tempfile::tempdir().unwrap();
     let lake = crate::support::demo_lake_of(dir.path(), 12, 60);
-    let out = crate::support::pricelake()
-        .args(["tables", "--json"])
-        .env("PRICELAKE_LAKE__URL", &lake)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let tables = crate::support::json_of(
+        crate::support::pricelake()
+            .args(["tables", "--json"])
+            .env("PRICELAKE_LAKE__URL", &lake),
     );
-    let tables: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let tables = tables.as_array().unwrap();
     assert_eq!(
         tables.len(),
         4 + pricelake_core::marts::REGISTRY.len(),
@@ -78,7 +73,7 @@ fn deltalake_pandas_polars_and_duckdb_read_every_table_at_two_versions() {
     })
     .unwrap();
     let mut read_before = 0;
-    for table in &tables {
+    for table in tables {
         let name = table["table"].as_str().unwrap();
         let latest = table["version"]
             .as_u64()

@@ -270,3 +270,15 @@ pub fn files_under(dir: &Path, data_only: bool) -> Vec<PathBuf> {
     walk(dir, dir, data_only, &mut out);
     out
 }
+
+/// Runs a `--json` command, asserts it succeeded (showing its stderr if not) and returns what
+/// it printed.
+pub fn json_of(command: &mut Command) -> serde_json::Value {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

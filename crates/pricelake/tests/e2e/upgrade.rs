@@ -51,8 +51,8 @@ fn a_lake_of_the_pricelake_before_delta_tables_becomes_one_with_a_full_refresh()
             "{command:?}: {stderr}"
         );
     }
-    let out = on(&lake, &["tables", "--json"]).output().unwrap();
-    let tables: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let tables = crate::support::json_of(&mut on(&lake, &["tables", "--json"]));
+    let tables = tables.as_array().unwrap();
     assert!(tables.iter().all(|t| t["version"].is_null()), "{tables:?}");
 
     let out = on(&lake, &["process", "--full-refresh"]).output().unwrap();
@@ -63,9 +63,8 @@ fn a_lake_of_the_pricelake_before_delta_tables_becomes_one_with_a_full_refresh()
     );
     // Every table is a Delta table now, with the rows the old run had: the raw zone is the
     // truth, and the same raw objects give the same marts.
-    let out = on(&lake, &["tables", "--json"]).output().unwrap();
-    let tables: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    for table in &tables {
+    let tables = crate::support::json_of(&mut on(&lake, &["tables", "--json"]));
+    for table in tables.as_array().unwrap() {
         let name = table["table"].as_str().unwrap();
         assert!(table["version"].as_u64().is_some(), "{name}: {table}");
         let key = match name.strip_prefix("marts/") {
