@@ -72,6 +72,18 @@ def changes(page):
     return page.evaluate("() => window.__timings.length")
 
 
+def quiet(page):
+    """The count of changes of input once none has finished drawing for 300 ms: a navigation
+    (back, reload) may still be drawing what it restored when its load state is reached."""
+    count = changes(page)
+    while True:
+        page.wait_for_timeout(300)
+        now = changes(page)
+        if now == count:
+            return count
+        count = now
+
+
 def fetch_text(page, url):
     return page.evaluate("(u) => fetch(u).then(r => r.text())", url)
 
@@ -301,7 +313,7 @@ def main():
 
         # ---- the reset button shows every day again ---------------------------------------------
         assert page.input_value("#from") and page.input_value("#to"), "a zoomed view to reset"
-        n = changes(page)
+        n = quiet(page)
         page.click("#panel-vod .apexcharts-reset-icon")
         settled(page, n + 1)
         page.wait_for_timeout(500)
