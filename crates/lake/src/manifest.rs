@@ -21,15 +21,18 @@ pub struct Manifest {
     pub finished_at: DateTime<Utc>,
     /// Raw objects it consumed (lake-relative).
     pub consumed: Vec<String>,
-    /// Clean and mart files it wrote (its Delta commits add them).
+    /// Clean and mart files it wrote (its Delta commits add them). This and the next two are
+    /// the run's change record, from which its commits are made: emptied once they are
+    /// (`tables` then names the versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub produced: Vec<String>,
     /// Live files it took out of their tables (a recomputed day's files of a mart kept by
     /// day): its Delta commits remove them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<String>,
     /// Tables it wrote whole, by folder (`marts/basket`): its Delta commits replace every
     /// file of them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replaced: Vec<String>,
     /// Rows written per clean table, and rows per mart.
     pub rows: BTreeMap<String, u64>,
@@ -113,7 +116,7 @@ pub fn manifest_path(run_id: &str) -> String {
 /// Every committed manifest that is still in force, oldest first: the newest full refresh
 /// and the runs after it (a full refresh supersedes every run before it; their manifests
 /// are removed after it commits, and ignored here if a crash left them behind). Their
-/// `consumed` and `produced` lists are the books of the lake.
+/// `consumed` lists and figures are the books of the lake.
 pub async fn all_manifests(lake: &Lake) -> Result<Vec<Manifest>, LakeError> {
     Ok(chain(lake).await?.0)
 }

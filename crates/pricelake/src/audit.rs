@@ -193,10 +193,7 @@ pub async fn audit(lake: &Lake, served: Option<&ServedSummary>) -> Result<AuditR
         .iter()
         .flat_map(|m| m.consumed.iter().cloned())
         .collect();
-    let produced: BTreeSet<String> = manifests
-        .iter()
-        .flat_map(|m| m.produced.iter().cloned())
-        .collect();
+    let runs: BTreeSet<&str> = manifests.iter().map(|m| m.run_id.as_str()).collect();
 
     let (raw, unreadable_raw) = records_under(lake, "raw", None).await?;
     let raw_objects: BTreeSet<&str> = raw.iter().map(|(p, _)| p.as_str()).collect();
@@ -269,7 +266,9 @@ pub async fn audit(lake: &Lake, served: Option<&ServedSummary>) -> Result<AuditR
         }
         if d.stage == "transform" {
             // Rejections of runs that never committed are not part of the books.
-            if !produced.contains(path) {
+            if !pricelake_lake::manifest::run_of(path)
+                .is_some_and(|run| runs.contains(run.as_str()))
+            {
                 continue;
             }
             if d.source == "walmart" && ITEM_ENDPOINTS.contains(&d.endpoint.as_str()) {

@@ -10,16 +10,23 @@ use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake_core::kernel::{Action, Add, MetadataExt, StructType, Transaction};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
+use deltalake_core::table::config::TableProperty;
 use deltalake_core::{DeltaTable, DeltaTableError};
 use futures::{StreamExt, TryStreamExt};
 use pricelake_lake::Lake;
 
-use crate::location::{handle, load};
+use crate::location::{handle, load, LatestTables};
 use crate::stats::{delta_stats, footer};
 use crate::{TableError, Version};
 
 /// Files whose footers are read at once (on S3 each is a request).
 const FOOTERS_AT_ONCE: usize = 16;
+
+/// Commits between checkpoints (Delta's default is 100). Reading a table replays the JSON
+/// commits since its last checkpoint, twice per run's commit (the snapshot, then the run's
+/// `txn`), and a table takes one commit per hourly run: at 100, the replay grew for four
+/// days. A checkpoint of these tables is one small Parquet file of a few dozen live files.
+pub const CHECKPOINT_INTERVAL: u64 = 10;
 
 /// The application id of process runs in each table's `txn` actions.
 pub const PROCESS_APP_ID: &str = "pricelake-process";
@@ -95,6 +102,28 @@ pub async fn commit(
     change: &TableChange,
     run: &RunKey,
 ) -> Result<Committed, TableError> {
+    commit_to_latest(lake, &LatestTables::default(), change, run).await
+}
+
+/// [`commit`], onto the table as `latest` holds it (read earlier in the same run), so that
+/// its log is not read a second time.
+pub async fn commit_to_latest(
+    lake: &Lake,
+    latest: &LatestTables,
+    change: &TableChange,
+    run: &RunKey,
+) -> Result<Committed, TableError> {
+    let committed = commit_onto(lake, latest, change, run).await;
+    latest.forget(&change.table);
+    committed
+}
+
+async fn commit_onto(
+    lake: &Lake,
+    latest: &LatestTables,
+    change: &TableChange,
+    run: &RunKey,
+) -> Result<Committed, TableError> {
     let table_name = change.table.as_str();
     let failed = TableError::delta(table_name);
     let (adds, first_file_columns) = added_files(lake, change).await?;
@@ -107,7 +136,7 @@ pub async fn commit(
                 None => std::sync::Arc::new(columns),
             }
         }
-        (None, None) => match load(lake, table_name, None).await? {
+        (None, None) => match latest.get(lake, table_name).await? {
             Some(table) => {
                 let version = table.version().unwrap_or(0);
                 return match change.removal {
@@ -130,7 +159,7 @@ pub async fn commit(
                 table: change.table.clone(),
                 problem: format!("its schema has no Delta equivalent: {e}"),
             })?;
-    let table = match load(lake, table_name, None).await? {
+    let table = match latest.get(lake, table_name).await? {
         Some(table) => table,
         None => create(lake, change, &schema).await?,
     };
@@ -296,6 +325,10 @@ async fn create(
         .create()
         .with_columns(schema.fields().cloned())
         .with_partition_columns(change.partition_by.clone())
+        .with_configuration_property(
+            TableProperty::CheckpointInterval,
+            Some(CHECKPOINT_INTERVAL.to_string()),
+        )
         .with_save_mode(SaveMode::Ignore)
         .with_commit_properties(CommitProperties::default().with_max_retries(0))
         .await;

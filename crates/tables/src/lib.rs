@@ -24,10 +24,11 @@ pub mod maintain;
 pub mod read;
 mod stats;
 
-pub use commit::{commit, compact, Committed, Removal, RunKey, TableChange};
+pub use commit::{commit, commit_to_latest, compact, Committed, Removal, RunKey, TableChange};
 pub use error::TableError;
+pub use location::LatestTables;
 pub use maintain::{vacuum, Vacuumed};
-pub use read::{describe, live_files, TableFiles, TableSummary};
+pub use read::{describe, latest_live_files, live_files, TableFiles, TableSummary};
 
 /// The Delta version of a table: 0 is its creation, each commit adds one.
 pub type Version = u64;

@@ -2,7 +2,8 @@
 //! one the lake was opened with: local folder, S3 with its endpoint and retries, or memory),
 //! so that Delta reads and commits go where every other write of the lake goes.
 
-use std::sync::{Arc, Once};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
 
 use deltalake_core::logstore::{
     default_logstore, logstore_factories, LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig,
@@ -47,6 +48,54 @@ pub(crate) async fn load(
         Ok(()) => Ok(Some(delta)),
         Err(TableError::NotATable { .. }) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Tables at their latest version, each log read once for a whole process run: the run reads
+/// a table's live files, then commits to it, and between the two nobody else may change it
+/// (the run holds the lake's process lease). Reading a log costs a replay of its commits since
+/// the last checkpoint, once per table rather than twice.
+#[derive(Default)]
+pub struct LatestTables {
+    loaded: Mutex<HashMap<String, DeltaTable>>,
+}
+
+impl std::fmt::Debug for LatestTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tables: Vec<String> = self.loaded().keys().cloned().collect();
+        f.debug_struct("LatestTables")
+            .field("loaded", &tables)
+            .finish()
+    }
+}
+
+impl LatestTables {
+    /// `table` at its latest version, read once; `None` when it is not a Delta table.
+    pub(crate) async fn get(
+        &self,
+        lake: &Lake,
+        table: &str,
+    ) -> Result<Option<DeltaTable>, TableError> {
+        if let Some(delta) = self.loaded().get(table) {
+            return Ok(Some(delta.clone()));
+        }
+        let delta = load(lake, table, None).await?;
+        if let Some(delta) = &delta {
+            self.loaded().insert(table.to_string(), delta.clone());
+        }
+        Ok(delta)
+    }
+
+    /// Forgets `table`: it changed (a commit), and is read again when asked for.
+    pub(crate) fn forget(&self, table: &str) {
+        self.loaded().remove(table);
+    }
+
+    fn loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, DeltaTable>> {
+        // A panic while holding the lock cannot leave the map half-changed.
+        self.loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

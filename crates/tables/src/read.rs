@@ -7,7 +7,7 @@ use deltalake_core::DeltaTable;
 use futures::StreamExt;
 use pricelake_lake::Lake;
 
-use crate::location::load;
+use crate::location::{load, LatestTables};
 use crate::{TableError, Version};
 
 /// A table's live files at one version.
@@ -32,6 +32,19 @@ pub async fn live_files(
     version: Option<Version>,
 ) -> Result<Option<TableFiles>, TableError> {
     match load(lake, table, version).await? {
+        Some(delta) => files_of(&delta, table).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `table`'s live files at its latest version, read through `latest` (once per run: the
+/// run's commit to the table reuses what was read).
+pub async fn latest_live_files(
+    lake: &Lake,
+    latest: &LatestTables,
+    table: &str,
+) -> Result<Option<TableFiles>, TableError> {
+    match latest.get(lake, table).await? {
         Some(delta) => files_of(&delta, table).map(Some),
         None => Ok(None),
     }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use pricelake_core::layout;
 use pricelake_lake::Lake;
+use pricelake_tables::LatestTables;
 
 use crate::error::TransformError;
 use crate::parse;
@@ -171,6 +172,58 @@ pub(crate) async fn parse_objects(
 struct PartitionedRows {
     rows: u64,
     days: BTreeMap<String, (DateTime<Utc>, String)>,
+}
+
+/// Files of a clean table by day (`YYYY-MM-DD`, the `date=` folder each is in).
+pub(crate) type DayFiles = BTreeMap<String, Vec<String>>;
+
+/// The files a run reads of each table of [`PARTED_TABLES`], by day: the live files at the
+/// table's latest version (read through `latest`, which the run's commit then starts from) and
+/// the run's new parts (`new`, not committed yet); a full refresh reads only its own parts,
+/// as every earlier one is superseded by it. Never the folder: it also holds the files of
+/// earlier versions, until `pricelake vacuum`.
+pub(crate) async fn files_to_read(
+    lake: &Lake,
+    latest: &LatestTables,
+    new: &[NewRows; 3],
+    full_refresh: bool,
+) -> Result<[DayFiles; 3], TransformError> {
+    let read = std::array::from_fn::<_, 3, _>(|i| async move {
+        let (table, new) = (PARTED_TABLES[i].0, &new[i]);
+        let mut files = new.files.clone();
+        if full_refresh {
+            return Ok::<_, TransformError>(files);
+        }
+        let table = layout::clean_table(table);
+        let live = pricelake_tables::latest_live_files(lake, latest, &table)
+            .await?
+            .map(|t| t.files)
+            .unwrap_or_default();
+        for file in live {
+            let Some(day) = day_of(&file) else {
+                return Err(TransformError::Shape {
+                    table,
+                    problem: format!("its live file {file} is not in a date= folder"),
+                });
+            };
+            files.entry(day).or_default().push(file);
+        }
+        for day_files in files.values_mut() {
+            day_files.sort();
+            day_files.dedup();
+        }
+        Ok(files)
+    });
+    let [observations, rates, trending] = read;
+    let (observations, rates, trending) = futures::try_join!(observations, rates, trending)?;
+    Ok([observations, rates, trending])
+}
+
+/// The day of a clean table's file, from its `date=` folder.
+fn day_of(path: &str) -> Option<String> {
+    path.split('/')
+        .find_map(|segment| segment.strip_prefix("date="))
+        .map(str::to_string)
 }
 
 /// A run's new rows of a clean table, by day.

@@ -26,8 +26,9 @@ use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
 use pricelake_core::{layout, marts};
 use pricelake_lake::Lake;
+use pricelake_tables::LatestTables;
 
-use crate::clean::NewRows;
+use crate::clean::{DayFiles, NewRows};
 use crate::config::TransformConfig;
 use crate::error::{q, TransformError};
 use crate::gc::WORK_PREFIX;
@@ -102,21 +103,6 @@ pub(crate) async fn register_day_inputs(
     .map_err(q("rates"))
 }
 
-/// The days of the clean observations (from their `date=` partitions).
-pub(crate) async fn observation_days(lake: &Lake) -> Result<BTreeSet<String>, TransformError> {
-    Ok(lake
-        .list(&layout::clean_table("price_observations"))
-        .await?
-        .iter()
-        .filter_map(|o| {
-            o.path
-                .split('/')
-                .find_map(|segment| segment.strip_prefix("date="))
-                .map(str::to_string)
-        })
-        .collect())
-}
-
 /// Which days a run computes, carries over from the previous run, or extends.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct DayPlan {
@@ -174,14 +160,10 @@ pub(crate) async fn write_day_marts(
     run: &mut Run<'_>,
     previous: Option<&Manifest>,
     new_days: &[NewRows; 3],
+    observations: &DayFiles,
     full_refresh: bool,
 ) -> Result<Built, TransformError> {
-    let (lake, ctx, config, run_id) = (run.lake, &run.ctx, run.config, run.id.as_str());
-    let all_days = if full_refresh {
-        new_days[0].files.keys().cloned().collect()
-    } else {
-        observation_days(lake).await?
-    };
+    let all_days: BTreeSet<String> = observations.keys().cloned().collect();
     let plan = plan(
         &all_days,
         previous,
@@ -195,15 +177,12 @@ pub(crate) async fn write_day_marts(
         "days of the day marts"
     );
     let built = build(
-        lake,
-        ctx,
-        config,
-        run_id,
+        run,
         plan,
         previous,
+        observations,
         &new_days[0].files,
         full_refresh,
-        &mut run.output,
     )
     .await?;
     run.metrics.add(
@@ -262,29 +241,21 @@ pub(crate) fn delta_file(run_id: &str, mart: &str, day: &str) -> String {
 
 /// Builds the day marts as the plan says (a carried or extended day whose files are not all
 /// live is computed instead), then registers each mart as its files after the run, for the
-/// marts computed over the whole lake. With `own_parts_only` (a full refresh), a computed day
-/// reads only this run's files of it (`new_observation_files`), not the clean folder, and
-/// every day mart is replaced. What the run writes and takes out goes to `output`.
-#[allow(clippy::too_many_arguments)]
+/// marts computed over the whole lake. A computed day reads its `observations` (the files the
+/// run reads of it, [`crate::clean::files_to_read`]), an extended day only the run's new
+/// ones (`new_observation_files`); with `own_parts_only` (a full refresh) every day mart is
+/// replaced. What the run writes and takes out goes to the run's output.
 pub(crate) async fn build(
-    lake: &Lake,
-    ctx: &SessionContext,
-    config: &TransformConfig,
-    run_id: &str,
+    run: &mut Run<'_>,
     plan: DayPlan,
     previous: Option<&Manifest>,
-    new_observation_files: &BTreeMap<String, Vec<String>>,
+    observations: &DayFiles,
+    new_observation_files: &DayFiles,
     own_parts_only: bool,
-    output: &mut Output,
 ) -> Result<Built, TransformError> {
-    let own_files = |day: &str| {
-        own_parts_only.then(|| {
-            new_observation_files
-                .get(day)
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-        })
-    };
+    let (lake, ctx, config, run_id) = (run.lake, &run.ctx, run.config, run.id.as_str());
+    let (latest, output) = (&run.latest, &mut run.output);
+    let files_of = |day: &str| Some(observations.get(day).map(Vec::as_slice).unwrap_or(&[]));
     let mut days = BTreeMap::new();
     let mut extended_days = Vec::new();
     let mut compute = plan.compute;
@@ -292,7 +263,7 @@ pub(crate) async fn build(
     // previous days (the first, a full refresh, other SQL or currencies) replaces the marts.
     let earlier = previous.filter(|p| !p.days.is_empty() && !own_parts_only);
     let live = match earlier {
-        Some(_) => live_day_files(lake).await?,
+        Some(_) => live_day_files(lake, latest).await?,
         None => {
             output
                 .replaced
@@ -357,7 +328,7 @@ pub(crate) async fn build(
     // built (deduplication runs its window on one thread; the marts leave some of the other
     // cores' time free).
     let mut next = match compute.first() {
-        Some(day) => Some(deduplicate_day(lake, ctx, run_id, Some(day), own_files(day)).await?),
+        Some(day) => Some(deduplicate_day(lake, ctx, run_id, Some(day), files_of(day)).await?),
         None => None,
     };
     for (i, day) in compute.iter().enumerate() {
@@ -365,7 +336,7 @@ pub(crate) async fn build(
         let Some(obs) = next.take() else { break };
         let following = async {
             match compute.get(i + 1) {
-                Some(day) => deduplicate_day(lake, ctx, run_id, Some(day), own_files(day))
+                Some(day) => deduplicate_day(lake, ctx, run_id, Some(day), files_of(day))
                     .await
                     .map(Some),
                 None => Ok(None),
@@ -398,10 +369,11 @@ pub(crate) async fn build(
 /// The live files of each day mart (at its latest Delta version): what a run starts from.
 async fn live_day_files(
     lake: &Lake,
+    latest: &LatestTables,
 ) -> Result<BTreeMap<&'static str, Vec<String>>, TransformError> {
     // Read at once: each is a few small reads of its log.
     let read = marts::by_day().map(|m| async move {
-        let files = pricelake_tables::live_files(lake, &layout::mart(m.name), None)
+        let files = pricelake_tables::latest_live_files(lake, latest, &layout::mart(m.name))
             .await?
             .map(|t| t.files)
             .unwrap_or_default();
@@ -517,8 +489,9 @@ pub(crate) struct DayObservations {
     pub(crate) observations: u64,
 }
 
-/// Deduplicates one day's observations into the run's work area: the clean table's, or
-/// only `files` of it (a full refresh's own parts). Reads only the clean table, so it may
+/// Deduplicates one day's observations into the run's work area: its `files` (those the run
+/// reads of it: the live ones and the run's, or a full refresh's own), or with `None` the
+/// registered `price_observations`' rows of the day. Reads only the clean table, so it may
 /// run while another day's marts are built.
 pub(crate) async fn deduplicate_day(
     lake: &Lake,

@@ -1,14 +1,12 @@
-//! Garbage collection: the files no run needs any more. Every output names its run
-//! ([`manifest::run_of`]), so what a crashed run left, what a full refresh superseded and
-//! what is older than the previous run are found by listing; a run's intermediate tables
-//! live under [`WORK_PREFIX`] until it commits.
+//! Garbage collection: the files no run and no table version needs. Every output names its
+//! run ([`manifest::run_of`]), so what a crashed run left and what a full refresh superseded
+//! are found by listing; a run's intermediate tables live under [`WORK_PREFIX`] until it
+//! commits. Files that earlier table versions name are `pricelake vacuum`'s.
 
 use std::collections::BTreeSet;
 
-use pricelake_core::layout;
 use pricelake_lake::Lake;
 
-use crate::clean::PARTED_TABLES;
 use crate::error::TransformError;
 use crate::manifest::{self, latest_manifest, Manifest};
 
@@ -41,40 +39,52 @@ pub async fn uncommitted_outputs(lake: &Lake) -> Result<Vec<String>, TransformEr
     Ok(out)
 }
 
-/// Deletes files of runs that never committed (a crash before the manifest), or that a
-/// committed full refresh superseded.
+/// Deletes the files of runs that never committed: newer than the latest run in force (a
+/// crash before its manifest, or a failed full refresh). Files of earlier runs are left to
+/// `pricelake vacuum`: they are in earlier versions of their tables.
 pub(crate) async fn remove_uncommitted(
     lake: &Lake,
     manifests: &[Manifest],
 ) -> Result<(), TransformError> {
-    let committed: BTreeSet<&str> = manifests.iter().map(|m| m.run_id.as_str()).collect();
+    let current = manifests.last().map(|m| m.run_id.as_str());
     for prefix in ["clean", "marts", "errors/transform"] {
         for object in lake.list(prefix).await? {
-            if let Some(run) = manifest::run_of(&object.path) {
-                if !committed.contains(run.as_str()) {
-                    tracing::info!(
-                        path = object.path,
-                        "removing output of a run that never committed or was superseded"
-                    );
-                    lake.delete(&object.path).await?;
-                }
+            let Some(run) = manifest::run_of(&object.path) else {
+                continue;
+            };
+            if current.is_none_or(|current| run.as_str() > current) {
+                tracing::info!(
+                    path = object.path,
+                    "removing output of a run that never committed"
+                );
+                lake.delete(&object.path).await?;
             }
         }
     }
     Ok(())
 }
 
-/// Removes the clean parts and rejections of every run before `current`, a full refresh
-/// that rewrote them all.
-pub(crate) async fn remove_runs_before(lake: &Lake, current: &str) -> Result<(), TransformError> {
-    let mut prefixes: Vec<String> = PARTED_TABLES
+/// After a full refresh (`current`) committed: removes the rejections of every run before it
+/// (no longer the lake's books), and every file of the `superseded` runs made by a pricelake
+/// before Delta tables (no version of any table names them). The Delta runs' files stay in
+/// their tables' earlier versions, until `pricelake vacuum`.
+pub(crate) async fn remove_superseded_outputs(
+    lake: &Lake,
+    current: &str,
+    superseded: &[Manifest],
+) -> Result<(), TransformError> {
+    let before_delta: BTreeSet<&str> = superseded
         .iter()
-        .map(|(table, _)| layout::clean_table(table))
+        .filter(|m| !m.delta)
+        .map(|m| m.run_id.as_str())
         .collect();
-    prefixes.push("errors/transform".to_string());
-    for prefix in prefixes {
-        for object in lake.list(&prefix).await? {
-            if manifest::run_of(&object.path).is_some_and(|run| run.as_str() < current) {
+    for prefix in ["clean", "marts", "errors/transform"] {
+        for object in lake.list(prefix).await? {
+            let Some(run) = manifest::run_of(&object.path) else {
+                continue;
+            };
+            let rejection = prefix == "errors/transform" && run.as_str() < current;
+            if rejection || before_delta.contains(run.as_str()) {
                 lake.delete(&object.path).await?;
             }
         }

@@ -26,7 +26,13 @@ pub(crate) async fn write_items(
     built: &days::Built,
 ) -> Result<u64, TransformError> {
     let (lake, ctx, run_id) = (run.lake, &run.ctx, run.id.as_str());
-    let items_from = items_extension(previous, built, run_id);
+    // Every run writes the whole table: the live files are the previous run's versions.
+    let live =
+        pricelake_tables::latest_live_files(lake, &run.latest, &layout::clean_table(ITEMS_TABLE))
+            .await?
+            .map(|t| t.files)
+            .unwrap_or_default();
+    let items_from = items_extension(previous, built, run_id, live);
     let items_started = std::time::Instant::now();
     let versions = build_items(
         lake,
@@ -155,6 +161,7 @@ pub(crate) fn items_extension(
     previous: Option<&Manifest>,
     built: &days::Built,
     run_id: &str,
+    previous_files: Vec<String>,
 ) -> Option<ItemsExtension> {
     let previous = previous?;
     let last_old_day = previous.days.keys().next_back()?;
@@ -164,14 +171,6 @@ pub(crate) fn items_extension(
     {
         return None;
     }
-    // Every run writes the whole table: the previous run's files are the live ones.
-    let old_items = format!("{}/", layout::clean_table(ITEMS_TABLE));
-    let previous_files: Vec<String> = previous
-        .produced
-        .iter()
-        .filter(|p| p.starts_with(&old_items))
-        .cloned()
-        .collect();
     if previous_files.is_empty() {
         return None;
     }

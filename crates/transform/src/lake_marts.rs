@@ -81,10 +81,11 @@ async fn kept_as_it_is(
     let Some(count) = previous.mart_rows(mart.name) else {
         return Ok(None);
     };
-    let files = pricelake_tables::live_files(run.lake, &layout::mart(mart.name), None)
-        .await?
-        .map(|t| t.files)
-        .unwrap_or_default();
+    let files =
+        pricelake_tables::latest_live_files(run.lake, &run.latest, &layout::mart(mart.name))
+            .await?
+            .map(|t| t.files)
+            .unwrap_or_default();
     if files.is_empty() {
         return Ok(None);
     }

@@ -89,16 +89,23 @@ async fn run_holding_the_lease(
     let mut run = Run::new(lake, config, &metrics, ctx, run_id);
 
     let clean = clean::parse_objects(&mut run, &start.new_objects).await?;
-    // A full refresh reads only its own clean parts: the previous run's are still there,
-    // and still current, until this run commits.
-    let own_parts = full_refresh.then_some(&clean.new_days);
-    let unquoted_currencies = session::register_inputs(&run, own_parts).await?;
+    // The clean tables as Delta has them, and the run's new parts; a full refresh reads only
+    // its own parts (the previous run's stay current until this run commits).
+    let clean_files =
+        clean::files_to_read(lake, &run.latest, &clean.new_days, full_refresh).await?;
+    let unquoted_currencies = session::register_inputs(&run, &clean_files).await?;
 
     // Marts: those kept by day for the days this run touched (the rest carried over), then
     // those over the whole lake; then the items table from the day marts.
     let previous = start.previous(full_refresh);
-    let day_marts =
-        days::write_day_marts(&mut run, previous, &clean.new_days, full_refresh).await?;
+    let day_marts = days::write_day_marts(
+        &mut run,
+        previous,
+        &clean.new_days,
+        &clean_files[0],
+        full_refresh,
+    )
+    .await?;
     let lake_rows = lake_marts::write_lake_marts(&mut run, previous, &day_marts).await?;
     let items = items::write_items(&mut run, previous, &day_marts).await?;
 
@@ -126,6 +133,7 @@ async fn run_holding_the_lease(
     };
     commit::commit(
         lake,
+        &run.latest,
         &mut manifest,
         &start.manifests,
         &metrics,

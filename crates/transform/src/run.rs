@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use datafusion::execution::context::SessionContext;
 use pricelake_core::Metrics;
 use pricelake_lake::Lake;
+use pricelake_tables::LatestTables;
 
 use crate::config::TransformConfig;
 
@@ -23,6 +24,8 @@ pub(crate) struct Run<'a> {
     pub(crate) id: String,
     /// What the run changed in the tables so far.
     pub(crate) output: Output,
+    /// The tables as the run read them, which its commits start from.
+    pub(crate) latest: LatestTables,
 }
 
 /// What a run changes in the lake's tables: its manifest's `produced`, `removed` and
@@ -54,6 +57,7 @@ impl<'a> Run<'a> {
             ctx,
             id,
             output: Output::default(),
+            latest: LatestTables::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig};
 use pricelake_core::layout;
 use pricelake_lake::Lake;
 
-use crate::clean::{NewRows, PARTED_TABLES};
+use crate::clean::{DayFiles, PARTED_TABLES};
 use crate::config::TransformConfig;
 use crate::engine::Engine;
 use crate::error::{q, TransformError};
@@ -89,10 +89,10 @@ const COLLECTED_BUILD_SIDE_ROWS: usize = 4 << 20;
 /// returns the configured currencies that no rate in the lake quotes, warning about them.
 pub(crate) async fn register_inputs(
     run: &Run<'_>,
-    own_parts: Option<&[NewRows; 3]>,
+    clean_files: &[DayFiles; 3],
 ) -> Result<Vec<String>, TransformError> {
     let (lake, ctx, config) = (run.lake, &run.ctx, run.config);
-    register_tables(lake, ctx, config, own_parts).await?;
+    register_tables(lake, ctx, config, clean_files).await?;
     materialize_rates(lake, ctx, &run.id).await?;
     let unquoted_currencies = unquoted(ctx, config).await?;
     if !unquoted_currencies.is_empty() {
@@ -108,13 +108,13 @@ pub(crate) async fn register_inputs(
 /// Registers the clean tables, the deduplicated rates (`fx`) and the currency list. The
 /// deduplicated observations (`obs`) are registered one day at a time by [`crate::days`].
 ///
-/// A table is its folder, every run's parts, or with `own_parts` (a full refresh) only the
-/// files this run wrote: the superseded runs' parts are still there until it commits.
+/// A table is the files the run reads of it ([`crate::clean::files_to_read`]), never its
+/// folder, which also holds files of its earlier versions.
 pub(crate) async fn register_tables(
     lake: &Lake,
     ctx: &SessionContext,
     config: &TransformConfig,
-    own_parts: Option<&[NewRows; 3]>,
+    clean_files: &[DayFiles; 3],
 ) -> Result<(), TransformError> {
     let schemas = [
         parse::observations_schema(),
@@ -122,26 +122,19 @@ pub(crate) async fn register_tables(
         parse::trending_schema(),
     ];
     for (i, ((table, time), schema)) in PARTED_TABLES.iter().zip(schemas).enumerate() {
-        // A file-backed listing table with the Hive partition `date` (from `date=YYYY-MM-DD`),
-        // even when empty, so the same plans can run on Ballista.
+        // File-backed (a listing of files, also when empty) so that the same plans can run on
+        // Ballista; `date` is the Hive partition its folder (`date=YYYY-MM-DD`) names.
         let options = ParquetReadOptions::default()
             .schema(&schema)
             .table_partition_cols(vec![("date".to_string(), DataType::Date32)]);
         let folder = lake.table_url(&layout::clean_table(table));
-        let Some(own) = own_parts else {
-            ctx.register_parquet(*table, folder, options)
-                .await
-                .map_err(q(table))?;
-            continue;
-        };
-        let files: Vec<String> = own[i]
-            .files
+        let files: Vec<String> = clean_files[i]
             .values()
             .flatten()
             .map(|p| lake.file_url(p))
             .collect();
         let df = if files.is_empty() {
-            // No part of its own: the folder's columns, none of its rows.
+            // No file: the folder's columns, none of its rows.
             ctx.read_parquet(folder, options)
                 .await
                 .map_err(q(table))?

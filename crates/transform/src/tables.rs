@@ -15,7 +15,7 @@ use futures::{StreamExt, TryStreamExt};
 use pricelake_core::{layout, marts};
 use pricelake_lake::Lake;
 use pricelake_tables::commit::with_partition;
-use pricelake_tables::{Removal, RunKey, TableChange};
+use pricelake_tables::{LatestTables, Removal, RunKey, TableChange};
 
 use crate::clean::{ITEMS_TABLE, PARTED_TABLES};
 use crate::error::TransformError;
@@ -109,11 +109,12 @@ fn run_key(run_id: &str) -> RunKey {
     }
 }
 
-/// Commits the run of `manifest` (already written) to every table it changed, then writes
-/// the manifest again naming each table's version. Safe to call again: nothing is committed
-/// twice.
+/// Commits the run of `manifest` (already written, with its change record) to every table
+/// it changed, then writes the manifest again naming each table's version, without the
+/// change record. Safe to call again: nothing is committed twice.
 pub(crate) async fn commit_tables(
     lake: &Lake,
+    latest: &LatestTables,
     manifest: &mut Manifest,
 ) -> Result<(), TransformError> {
     let started = std::time::Instant::now();
@@ -125,7 +126,8 @@ pub(crate) async fn commit_tables(
             .map(|change| {
                 let run = &run;
                 async move {
-                    let committed = pricelake_tables::commit(lake, &change, run).await?;
+                    let committed =
+                        pricelake_tables::commit_to_latest(lake, latest, &change, run).await?;
                     Ok::<_, TransformError>((change.table, committed))
                 }
             })
@@ -137,7 +139,12 @@ pub(crate) async fn commit_tables(
         .filter(|(_, c)| *c != pricelake_tables::Committed::NoTable)
         .map(|(table, c)| (table, c.version()))
         .collect();
+    // Once each table's version is named, the change record is Delta's to keep: the
+    // manifest keeps what Delta does not know (what the run consumed, its figures).
     manifest.tables = Some(versions);
+    manifest.produced.clear();
+    manifest.removed.clear();
+    manifest.replaced.clear();
     manifest::commit(lake, manifest).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -152,7 +159,7 @@ pub async fn commit_run(lake: &Lake, manifest: &mut Manifest) -> Result<(), Tran
     manifest.delta = true;
     manifest.tables = None;
     manifest::commit(lake, manifest).await?;
-    commit_tables(lake, manifest).await
+    commit_tables(lake, &LatestTables::default(), manifest).await
 }
 
 /// Finishes the Delta commits of the latest run, when it was stopped between its manifest
@@ -166,7 +173,7 @@ pub(crate) async fn finish_commits(
             run_id = latest.run_id,
             "the last run stopped before all of its Delta commits: finishing them"
         );
-        commit_tables(lake, &mut latest.clone()).await?;
+        commit_tables(lake, &LatestTables::default(), &mut latest.clone()).await?;
     }
     Ok(())
 }

@@ -123,6 +123,10 @@ async fn a_run_stopped_before_its_delta_commits_is_finished_once_by_the_next() {
     run(&lake, false).await;
     let mut m = latest_manifest(&lake).await.unwrap().unwrap();
     let versions = m.tables.clone().expect("the run named its versions");
+    assert!(
+        m.produced.is_empty() && m.removed.is_empty() && m.replaced.is_empty(),
+        "once the versions are named, the run's change record is Delta's"
+    );
     assert_eq!(
         versions.keys().cloned().collect::<Vec<_>>(),
         {
@@ -141,7 +145,21 @@ async fn a_run_stopped_before_its_delta_commits_is_finished_once_by_the_next() {
     lake.delete(&format!("{basket}/_delta_log/00000000000000000001.json"))
         .await
         .unwrap();
+    // The manifest as the run wrote it first: with its change record (a first run wrote
+    // every file there is, and replaces every mart and `items`).
     m.tables = None;
+    for table in crate::table_folders() {
+        let files = lake.list(&format!("{table}/")).await.unwrap();
+        m.produced.extend(
+            files
+                .into_iter()
+                .map(|o| o.path)
+                .filter(|p| !p.contains("/_delta_log/")),
+        );
+        if !table.starts_with("clean/") || table == layout::clean_table(ITEMS_TABLE) {
+            m.replaced.push(table);
+        }
+    }
     manifest::commit(&lake, &m).await.unwrap();
     let logs_before = lake.list("marts").await.unwrap().len();
 
@@ -231,6 +249,13 @@ async fn optimize_compacts_a_days_extensions_into_one_file_with_the_same_rows_in
 }
 
 /// A mart's live files at its latest Delta version, in the mart's order.
+/// The clean tables' files as a run that adds nothing reads them.
+async fn clean_files(lake: &Lake) -> [crate::clean::DayFiles; 3] {
+    crate::clean::files_to_read(lake, &Default::default(), &Default::default(), false)
+        .await
+        .unwrap()
+}
+
 async fn live_files(lake: &Lake, name: &str) -> Vec<String> {
     pricelake_tables::live_files(lake, &layout::mart(name), None)
         .await
@@ -427,12 +452,13 @@ async fn runs_are_incremental_idempotent_and_survive_a_crash() {
     );
 
     // A crashed run left a clean part behind without a manifest.
-    let orphan = "clean/price_observations/date=2026-01-01/part-20260105T000000Z-99999999.parquet";
+    // (Its id is later than the current run's, as every new run's is.)
+    let orphan = "clean/price_observations/date=2026-01-01/part-20260106T000000Z-99999999.parquet";
     lake.put(orphan, Bytes::from_static(b"half-written"))
         .await
         .unwrap();
     // ... and its intermediate tables.
-    let work = "_work/run=20260105T000000Z-99999999/obs/part-0.parquet";
+    let work = "_work/run=20260106T000000Z-99999999/obs/part-0.parquet";
     lake.put(work, Bytes::from_static(b"half-written"))
         .await
         .unwrap();
@@ -571,7 +597,9 @@ async fn empty_tables_partition_dates_and_plain_types() {
 
     // The clean tables carry the Hive partition `date` as Date32.
     let ctx = session(&lake, &config(), &Engine::Local).await.unwrap();
-    register_tables(&lake, &ctx, &config(), None).await.unwrap();
+    register_tables(&lake, &ctx, &config(), &clean_files(&lake).await)
+        .await
+        .unwrap();
     let batches = ctx
         .sql("SELECT CAST(date AS VARCHAR) AS d, COUNT(*) AS n FROM price_observations GROUP BY date ORDER BY date")
         .await
@@ -897,19 +925,52 @@ async fn a_full_refresh_that_fails_midway_leaves_the_previous_run_current_and_wh
     );
     for table in ["price_observations", "fx_rates", "trending_appearances"] {
         let folder = layout::clean_table(table);
-        let parts = lake.list(&folder).await.unwrap();
-        for object in parts.iter().filter(|o| !o.path.contains("/_delta_log/")) {
+        let live = pricelake_tables::live_files(&lake, &folder, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!live.files.is_empty(), "{table}");
+        for path in &live.files {
             assert_eq!(
-                manifest::run_of(&object.path).as_deref(),
+                manifest::run_of(path).as_deref(),
                 Some(refreshed.run_id.as_str()),
-                "only the refresh's clean parts remain"
+                "{table}: only the refresh's clean parts are live"
             );
+        }
+        // The superseded parts stay for the table's earlier versions (until vacuum).
+        let previous = pricelake_tables::live_files(&lake, &folder, Some(live.version - 1))
+            .await
+            .unwrap()
+            .unwrap();
+        for path in &previous.files {
+            assert!(lake.head(path).await.unwrap().is_some(), "{path}");
         }
         assert_eq!(
             manifests[0].rows[table], first.rows[table],
             "{table}: the refresh read each raw object once, not its own parts and the old"
         );
     }
+
+    // The next run reads the clean tables as Delta has them, not their folders (which still
+    // hold the superseded parts): each observation once.
+    let prices_before = mart(&lake, "prices_fx").await.len();
+    put_raw(
+        &lake,
+        "items-after-refresh",
+        &[item_env(
+            "after-refresh",
+            "items",
+            "2026-01-03T00:00:00Z",
+            json!({"itemId": 2, "name": "Blender", "salePrice": 40}),
+            None,
+        )],
+    )
+    .await;
+    let next = run(&lake, false).await;
+    assert_eq!(next.consumed_objects, 1);
+    assert_eq!(mart(&lake, "prices_fx").await.len(), prices_before + 3);
+    let duplicates = crate::mart_duplicates(&lake).await.unwrap();
+    assert!(duplicates.values().all(|n| *n == 0), "{duplicates:?}");
 }
 
 #[tokio::test]
@@ -1467,10 +1528,6 @@ fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() 
         started_at: at("2026-01-05T00:00:00Z"),
         finished_at: at("2026-01-05T00:00:00Z"),
         consumed: Vec::new(),
-        produced: vec![format!(
-            "{}/date=2026-01-02/part-r1.parquet",
-            layout::clean_table(ITEMS_TABLE)
-        )],
         rows: BTreeMap::new(),
         rejected: BTreeMap::new(),
         duplicates_removed: 0,
@@ -1490,23 +1547,27 @@ fn items_are_extended_only_when_a_run_extended_the_last_day_and_computed_none() 
             .map(|i| format!("2026-02-{:02}", i + 1))
             .collect(),
     };
-    let extension = items_extension(Some(&previous), &built(&["2026-01-05"], 0), "r2").unwrap();
-    assert_eq!(extension.previous_run, "r1");
+    let live = vec![format!(
+        "{}/date=2026-01-02/part-r1.parquet",
+        layout::clean_table(ITEMS_TABLE)
+    )];
+    let extension = |built: &days::Built, live: &[String]| {
+        items_extension(Some(&previous), built, "r2", live.to_vec())
+    };
+    let extended = extension(&built(&["2026-01-05"], 0), &live).unwrap();
+    assert_eq!(extended.previous_run, "r1");
+    assert_eq!(extended.previous_files, live);
     assert_eq!(
-        extension.new_stretches,
+        extended.new_stretches,
         [days::delta_file("r2", "item_days", "2026-01-05")]
     );
     // A day computed (a new day, or one with late observations), an earlier day extended,
-    // nothing extended, no previous run, or a previous run without items: rebuilt.
-    assert!(items_extension(Some(&previous), &built(&["2026-01-05"], 1), "r2").is_none());
-    assert!(items_extension(Some(&previous), &built(&["2026-01-02"], 0), "r2").is_none());
-    assert!(items_extension(Some(&previous), &built(&[], 0), "r2").is_none());
-    assert!(items_extension(None, &built(&["2026-01-05"], 0), "r2").is_none());
-    let without_items = Manifest {
-        produced: Vec::new(),
-        ..previous.clone()
-    };
-    assert!(items_extension(Some(&without_items), &built(&["2026-01-05"], 0), "r2").is_none());
+    // nothing extended, no previous run, or no live items: rebuilt.
+    assert!(extension(&built(&["2026-01-05"], 1), &live).is_none());
+    assert!(extension(&built(&["2026-01-02"], 0), &live).is_none());
+    assert!(extension(&built(&[], 0), &live).is_none());
+    assert!(items_extension(None, &built(&["2026-01-05"], 0), "r2", live.clone()).is_none());
+    assert!(extension(&built(&["2026-01-05"], 0), &[]).is_none());
 }
 
 /// `price_daily.sql` finds the open and close by joining back to the rows at a group's first
@@ -1659,7 +1720,9 @@ async fn prices_fx_comes_out_in_its_order_without_sorting_its_rows() {
     // The plan of that day's prices_fx, with its inputs registered as a run registers them.
     let config = config();
     let ctx = session(&lake, &config, &Engine::Local).await.unwrap();
-    register_tables(&lake, &ctx, &config, None).await.unwrap();
+    register_tables(&lake, &ctx, &config, &clean_files(&lake).await)
+        .await
+        .unwrap();
     materialize_rates(&lake, &ctx, "plan").await.unwrap();
     let obs = days::deduplicate_day(&lake, &ctx, "plan", Some("2026-01-02"), None)
         .await
