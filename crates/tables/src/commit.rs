@@ -10,7 +10,7 @@ use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake_core::kernel::{Action, Add, MetadataExt, StructType, Transaction};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
-use deltalake_core::table::config::TableProperty;
+use deltalake_core::table::config::{TablePropertiesExt, TableProperty};
 use deltalake_core::{DeltaTable, DeltaTableError};
 use futures::{StreamExt, TryStreamExt};
 use pricelake_lake::Lake;
@@ -225,12 +225,27 @@ async fn commit_onto(
             "pricelake.run".to_string(),
             serde_json::Value::String(run.run_id.clone()),
         )]);
-    let done = CommitBuilder::from(properties)
-        .with_actions(actions)
-        .build(Some(snapshot), log_store.clone(), operation)
-        .await;
+    let checkpoint_interval = snapshot.table_config().checkpoint_interval().get();
+    let done = async {
+        CommitBuilder::from(properties)
+            .with_actions(actions)
+            .build(Some(snapshot), log_store.clone(), operation)
+            .into_prepared_commit_future()
+            .await?
+            .await
+    }
+    .await;
     match done {
-        Ok(done) => Ok(Committed::Version(done.version())),
+        Ok(committed) => {
+            let version = committed.version;
+            // The commit is made. What delta-rs does after it (reading the new version back,
+            // a checkpoint when due, removing expired log files, which lists the whole log)
+            // is needed only when a checkpoint is due: the run reads the table no more.
+            if (version + 1).is_multiple_of(checkpoint_interval) {
+                committed.await.map_err(TableError::delta(table_name))?;
+            }
+            Ok(Committed::Version(version))
+        }
         // Another process committed this run's change first (a replay racing the
         // original): the table has it once.
         Err(DeltaTableError::Transaction {

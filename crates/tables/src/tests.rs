@@ -211,3 +211,62 @@ async fn a_folder_without_a_log_is_no_table_and_nothing_is_made_of_nothing() {
         Committed::NoTable
     );
 }
+
+/// A table checkpoints every [`crate::commit::CHECKPOINT_INTERVAL`] commits (the runs between
+/// skip delta-rs's work after a commit), and reads right at any version across a checkpoint,
+/// by delta-rs's own snapshot and with one commit's file replaced each run.
+#[tokio::test]
+async fn a_table_checkpoints_every_ten_commits_and_reads_right_across_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake(&dir);
+    let interval = crate::commit::CHECKPOINT_INTERVAL as i64;
+    for seq in 1..=interval + 2 {
+        let path = format!("marts/m/r{seq}/part-2026-01-01.parquet");
+        lake.put(&path, file(seq, 20_454)).await.unwrap();
+        let removal = Removal::Everything;
+        assert_eq!(
+            commit(&lake, &change(vec![path], removal), &run(seq))
+                .await
+                .unwrap(),
+            Committed::Version(seq as u64)
+        );
+        let checkpoints: Vec<String> = lake
+            .list("marts/m/_delta_log")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.path)
+            .filter(|p| p.ends_with(".checkpoint.parquet"))
+            .collect();
+        // Version 9 is the tenth commit (0 is the creation).
+        let expected: Vec<String> = (seq >= interval - 1)
+            .then(|| format!("marts/m/_delta_log/{:020}.checkpoint.parquet", interval - 1))
+            .into_iter()
+            .collect();
+        assert_eq!(checkpoints, expected, "after version {seq}");
+    }
+    assert!(lake
+        .head("marts/m/_delta_log/_last_checkpoint")
+        .await
+        .unwrap()
+        .is_some());
+    for version in [1, interval - 1, interval, interval + 2] {
+        let files = live_files(&lake, "marts/m", Some(version as u64))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            files.files,
+            [format!("marts/m/r{version}/part-2026-01-01.parquet")]
+        );
+        assert_eq!(files.rows, Some(version as u64), "version {version}");
+    }
+    // A replay of a run before the checkpoint is still found by its `txn`.
+    let path = "marts/m/r3/part-2026-01-01.parquet".to_string();
+    assert!(matches!(
+        commit(&lake, &change(vec![path], Removal::Everything), &run(3))
+            .await
+            .unwrap(),
+        Committed::AlreadyThere(_)
+    ));
+}
