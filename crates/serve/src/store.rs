@@ -708,7 +708,11 @@ mod tests {
             added: vec![path],
             removal: pricelake_tables::Removal::Everything,
         };
-        let run = pricelake_tables::RunKey { run_id, seq };
+        let run = pricelake_tables::RunKey {
+            run_id,
+            seq,
+            resumed: true,
+        };
         pricelake_tables::commit(lake, &change, &run).await.unwrap();
     }
 

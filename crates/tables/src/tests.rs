@@ -49,6 +49,7 @@ fn run(seq: i64) -> RunKey {
     RunKey {
         run_id: format!("20260101T000000Z-{seq:08}"),
         seq,
+        resumed: true,
     }
 }
 
