@@ -55,8 +55,10 @@ pub enum TransformError {
         /// Arrow's error.
         source: datafusion::arrow::error::ArrowError,
     },
-    /// A table the engine returned is not the shape its SQL file promises (a column
-    /// missing or of another type): a SQL file out of step with the code.
+    /// A table is not the shape the code expects: one the engine returned lacks a column
+    /// its SQL file promises, or has it in another type (a SQL file out of step with the
+    /// code), or a clean table's live file is outside a `date=` folder (a table written by
+    /// something else than pricelake).
     #[error("{table}: {problem}")]
     Shape {
         /// Which table.
