@@ -54,10 +54,10 @@ pub(crate) async fn load(
 /// Tables at their latest version, each log read once for a whole process run: the run reads
 /// a table's live files, then commits to it, and between the two nobody else may change it
 /// (the run holds the lake's process lease). Reading a log costs a replay of its commits since
-/// the last checkpoint, once per table rather than twice. A clone shares the tables read.
-#[derive(Default, Clone)]
+/// the last checkpoint, once per table rather than twice.
+#[derive(Default)]
 pub struct LatestTables {
-    loaded: Arc<Mutex<HashMap<String, DeltaTable>>>,
+    loaded: Mutex<HashMap<String, DeltaTable>>,
 }
 
 impl std::fmt::Debug for LatestTables {
@@ -84,18 +84,6 @@ impl LatestTables {
             self.loaded().insert(table.to_string(), delta.clone());
         }
         Ok(delta)
-    }
-
-    /// Reads the logs of `tables` at once, ahead of their use, so that a run reads them while
-    /// it parses its raw objects rather than one stage at a time after. A table that cannot be
-    /// read now is read again when asked for, and its error reported then.
-    pub async fn read_ahead(&self, lake: &Lake, tables: &[String]) {
-        let reads = tables.iter().map(|table| async move {
-            if let Err(e) = self.get(lake, table).await {
-                tracing::debug!(table, error = %e, "reading ahead failed; read again when used");
-            }
-        });
-        futures::future::join_all(reads).await;
     }
 
     /// Forgets `table`: it changed (a commit), and is read again when asked for.

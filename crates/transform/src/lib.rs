@@ -88,15 +88,7 @@ async fn run_holding_the_lease(
     let run_id = prepare::next_run_id(start.last_run_id(), started_at);
     let mut run = Run::new(lake, config, &metrics, ctx, run_id);
 
-    // Every table's log is read while the raw objects are parsed: the later stages find them
-    // read (a table's log is a few small reads and a replay of its last commits).
-    let latest = run.latest.clone();
-    let tables = tables::table_folders();
-    let (clean, ()) = futures::join!(
-        clean::parse_objects(&mut run, &start.new_objects),
-        latest.read_ahead(lake, &tables)
-    );
-    let clean = clean?;
+    let clean = clean::parse_objects(&mut run, &start.new_objects).await?;
     // The clean tables as Delta has them, and the run's new parts; a full refresh reads only
     // its own parts (the previous run's stay current until this run commits).
     let clean_files =
