@@ -708,11 +708,7 @@ mod tests {
             added: vec![path],
             removal: pricelake_tables::Removal::Everything,
         };
-        let run = pricelake_tables::RunKey {
-            run_id,
-            seq,
-            resumed: true,
-        };
+        let run = pricelake_tables::RunKey { run_id, seq };
         pricelake_tables::commit(lake, &change, &run).await.unwrap();
     }
 

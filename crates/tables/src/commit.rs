@@ -39,11 +39,6 @@ pub struct RunKey {
     /// The run's sequence number: the `txn` version. Runs number upwards, so a table whose
     /// `txn` is at or past it has the run's commit.
     pub seq: i64,
-    /// Whether the run may have committed already: it is being finished after a crash, or
-    /// replayed. A run committing for the first time (a new id, taken under the lake's
-    /// process lease, so no table can hold its `txn`) is not looked for in the tables' logs,
-    /// which would replay each log a second time; a commit that conflicts is still checked.
-    pub resumed: bool,
 }
 
 /// What a run removes from a table besides adding its files.
@@ -171,12 +166,11 @@ async fn commit_onto(
     let snapshot = table.snapshot().map_err(TableError::delta(table_name))?;
     let log_store = table.log_store();
     let version = snapshot.version();
-    if run.resumed
-        && snapshot
-            .transaction_version(log_store.as_ref(), PROCESS_APP_ID)
-            .await
-            .map_err(TableError::delta(table_name))?
-            .is_some_and(|v| v >= run.seq)
+    if snapshot
+        .transaction_version(log_store.as_ref(), PROCESS_APP_ID)
+        .await
+        .map_err(TableError::delta(table_name))?
+        .is_some_and(|v| v >= run.seq)
     {
         return Ok(Committed::AlreadyThere(version));
     }

@@ -49,7 +49,6 @@ fn run(seq: i64) -> RunKey {
     RunKey {
         run_id: format!("20260101T000000Z-{seq:08}"),
         seq,
-        resumed: true,
     }
 }
 

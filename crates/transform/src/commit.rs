@@ -27,8 +27,7 @@ pub(crate) async fn commit(
     let run_id = manifest.run_id.clone();
     let commit_started = std::time::Instant::now();
     manifest::commit(lake, manifest).await?;
-    // The run's id is new (taken under the process lease): no table has its commit yet.
-    commit_tables(lake, latest, manifest, false).await?;
+    commit_tables(lake, latest, manifest).await?;
     if manifest.full_refresh {
         // Every earlier run is superseded: its rejections go (and the files of runs from
         // before Delta tables), then its manifest. Its clean parts and marts stay in their

@@ -99,30 +99,26 @@ fn changes(manifest: &Manifest) -> Vec<TableChange> {
 }
 
 /// The run's sequence number (the digits its id ends with: `...Z-00000012` is 12), the `txn`
-/// version of its commits; `resumed` when it may have committed already.
-fn run_key(run_id: &str, resumed: bool) -> RunKey {
+/// version of its commits.
+fn run_key(run_id: &str) -> RunKey {
     let digits = run_id.len() - run_id.bytes().rev().take_while(u8::is_ascii_digit).count();
     let seq = run_id[digits..].parse::<i64>().unwrap_or(0);
     RunKey {
         run_id: run_id.to_string(),
         seq,
-        resumed,
     }
 }
 
 /// Commits the run of `manifest` (already written, with its change record) to every table
 /// it changed, then writes the manifest again naming each table's version, without the
-/// change record. Safe to call again with `resumed` (a run stopped before its commits, or
-/// replayed): a table that has the run's commit gets no second one. A process run's own
-/// first call passes `false`, and each table's log is read once.
+/// change record. Safe to call again: nothing is committed twice.
 pub(crate) async fn commit_tables(
     lake: &Lake,
     latest: &LatestTables,
     manifest: &mut Manifest,
-    resumed: bool,
 ) -> Result<(), TransformError> {
     let started = std::time::Instant::now();
-    let run = run_key(&manifest.run_id, resumed);
+    let run = run_key(&manifest.run_id);
     // Each table's commit is its own: a few at once, so that reading one log overlaps
     // writing another.
     let committed: Vec<(String, pricelake_tables::Committed)> =
@@ -163,7 +159,7 @@ pub async fn commit_run(lake: &Lake, manifest: &mut Manifest) -> Result<(), Tran
     manifest.delta = true;
     manifest.tables = None;
     manifest::commit(lake, manifest).await?;
-    commit_tables(lake, &LatestTables::default(), manifest, true).await
+    commit_tables(lake, &LatestTables::default(), manifest).await
 }
 
 /// Finishes the Delta commits of the latest run, when it was stopped between its manifest
@@ -177,7 +173,7 @@ pub(crate) async fn finish_commits(
             run_id = latest.run_id,
             "the last run stopped before all of its Delta commits: finishing them"
         );
-        commit_tables(lake, &LatestTables::default(), &mut latest.clone(), true).await?;
+        commit_tables(lake, &LatestTables::default(), &mut latest.clone()).await?;
     }
     Ok(())
 }
@@ -188,8 +184,8 @@ mod tests {
 
     #[test]
     fn a_runs_key_is_its_sequence_number() {
-        assert_eq!(run_key("20260106T000000Z-00000012", false).seq, 12);
-        assert_eq!(run_key("r0002", true).seq, 2);
+        assert_eq!(run_key("20260106T000000Z-00000012").seq, 12);
+        assert_eq!(run_key("r0002").seq, 2);
     }
 
     #[test]
