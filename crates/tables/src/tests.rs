@@ -212,15 +212,18 @@ async fn a_folder_without_a_log_is_no_table_and_nothing_is_made_of_nothing() {
     );
 }
 
-/// A table checkpoints every [`crate::commit::CHECKPOINT_INTERVAL`] commits (the runs between
-/// skip delta-rs's work after a commit), and reads right at any version across a checkpoint,
-/// by delta-rs's own snapshot and with one commit's file replaced each run.
+/// A table checkpoints once every [`crate::commit::CHECKPOINT_INTERVAL`] commits, at versions
+/// of its own ([`crate::commit::checkpoint_due`]: tables committed by the same runs do not all
+/// checkpoint in the same run), and reads right at any version across a checkpoint, by
+/// delta-rs's own snapshot and with one commit's file replaced each run.
 #[tokio::test]
 async fn a_table_checkpoints_every_ten_commits_and_reads_right_across_them() {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake(&dir);
     let interval = crate::commit::CHECKPOINT_INTERVAL as i64;
-    for seq in 1..=interval + 2 {
+    let due = |v: i64| crate::commit::checkpoint_due("marts/m", v as u64, interval as u64);
+    let mut expected = Vec::new();
+    for seq in 1..=2 * interval {
         let path = format!("marts/m/r{seq}/part-2026-01-01.parquet");
         lake.put(&path, file(seq, 20_454)).await.unwrap();
         let removal = Removal::Everything;
@@ -238,19 +241,32 @@ async fn a_table_checkpoints_every_ten_commits_and_reads_right_across_them() {
             .map(|o| o.path)
             .filter(|p| p.ends_with(".checkpoint.parquet"))
             .collect();
-        // Version 9 is the tenth commit (0 is the creation).
-        let expected: Vec<String> = (seq >= interval - 1)
-            .then(|| format!("marts/m/_delta_log/{:020}.checkpoint.parquet", interval - 1))
-            .into_iter()
-            .collect();
+        if due(seq) {
+            expected.push(format!("marts/m/_delta_log/{seq:020}.checkpoint.parquet"));
+        }
         assert_eq!(checkpoints, expected, "after version {seq}");
     }
+    // Two commits in twenty, ten apart.
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    let checkpointed: Vec<i64> = (1..=2 * interval).filter(|v| due(*v)).collect();
+    assert_eq!(checkpointed[1] - checkpointed[0], interval);
+    // Another table's checkpoints fall on other versions.
+    assert!((0..interval as u64).any(|v| crate::commit::checkpoint_due(
+        "marts/m",
+        v,
+        interval as u64
+    ) != crate::commit::checkpoint_due(
+        "clean/fx_rates",
+        v,
+        interval as u64
+    )));
     assert!(lake
         .head("marts/m/_delta_log/_last_checkpoint")
         .await
         .unwrap()
         .is_some());
-    for version in [1, interval - 1, interval, interval + 2] {
+    let first = checkpointed[0];
+    for version in [1, first - 1, first, first + 1, 2 * interval] {
         let files = live_files(&lake, "marts/m", Some(version as u64))
             .await
             .unwrap()
