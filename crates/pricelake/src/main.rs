@@ -10,11 +10,11 @@ use pricelake::cli::Cli;
 use pricelake::commands;
 
 /// jemalloc rather than the system's allocator. A process run allocates and frees Arrow
-/// buffers of every size, on every core, for its whole length; with glibc's malloc, 10 to 15 %
+/// buffers of every size, on every core, for its whole length; with glibc's malloc, about 9 %
 /// of its CPU time went to `malloc`, `free` and their arena consolidation, and a Delta
 /// checkpoint (a few hundred small arrays per table) most of all. Measured on the 10 M lake
-/// (docs/benchmarks.md): the full refresh's peak memory about 0.25 GB lower, the same time;
-/// a run that writes the tables' checkpoints about 0.1 s faster.
+/// (docs/benchmarks.md, "Checkpoints taking turns, and jemalloc"): the full refresh's peak
+/// memory 0.7 GB instead of 1.0 GB, in no more time; an hour about 3 % faster.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

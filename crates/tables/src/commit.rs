@@ -22,7 +22,7 @@ use crate::{TableError, Version};
 /// Files whose footers are read at once (on S3 each is a request).
 const FOOTERS_AT_ONCE: usize = 16;
 
-/// Commits between checkpoints (Delta's default is 100). Reading a table replays the JSON
+/// Commits between checkpoints (delta-rs's default is 100, Delta Spark's 10). Reading a table replays the JSON
 /// commits since its last checkpoint, twice per run's commit (the snapshot, then the run's
 /// `txn`), and a table takes one commit per hourly run: at 100, the replay grew for four
 /// days. A checkpoint of these tables is one small Parquet file of a few dozen live files.
