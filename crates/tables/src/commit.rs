@@ -25,8 +25,8 @@ const FOOTERS_AT_ONCE: usize = 16;
 /// Commits between checkpoints (delta-rs's default is 100, Delta Spark's 10). Reading a table
 /// replays the JSON commits since its last checkpoint, twice per run's commit (the snapshot,
 /// then the run's `txn`), and a table takes one commit per hourly run: at 100, the replay grew
-/// for four days. A checkpoint of these tables is one small Parquet file of a few dozen live files.
-/// Each table writes it at versions of its own ([`checkpoint_due`]).
+/// for four days. A checkpoint of these tables is one small Parquet file of a few dozen live
+/// files. Each table writes it at versions of its own ([`checkpoint_due`]).
 pub const CHECKPOINT_INTERVAL: u64 = 10;
 
 /// The application id of process runs in each table's `txn` actions.
@@ -246,7 +246,7 @@ async fn commit_onto(
             if checkpoint_due(table_name, version, checkpoint_interval) {
                 // As Delta Spark does, a checkpoint that fails does not fail the commit, which
                 // is made: readers replay a few more JSON commits until the next checkpoint.
-                if let Err(error) = write_checkpoint(lake, table_name, version).await {
+                if let Err(error) = write_checkpoint(table.clone(), table_name, version).await {
                     tracing::warn!(
                         table = table_name,
                         version,
@@ -287,21 +287,22 @@ pub(crate) fn checkpoint_due(table: &str, version: Version, interval: u64) -> bo
     interval > 0 && (version + 1 + hash % interval).is_multiple_of(interval)
 }
 
-/// Writes `table`'s checkpoint at `version`, then removes the log files its retention
-/// (`logRetentionDuration`) lets go, as delta-rs does after a commit that checkpoints. On a
-/// thread of its own: delta-rs writes a checkpoint with the Delta kernel's blocking calls, on
-/// the thread that awaits it, and on the runtime's threads the tables' checkpoints took turns
-/// and held up every other task of the run.
-async fn write_checkpoint(lake: &Lake, table: &str, version: Version) -> Result<(), TableError> {
-    let Some(delta) = load(lake, table, Some(version)).await? else {
-        return Err(TableError::NotATable {
-            table: table.to_string(),
-        });
-    };
+/// Writes the checkpoint of `delta` (the table as the run read it) at `version` (the run's
+/// commit), then removes the log files its retention (`logRetentionDuration`) lets go, as
+/// delta-rs does after a commit that checkpoints. On a thread of its own: delta-rs writes a
+/// checkpoint with the Delta kernel's blocking calls, on the thread that awaits it, and on the
+/// runtime's threads the tables' checkpoints took turns and held up every other task of the run.
+async fn write_checkpoint(
+    mut delta: DeltaTable,
+    table: &str,
+    version: Version,
+) -> Result<(), TableError> {
     let runtime = tokio::runtime::Handle::current();
     let name = table.to_string();
     tokio::task::spawn_blocking(move || {
         runtime.block_on(async {
+            // The version read, and the run's commit on top of it: not the whole log again.
+            delta.update_incremental(Some(version)).await?;
             checkpoints::create_checkpoint(&delta, None).await?;
             if delta
                 .snapshot()?
